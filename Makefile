@@ -1,0 +1,64 @@
+# Beebeta developer commands. `make` on its own lists them.
+
+PYTHON ?= python3
+VENV = .venv
+BIN = $(VENV)/bin
+STAMP = $(VENV)/.installed
+ARGS ?=
+
+# Which deploy/os-packages.sh profile the venv recipe asks for. `make test` raises it to `test`
+# (target-specific variables reach prerequisites), so a fresh machine gets one apt-get run.
+OS_PROFILE = run
+
+.DEFAULT_GOAL := help
+.PHONY: help venv run test lint format clean
+
+help:
+	@echo "Beebeta: make VERB"
+	@echo "  venv     create $(VENV) with the app and test requirements (installs OS packages as root)"
+	@echo "  run      migrate, load demo data, serve on http://127.0.0.1:8000 with DEBUG on"
+	@echo "  test     pytest against throwaway MariaDB/memcached/S3, then lint and migration check"
+	@echo "           subset: make test ARGS=\"tests/polls/test_voting.py -k changed\""
+	@echo "  lint     ruff check and ruff format --check"
+	@echo "  format   ruff format and ruff check --fix"
+	@echo "  clean    remove $(VENV), var/ and caches"
+	@echo "Variables: PYTHON=$(PYTHON) (interpreter for the venv), ARGS (extra pytest arguments)"
+
+venv: $(STAMP)
+
+# One venv for running and testing: tests/requirements.txt includes requirements.txt.
+$(STAMP): requirements.txt tests/requirements.txt
+	PYTHON="$(PYTHON)" bash deploy/os-packages.sh $(OS_PROFILE)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install -r tests/requirements.txt
+	touch $@
+
+run: venv
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	@# With no timer on a local run, a background loop lets Trending decay;
+	@# it is stopped with the server.
+	$(BIN)/python manage.py refresh_rankings --every 300 -v 0 & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null' EXIT INT TERM; \
+	DEBUG=true RANKING_REFRESH_SECONDS=0 $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+test: OS_PROFILE = test
+test: venv
+	PYTHON="$(PYTHON)" bash deploy/os-packages.sh test
+	$(BIN)/python tests/services.py -- $(BIN)/python -m pytest $(ARGS)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DATABASE_URL=sqlite:///:memory: $(BIN)/python manage.py makemigrations --check --dry-run
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis test-output
+	find . -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
