@@ -1,0 +1,236 @@
+"""Beebeta's settings: one file, driven by environment variables.
+
+With nothing set Beebeta runs embedded: SQLite, a local-memory cache, media on
+the local disk and email on the console. Production differs only by
+environment; every variable is listed in README.md and in deploy/env.example.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+
+from beebeta.env import env_bool, env_float, env_int, env_list, env_secret, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "var")))
+
+# The embedded default key is only for a local run: `check --deploy` flags it
+# (security.W009) because of its prefix, so production has to set SECRET_KEY.
+SECRET_KEY = env_secret("SECRET_KEY", "django-insecure-embedded-default-do-not-deploy")
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "polls",
+    "accounts",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    # Before anything that reads the host, the session or the user.
+    "beebeta.health.HealthCheckMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "beebeta.urls"
+WSGI_APPLICATION = "beebeta.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+_database = environ.Env.db_url_config(
+    env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}")
+)
+# Persistent connections, checked before reuse, so a restarted MySQL costs one
+# failed check instead of errors on every worker.
+_database["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60, minimum=0)
+_database["CONN_HEALTH_CHECKS"] = True
+if _database["ENGINE"] == "django.db.backends.mysql":
+    _database.setdefault("OPTIONS", {}).update(
+        {
+            "charset": "utf8mb4",
+            # Fail fast when MySQL is down, so the 503 page comes quickly and no
+            # worker waits out its timeout.
+            "connect_timeout": env_int("DB_CONNECT_TIMEOUT", 3, minimum=1),
+            "init_command": "SET sql_mode='STRICT_TRANS_TABLES'",
+            "isolation_level": "read committed",
+        }
+    )
+    _database["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+DATABASES = {"default": _database}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache --------------------------------------------------------------------
+MEMCACHED_LOCATIONS = env_list("MEMCACHED_LOCATIONS", [])
+if MEMCACHED_LOCATIONS:
+    _timeout = env_float("MEMCACHED_TIMEOUT", 0.25)
+    CACHES = {
+        "default": {
+            "BACKEND": "beebeta.cache.PersistentPyMemcacheCache",
+            "LOCATION": MEMCACHED_LOCATIONS,
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "bb"),
+            "OPTIONS": {
+                # A dead or hanging node must turn into cache misses quickly,
+                # never into an exception or a stuck worker: short timeouts,
+                # errors ignored, and a failed node taken out of the ring for
+                # a while after one retry.
+                "ignore_exc": True,
+                "connect_timeout": _timeout,
+                "timeout": _timeout,
+                "retry_attempts": 1,
+                "retry_timeout": 1,
+                "dead_timeout": env_int("MEMCACHED_DEAD_SECONDS", 10, minimum=1),
+                "no_delay": True,
+            },
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "beebeta",
+            "OPTIONS": {"MAX_ENTRIES": 10000},
+        }
+    }
+
+# Sessions are read from the cache and written through to the database, so a
+# lost memcached node logs nobody out.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+# --- Auth -----------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "polls:home"
+LOGOUT_REDIRECT_URL = "polls:home"
+
+# --- Internationalisation ---------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files and media ---------------------------------------------------------
+STATIC_URL = env_str("STATIC_URL", "/static/")
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(DATA_DIR / "static")))
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = env_str("MEDIA_URL", "/media/")
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(DATA_DIR / "media")))
+
+AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME", "")
+if AWS_STORAGE_BUCKET_NAME:
+    _media_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "endpoint_url": env_str("AWS_S3_ENDPOINT_URL", "") or None,
+            "region_name": env_str("AWS_S3_REGION_NAME", "") or None,
+            "custom_domain": env_str("AWS_S3_CUSTOM_DOMAIN", "") or None,
+            "url_protocol": env_str("AWS_S3_URL_PROTOCOL", "https:"),
+            "addressing_style": env_str("AWS_S3_ADDRESSING_STYLE", "") or None,
+            "signature_version": "s3v4",
+            # Keys are unique by construction; never let two uploads overwrite.
+            "file_overwrite": False,
+            "default_acl": None,
+            "querystring_auth": False,
+        },
+    }
+else:
+    _media_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+
+STORAGES = {
+    "default": _media_storage,
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
+            if env_bool("STATIC_MANIFEST", False)
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+
+# --- Email ------------------------------------------------------------------------------
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+    EMAIL_TIMEOUT = 10
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Beebeta <noreply@beebeta.example>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Security -------------------------------------------------------------------------------
+# HTTPS=true is the production switch: TLS ends at the load balancer, which
+# sets X-Forwarded-Proto; nginx passes it on and strips any value a client sent.
+HTTPS = env_bool("HTTPS", False)
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_SSL_REDIRECT = HTTPS
+# The load balancer's health check speaks plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 31536000 if HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CSRF_FAILURE_VIEW = "beebeta.views.csrf_failure"
+
+# --- Beebeta --------------------------------------------------------------------------------
+# How long the cached vote counts of a question may lag behind the vote rows
+# after a cache race; a vote normally shows at once (its commit drops the key).
+COUNTS_CACHE_SECONDS = env_int("COUNTS_CACHE_SECONDS", 60, minimum=1)
+# How long a rendered list page is reused.
+LIST_CACHE_SECONDS = env_int("LIST_CACHE_SECONDS", 30, minimum=0)
+# At most one ranking refresh per question in this many seconds on the vote path.
+RANKING_REFRESH_SECONDS = env_int("RANKING_REFRESH_SECONDS", 10, minimum=0)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}

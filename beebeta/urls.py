@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),
+    path("", include("polls.urls")),
+]
+
+handler500 = "beebeta.views.server_error"
+
+if settings.DEBUG and not settings.AWS_STORAGE_BUCKET_NAME:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,0 +1,37 @@
+"""Error pages.
+
+500 and 503 are rendered without a request context: when they are needed the
+database may be down, and the base template would otherwise ask it who the
+visitor is.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+
+RETRY_AFTER_SECONDS = 30
+
+
+def service_unavailable(request: HttpRequest | None = None) -> HttpResponse:
+    response = HttpResponse(render_to_string("503.html"), status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    # Django calls this while the exception is being handled. A database that
+    # cannot be reached is an outage, not a bug: say so with a 503 the load
+    # balancer and browsers understand, and ask to retry.
+    exc = sys.exc_info()[1]
+    if isinstance(exc, OperationalError | InterfaceError):
+        return service_unavailable(request)
+    return HttpResponse(render_to_string("500.html"), status=500)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    return render(request, "403_csrf.html", status=403)
