@@ -1,0 +1,312 @@
+"""Questions, choices, tags and votes.
+
+The vote rows (Ballot and Vote) are the truth. ChoiceTally and QuestionTally
+are counters kept in the same transaction as the vote rows, spread over
+TALLY_SHARDS rows each so that many people voting on one question do not all
+wait for one row lock; reading a count sums a bounded number of rows instead
+of scanning the votes. VoteActivity counts first votes per hour for Trending.
+The ranking columns on Question (voter_count, votes_24h, votes_7d) are copies
+refreshed from those tables, used only to order lists.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from django.conf import settings
+from django.db import IntegrityError, models, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+
+TALLY_SHARDS = 16
+MAX_CHOICES = 12
+PUBLIC_STATUSES = ("published", "closed")
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=50, unique=True)
+    slug = models.SlugField(max_length=60, unique=True, allow_unicode=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("polls:tag", args=[self.slug])
+
+
+class Image(models.Model):
+    """An uploaded picture: the private original and the sizes pages show.
+
+    Width and height are stored so that rendering a page never asks storage.
+    """
+
+    original = models.FileField(max_length=255)
+    display = models.FileField(max_length=255)
+    display_width = models.PositiveIntegerField()
+    display_height = models.PositiveIntegerField()
+    thumbnail = models.FileField(max_length=255)
+    thumbnail_width = models.PositiveIntegerField()
+    thumbnail_height = models.PositiveIntegerField()
+    alt_text = models.CharField(max_length=200, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.display.name
+
+
+class QuestionQuerySet(models.QuerySet):
+    def public(self) -> QuestionQuerySet:
+        """Questions anyone may see: published ones and closed ones."""
+        return self.filter(status__in=PUBLIC_STATUSES)
+
+    def for_cards(self) -> QuestionQuerySet:
+        """What a list row needs, in two queries whatever the page size."""
+        return self.select_related("image").prefetch_related("tags")
+
+
+class Question(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PENDING = "pending", "Pending review"
+        PUBLISHED = "published", "Published"
+        HIDDEN = "hidden", "Hidden"
+        CLOSED = "closed", "Closed"
+
+    class Results(models.TextChoices):
+        ALWAYS = "always", "Always"
+        AFTER_VOTE = "after_vote", "Only after voting"
+        AFTER_CLOSE = "after_close", "Only after the question closes"
+
+    title = models.CharField(max_length=200)
+    # The question's address: made from the title once, unique, and never
+    # changed after publication (admin makes it read-only then).
+    slug = models.SlugField(max_length=90, unique=True, allow_unicode=True, editable=False)
+    description = models.TextField(blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="questions",
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    max_choices = models.PositiveSmallIntegerField(
+        default=1,
+        help_text="1 for a single-choice question; more lets a voter pick up to this many.",
+    )
+    closes_at = models.DateTimeField(null=True, blank=True)
+    results_visibility = models.CharField(
+        max_length=12, choices=Results.choices, default=Results.ALWAYS
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="questions")
+    image = models.ForeignKey(Image, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now)
+    published_at = models.DateTimeField(null=True, blank=True)
+    # Ranking copies, refreshed from the tallies; see polls.rankings.
+    voter_count = models.PositiveIntegerField(default=0, editable=False)
+    votes_24h = models.PositiveIntegerField(default=0, editable=False)
+    votes_7d = models.PositiveIntegerField(default=0, editable=False)
+    # Title, description and choices in one column, for search.
+    search_text = models.TextField(blank=True, editable=False)
+
+    objects = QuestionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "published_at", "id"], name="question_newest"),
+            models.Index(fields=["status", "voter_count", "id"], name="question_most_voted"),
+            models.Index(
+                fields=["status", "votes_24h", "votes_7d", "id"], name="question_trending"
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(max_choices__gte=1) & Q(max_choices__lte=MAX_CHOICES),
+                name="question_max_choices_range",
+            ),
+            # Keyset pagination sorts public questions by published_at.
+            models.CheckConstraint(
+                condition=Q(published_at__isnull=False) | ~Q(status__in=PUBLIC_STATUSES),
+                name="public_question_has_published_at",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def save(self, *args, **kwargs) -> None:
+        if self.status in PUBLIC_STATUSES and self.published_at is None:
+            self.published_at = timezone.now()
+        if self.slug:
+            super().save(*args, **kwargs)
+            return
+        # Two questions with the same title can be saved at the same moment;
+        # the unique constraint decides, and the loser takes the next suffix.
+        for attempt in range(1, 6):
+            self.slug = _free_slug(self.title, salted=attempt > 1)
+            try:
+                with transaction.atomic():
+                    super().save(*args, **kwargs)
+                return
+            except IntegrityError:
+                self.slug = ""
+                if attempt == 5:
+                    raise
+
+    def get_absolute_url(self) -> str:
+        return reverse("polls:question", args=[self.slug])
+
+    @property
+    def is_public(self) -> bool:
+        return self.status in PUBLIC_STATUSES
+
+    @property
+    def allows_multiple(self) -> bool:
+        return self.max_choices > 1
+
+    def is_closed(self, now: datetime | None = None) -> bool:
+        if self.status == self.Status.CLOSED:
+            return True
+        return self.closes_at is not None and self.closes_at <= (now or timezone.now())
+
+    def results_visible_to(self, *, has_voted: bool, now: datetime | None = None) -> bool:
+        if self.results_visibility == self.Results.ALWAYS:
+            return True
+        if self.results_visibility == self.Results.AFTER_VOTE:
+            # Once voting has ended nobody can vote any more, so hiding the
+            # results would hide them for ever from everyone who did not vote.
+            return has_voted or self.is_closed(now)
+        return self.is_closed(now)
+
+
+def _free_slug(title: str, *, salted: bool = False) -> str:
+    base = slugify(title, allow_unicode=True)[:80].strip("-") or "question"
+    if salted:
+        # MySQL compares slugs without case or accents, so a slug unique to
+        # Python may still collide; a random suffix settles it.
+        base = f"{base}-{secrets.token_hex(3)}"
+    taken = set(Question.objects.filter(slug__startswith=base).values_list("slug", flat=True))
+    candidate, n = base, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+class Choice(models.Model):
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="choices")
+    text = models.CharField(max_length=200)
+    position = models.PositiveSmallIntegerField(default=0)
+    image = models.ForeignKey(Image, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Ballot(models.Model):
+    """One person's vote on one question; its Vote rows are the chosen choices."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ballots"
+    )
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="ballots")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "question"], name="one_ballot_per_user"),
+        ]
+        indexes = [models.Index(fields=["question", "created_at"], name="ballot_question_time")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} on {self.question_id}"
+
+
+class Vote(models.Model):
+    """One chosen choice of a ballot.
+
+    ``slot`` numbers the choices of a ballot from 0; a single-choice question
+    only ever uses slot 0, so the (ballot, slot) constraint makes a second
+    vote row for it impossible even if the application erred.
+    """
+
+    ballot = models.ForeignKey(Ballot, on_delete=models.CASCADE, related_name="votes")
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="+")
+    choice = models.ForeignKey(Choice, on_delete=models.CASCADE, related_name="votes")
+    slot = models.PositiveSmallIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ballot", "choice"], name="one_vote_per_choice"),
+            models.UniqueConstraint(fields=["ballot", "slot"], name="one_vote_per_slot"),
+            models.CheckConstraint(condition=Q(slot__lt=MAX_CHOICES), name="vote_slot_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"ballot {self.ballot_id}: choice {self.choice_id}"
+
+
+class ChoiceTally(models.Model):
+    choice = models.ForeignKey(Choice, on_delete=models.CASCADE, related_name="+")
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="+")
+    shard = models.PositiveSmallIntegerField()
+    # A shard may go below zero (a vote counted on one shard, withdrawn on
+    # another); only the sum over shards means anything.
+    votes = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["choice", "shard"], name="choice_tally_shard"),
+        ]
+        indexes = [models.Index(fields=["question"], name="choice_tally_question")]
+
+    def __str__(self) -> str:
+        return f"choice {self.choice_id} shard {self.shard}: {self.votes}"
+
+
+class QuestionTally(models.Model):
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="+")
+    shard = models.PositiveSmallIntegerField()
+    voters = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["question", "shard"], name="question_tally_shard"),
+        ]
+
+    def __str__(self) -> str:
+        return f"question {self.question_id} shard {self.shard}: {self.voters}"
+
+
+class VoteActivity(models.Model):
+    """First votes per question per hour (UTC), for Trending and insights."""
+
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="+")
+    hour = models.DateTimeField()
+    shard = models.PositiveSmallIntegerField()
+    votes = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["question", "hour", "shard"], name="vote_activity_shard"
+            ),
+        ]
+        indexes = [models.Index(fields=["hour", "question"], name="vote_activity_hour")]
+
+    def __str__(self) -> str:
+        return f"question {self.question_id} at {self.hour:%Y-%m-%d %H}:00: {self.votes}"

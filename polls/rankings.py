@@ -1,0 +1,74 @@
+"""The ranking copies on Question that order the lists.
+
+``voter_count`` is the sum of the question's voter tallies; ``votes_24h`` and
+``votes_7d`` sum its hourly first-vote activity. They are refreshed after a
+vote (throttled per question), by ``manage.py refresh_rankings`` on a timer
+(which also lets Trending decay when votes stop), and by ``recount_votes``.
+Each refresh reads a bounded number of counter rows, never the vote rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from polls.models import Question, QuestionTally, VoteActivity
+from polls.tallies import hour_of
+
+_BATCH = 500
+
+
+def refresh(*, question_ids: Iterable[int] | None = None, now: datetime | None = None) -> int:
+    """Refresh the given questions, or every question whose figures may have moved."""
+    now = now or timezone.now()
+    if question_ids is None:
+        question_ids = _candidates(now)
+    ids = list(question_ids)
+    updated = 0
+    for start in range(0, len(ids), _BATCH):
+        updated += _refresh_batch(ids[start : start + _BATCH], now)
+    return updated
+
+
+def _candidates(now: datetime) -> set[int]:
+    week_start = hour_of(now) - timedelta(days=7)
+    active = VoteActivity.objects.filter(hour__gte=week_start).values_list("question_id", flat=True)
+    decaying = Question.objects.filter(Q(votes_24h__gt=0) | Q(votes_7d__gt=0)).values_list(
+        "pk", flat=True
+    )
+    return set(active) | set(decaying)
+
+
+def _sums(queryset, field: str) -> dict[int, int]:
+    return {
+        row["question_id"]: row["total"] or 0
+        for row in queryset.values("question_id").annotate(total=Sum(field)).order_by()
+    }
+
+
+def _refresh_batch(ids: list[int], now: datetime) -> int:
+    # The current hour counts as one of the last 24.
+    day_start = hour_of(now) - timedelta(hours=23)
+    week_start = hour_of(now) - timedelta(days=7) + timedelta(hours=1)
+    voters = _sums(QuestionTally.objects.filter(question_id__in=ids), "voters")
+    recent = VoteActivity.objects.filter(question_id__in=ids, hour__gte=week_start)
+    week = _sums(recent, "votes")
+    day = _sums(recent.filter(hour__gte=day_start), "votes")
+    questions = list(
+        Question.objects.filter(pk__in=ids).only("pk", "voter_count", "votes_24h", "votes_7d")
+    )
+    changed = []
+    for question in questions:
+        figures = (
+            max(voters.get(question.pk, 0), 0),
+            day.get(question.pk, 0),
+            week.get(question.pk, 0),
+        )
+        if figures != (question.voter_count, question.votes_24h, question.votes_7d):
+            question.voter_count, question.votes_24h, question.votes_7d = figures
+            changed.append(question)
+    Question.objects.bulk_update(changed, ["voter_count", "votes_24h", "votes_7d"])
+    return len(changed)

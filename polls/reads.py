@@ -1,0 +1,105 @@
+"""Reading what the public pages show, through memcached.
+
+A warm question page costs one cache round trip (question, counts and the
+visitor's ballot in one get_many) and no SQL of its own. Everything cached
+here can be rebuilt from MySQL, and a cache that is down only means the
+rebuild happens on every request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Count, Prefetch, Q
+
+from polls import cache_keys, tallies
+from polls.models import Choice, Question, Tag, Vote
+from polls.tallies import Counts
+
+QUESTION_CACHE_SECONDS = 3600
+TAG_CLOUD_SECONDS = 300
+
+
+@dataclass
+class QuestionPage:
+    question: Question
+    counts: Counts
+    # The visitor's chosen choice ids; empty when they have not voted.
+    mine: tuple[int, ...]
+
+    @property
+    def choices(self) -> list[Choice]:
+        return list(self.question.choices.all())
+
+
+def _load_question(slug: str) -> Question | None:
+    return (
+        Question.objects.public()
+        .select_related("author", "image")
+        # The object is pickled into memcached: keep the author's private
+        # fields out of it.
+        .defer("author__password", "author__email", "author__first_name", "author__last_name")
+        .prefetch_related(
+            "tags", Prefetch("choices", queryset=Choice.objects.select_related("image"))
+        )
+        .filter(slug=slug)
+        .first()
+    )
+
+
+def _load_ballot(user_id: int, question_id: int) -> tuple[int, ...]:
+    return tuple(
+        Vote.objects.filter(ballot__user_id=user_id, question_id=question_id)
+        .order_by("slot")
+        .values_list("choice_id", flat=True)
+    )
+
+
+def question_page(slug: str, user_id: int | None) -> QuestionPage | None:
+    """The question at ``slug`` as its page shows it, or None when not public."""
+    keys = {"question": cache_keys.question(slug), "counts": cache_keys.counts(slug)}
+    if user_id is not None:
+        keys["ballot"] = cache_keys.ballot(user_id, slug)
+    found = cache.get_many(keys.values())
+    missing: dict[str, object] = {}
+
+    question = found.get(keys["question"])
+    if question is None:
+        question = _load_question(slug)
+        if question is None:
+            return None
+        missing[keys["question"]] = question
+    elif not question.is_public:
+        return None
+
+    counts = found.get(keys["counts"])
+    if counts is None:
+        counts = tallies.read_counts(question.pk)
+        cache.set(keys["counts"], counts, settings.COUNTS_CACHE_SECONDS)
+
+    mine: tuple[int, ...] = ()
+    if user_id is not None:
+        mine = found.get(keys["ballot"])
+        if mine is None:
+            mine = _load_ballot(user_id, question.pk)
+            missing[keys["ballot"]] = mine
+    if missing:
+        cache.set_many(missing, QUESTION_CACHE_SECONDS)
+    return QuestionPage(question=question, counts=counts, mine=mine)
+
+
+def tag_cloud() -> list[Tag]:
+    """Every tag with the number of public questions carrying it (one query, cached)."""
+    tags = cache.get(cache_keys.TAG_CLOUD)
+    if tags is None:
+        tags = list(
+            Tag.objects.annotate(
+                question_count=Count(
+                    "questions", filter=Q(questions__status__in=("published", "closed"))
+                )
+            ).order_by("name")
+        )
+        cache.set(cache_keys.TAG_CLOUD, tags, TAG_CLOUD_SECONDS)
+    return tags

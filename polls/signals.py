@@ -1,0 +1,64 @@
+"""Keep the cached question pages and the search column in step with edits.
+
+Saves from the admin and the services go through the model, so these
+receivers see every change of a question, its choices and its tags.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
+from django.dispatch import receiver
+
+from polls import cache_keys
+from polls.models import Choice, Question
+
+
+def _forget(question: Question) -> None:
+    if question.slug:
+        cache.delete(cache_keys.question(question.slug))
+
+
+def refresh_search_text(question_id: int) -> None:
+    question = Question.objects.filter(pk=question_id).only("title", "description").first()
+    if question is None:
+        return
+    choices = Choice.objects.filter(question_id=question_id).values_list("text", flat=True)
+    text = "\n".join([question.title, question.description, *choices])
+    Question.objects.filter(pk=question_id).update(search_text=text)
+
+
+@receiver(post_save, sender=Question)
+def question_saved(sender, instance: Question, update_fields=None, **kwargs) -> None:
+    _forget(instance)
+    if update_fields is None or {"title", "description"} & set(update_fields):
+        refresh_search_text(instance.pk)
+
+
+@receiver(post_delete, sender=Question)
+def question_deleted(sender, instance: Question, **kwargs) -> None:
+    _forget(instance)
+
+
+@receiver([post_save, post_delete], sender=Choice)
+def choice_changed(sender, instance: Choice, **kwargs) -> None:
+    question = Question.objects.filter(pk=instance.question_id).only("slug").first()
+    if question is not None:
+        _forget(question)
+        refresh_search_text(question.pk)
+
+
+@receiver(m2m_changed, sender=Question.tags.through)
+def tags_changed(sender, instance, action: str, **kwargs) -> None:
+    if action.startswith("post_") and isinstance(instance, Question):
+        _forget(instance)
+
+
+@receiver(pre_delete, sender=get_user_model())
+def user_deleted(sender, instance, **kwargs) -> None:
+    # Deleting an account removes its votes; withdraw them through the
+    # service first so the counters and rankings stay equal to the rows.
+    from polls.services import withdraw_votes
+
+    withdraw_votes(user=instance)

@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from polls import views
+
+app_name = "polls"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("tags/", views.tag_list, name="tags"),
+    path("tags/<str:slug>/", views.tag_detail, name="tag"),
+    path("search/", views.search_view, name="search"),
+    path("q/<str:slug>/", views.question_detail, name="question"),
+    path("q/<str:slug>/vote/", views.vote, name="vote"),
+]
