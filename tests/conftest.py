@@ -1,0 +1,97 @@
+"""Shared fixtures: the cast of users, questions, and a clean cache per test.
+
+The suite runs against the real services that ``tests/services.py`` starts
+(MariaDB, two memcached nodes): run it through ``make test``.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from polls.models import Choice, Question, Tag
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not os.environ.get("BEEBETA_TEST_SERVICES"):
+        raise pytest.UsageError(
+            "The tests need their MariaDB and memcached: run `make test`, or "
+            "`.venv/bin/python tests/services.py -- .venv/bin/python -m pytest ...`."
+        )
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashing_and_own_cache(settings) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The database rolls back after each test but memcached does not: give
+    # every test its own key prefix so no test sees another's entries, even
+    # with tests running in parallel against the same nodes.
+    caches = copy.deepcopy(settings.CACHES)
+    caches["default"]["KEY_PREFIX"] = f"t{uuid.uuid4().hex[:12]}"
+    settings.CACHES = caches
+
+
+def _user(username: str, **extra):
+    return get_user_model().objects.create_user(
+        username=username, email=f"{username}@example.com", password="correct horse", **extra
+    )
+
+
+@pytest.fixture
+def alice(db):
+    return _user("alice")
+
+
+@pytest.fixture
+def bob(db):
+    return _user("bob")
+
+
+@pytest.fixture
+def staff(db):
+    return _user("sam", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def make_question(db) -> Callable[..., Question]:
+    """Make a published question with the given choices (and tags by name)."""
+
+    def make(
+        title: str = "Which restaurant serves the best ramen?",
+        choices: tuple[str, ...] = ("Ichiran", "Ippudo", "Menya"),
+        *,
+        tags: tuple[str, ...] = (),
+        **fields,
+    ) -> Question:
+        fields.setdefault("status", Question.Status.PUBLISHED)
+        question = Question.objects.create(title=title, **fields)
+        Choice.objects.bulk_create(
+            Choice(question=question, text=text, position=i) for i, text in enumerate(choices)
+        )
+        for name in tags:
+            tag, _ = Tag.objects.get_or_create(slug=name.lower(), defaults={"name": name})
+            question.tags.add(tag)
+        return question
+
+    return make
+
+
+@pytest.fixture
+def question(make_question) -> Question:
+    return make_question()
+
+
+@pytest.fixture
+def closed_question(make_question) -> Question:
+    return make_question(
+        "Was the old stadium better?",
+        ("Yes", "No"),
+        closes_at=timezone.now() - timedelta(hours=1),
+    )
