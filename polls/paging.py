@@ -12,7 +12,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -75,15 +75,23 @@ def decode_cursor(order: Order, token: str) -> list:
     decoded = []
     for name, value in zip(order.fields, values, strict=True):
         if name == "published_at":
-            moment = parse_datetime(value) if isinstance(value, str) else None
-            if moment is None:
-                raise BadCursor(token)
-            decoded.append(moment)
+            decoded.append(_cursor_moment(value, token))
         elif isinstance(value, int) and not isinstance(value, bool) and value >= 0:
             decoded.append(value)
         else:
             raise BadCursor(token)
     return decoded
+
+
+def _cursor_moment(value: object, token: str) -> datetime:
+    try:
+        moment = parse_datetime(value) if isinstance(value, str) else None
+        # Comparing needs an aware moment that exists in UTC too.
+        if moment is None or moment.tzinfo is None:
+            raise BadCursor(token)
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
+        raise BadCursor(token) from exc
 
 
 def _beyond(fields: tuple[str, ...], values: list, *, forward: bool) -> Q:

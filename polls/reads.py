@@ -68,7 +68,9 @@ def question_page(slug: str, user_id: int | None) -> QuestionPage | None:
     question = found.get(keys["question"])
     if question is None:
         question = _load_question(slug)
-        if question is None:
+        # MySQL compares slugs without regard to case; a question has one
+        # address only, so that hiding it forgets every key it was cached by.
+        if question is None or question.slug != slug:
             return None
         missing[keys["question"]] = question
     elif not question.is_public:

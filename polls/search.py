@@ -21,6 +21,12 @@ MAX_WORDS = 8
 MAX_RESULTS = 50
 # InnoDB's FULLTEXT index leaves out words shorter than this (innodb_ft_min_token_size).
 _MYSQL_MIN_WORD = 3
+# InnoDB's default FULLTEXT stopwords: never indexed, so a required "+what*"
+# would match nothing. They go through LIKE with the short words instead.
+_MYSQL_STOPWORDS = frozenset(
+    "a about an are as at be by com de en for from how i in is it la of on or that the this "
+    "to was what when where who will with und www".split()
+)
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SEARCH_COLUMN = f"{Question._meta.db_table}.search_text"
 
@@ -58,17 +64,17 @@ def search(query: str) -> SearchOutcome:
 
 def _matching(queryset: QuerySet, words: list[str]) -> QuerySet:
     if connection.vendor == "mysql":
-        long_words = [w for w in words if len(w) >= _MYSQL_MIN_WORD]
-        short_words = [w for w in words if len(w) < _MYSQL_MIN_WORD]
-        if long_words:
+        indexed = [w for w in words if len(w) >= _MYSQL_MIN_WORD and w not in _MYSQL_STOPWORDS]
+        others = [w for w in words if w not in indexed]
+        if indexed:
             # Boolean mode: every word required (+), as a prefix (*) so that
             # "vote" finds "voting". \w+ words carry no operator characters.
-            expression = " ".join(f"+{w}*" for w in long_words)
+            expression = " ".join(f"+{w}*" for w in indexed)
             queryset = queryset.extra(  # noqa: S610  (parameterised; Django has no MATCH lookup)
                 where=[f"MATCH({_SEARCH_COLUMN}) AGAINST (%s IN BOOLEAN MODE)"],
                 params=[expression],
             )
-        words = short_words
+        words = others
     for word in words:
         queryset = queryset.filter(Q(search_text__icontains=word))
     return queryset.order_by("-voter_count", "-id")
