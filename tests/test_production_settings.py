@@ -1,0 +1,58 @@
+"""Production differs only by environment: deploy/env.example must pass Django's deploy checks."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def production_env(tmp_path: Path) -> dict[str, str]:
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DATA_DIR": str(tmp_path)}
+    for line in (ROOT / "deploy" / "env.example").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            env[name] = shlex.split(value)[0] if value else ""
+    secret = tmp_path / "secret"
+    secret.write_text("p" + os.urandom(40).hex())
+    env["SECRET_KEY_FILE"] = str(secret)
+    env["EMAIL_HOST_PASSWORD_FILE"] = str(secret)
+    return env
+
+
+def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_deploy_checks_pass_with_production_environment(tmp_path):
+    result = manage(production_env(tmp_path), "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 silenced" in result.stdout
+
+
+def test_embedded_default_is_flagged_by_deploy_checks(tmp_path):
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DATA_DIR": str(tmp_path)}
+    result = manage(env, "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode != 0
+    assert "security.W009" in result.stderr + result.stdout  # the embedded secret key
+
+
+@pytest.mark.parametrize("value", ["ture", "2", "enabled"])
+def test_a_malformed_boolean_stops_startup(tmp_path, value):
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DATA_DIR": str(tmp_path)}
+    result = manage({**env, "DEBUG": value}, "check")
+    assert result.returncode != 0
+    assert f"DEBUG={value!r} is not a boolean" in result.stderr
