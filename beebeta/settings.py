@@ -7,6 +7,7 @@ environment; every variable is listed in README.md and in deploy/env.example.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -31,6 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "axes",
     "polls",
     "accounts",
 ]
@@ -39,12 +41,16 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Before anything that reads the host, the session or the user.
     "beebeta.health.HealthCheckMiddleware",
+    # Before anything that reads the client's address (login throttling).
+    "beebeta.client_ip.TrustedProxyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "beebeta.urls"
@@ -133,9 +139,35 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # Refuses logins while an account or address is locked out.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "polls:home"
 LOGOUT_REDIRECT_URL = "polls:home"
+
+# Sign-up: django-registration's two-step activation.
+ACCOUNT_ACTIVATION_DAYS = env_int("ACCOUNT_ACTIVATION_DAYS", 3, minimum=1)
+REGISTRATION_OPEN = env_bool("REGISTRATION_OPEN", True)
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_SECONDS", 3 * 3600, minimum=60)
+
+# Login throttling (django-axes). Failures are counted per client address and
+# per account *from that address*: a flood from one address locks that address
+# out, and never the account for everyone else. Locks lift after the cool-off.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", ["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "beebeta.client_ip.client_ip"
+AXES_VERBOSE = False
+
+# Client addresses: REMOTE_ADDR, unless it is one of these proxies (nginx on
+# the same machine); then the nearest address in X-Forwarded-For that is not
+# one of them. Addresses or networks, comma-separated.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
 
 # --- Internationalisation ---------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -168,11 +200,35 @@ if AWS_STORAGE_BUCKET_NAME:
             "querystring_auth": False,
         },
     }
+    # Originals are never public: the same bucket, private objects under
+    # originals/ that CloudFront is not allowed to read, and signed URLs for
+    # the staff who need one.
+    _originals_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            **_media_storage["OPTIONS"],
+            "location": "originals",
+            "custom_domain": None,
+            "querystring_auth": True,
+            "querystring_expire": 300,
+            "object_parameters": {"CacheControl": "private, no-store"},
+        },
+    }
+    # Rendered sizes never change under their key: cache them for a year.
+    _media_storage["OPTIONS"]["object_parameters"] = {
+        "CacheControl": "public, max-age=31536000, immutable"
+    }
 else:
     _media_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    # Outside MEDIA_ROOT, so nothing serves them.
+    _originals_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(DATA_DIR / "originals"), "base_url": None},
+    }
 
 STORAGES = {
     "default": _media_storage,
+    "originals": _originals_storage,
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
@@ -225,6 +281,17 @@ CSRF_FAILURE_VIEW = "beebeta.views.csrf_failure"
 COUNTS_CACHE_SECONDS = env_int("COUNTS_CACHE_SECONDS", 60, minimum=1)
 # How long a rendered list page is reused.
 LIST_CACHE_SECONDS = env_int("LIST_CACHE_SECONDS", 30, minimum=0)
+# A new account's first questions wait for a moderator; later ones publish at once.
+MODERATE_FIRST_QUESTIONS = env_int("MODERATE_FIRST_QUESTIONS", 1, minimum=0)
+# Distinct reports that hide a question until a moderator reviews it.
+REPORTS_TO_HIDE = env_int("REPORTS_TO_HIDE", 3, minimum=1)
+# Uploads: checked before the image is decoded.
+MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 5 * 1024 * 1024, minimum=1024)
+MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 40_000_000, minimum=10_000)
+# A question image and one per choice.
+DATA_UPLOAD_MAX_NUMBER_FILES = 13
+# Uploads larger than this go to a temporary file instead of memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # At most one ranking refresh per question in this many seconds on the vote path.
 RANKING_REFRESH_SECONDS = env_int("RANKING_REFRESH_SECONDS", 10, minimum=0)
 

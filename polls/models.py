@@ -310,3 +310,39 @@ class VoteActivity(models.Model):
 
     def __str__(self) -> str:
         return f"question {self.question_id} at {self.hour:%Y-%m-%d %H}:00: {self.votes}"
+
+
+class Report(models.Model):
+    """Someone signed in flagged a question for the moderators."""
+
+    class Reason(models.TextChoices):
+        SPAM = "spam", "Spam or advertising"
+        OFFENSIVE = "offensive", "Offensive or hateful"
+        PERSONAL = "personal", "Targets or exposes a person"
+        DUPLICATE = "duplicate", "Duplicate of another question"
+        OTHER = "other", "Something else"
+
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="reports")
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reports"
+    )
+    reason = models.CharField(max_length=12, choices=Reason.choices)
+    details = models.TextField(blank=True, max_length=1000)
+    created_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["question", "reporter"], name="one_report_per_user"),
+        ]
+        indexes = [models.Index(fields=["resolved_at", "question"], name="report_open")]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()} on {self.question_id}"
