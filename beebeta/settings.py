@@ -107,14 +107,15 @@ if MEMCACHED_LOCATIONS:
             "OPTIONS": {
                 # A dead or hanging node must turn into cache misses quickly,
                 # never into an exception or a stuck worker: short timeouts,
-                # errors ignored, and a failed node taken out of the ring for
-                # a while after one retry.
+                # errors ignored, and a failed node tried again only every
+                # MEMCACHED_DEAD_SECONDS (misses without a network call in
+                # between). It is never taken out of the ring: its keys would
+                # move to another node and be stale there when it came back.
                 "ignore_exc": True,
                 "connect_timeout": _timeout,
                 "timeout": _timeout,
-                "retry_attempts": 1,
-                "retry_timeout": 1,
-                "dead_timeout": env_int("MEMCACHED_DEAD_SECONDS", 10, minimum=1),
+                "retry_attempts": 2**31,
+                "retry_timeout": env_int("MEMCACHED_DEAD_SECONDS", 10, minimum=1),
                 "no_delay": True,
             },
         }
