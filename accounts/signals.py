@@ -6,6 +6,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.dispatch import receiver
 
 from accounts.models import LoginSession
+from accounts.services import track_session
 
 
 @receiver(user_logged_in)
@@ -15,7 +16,7 @@ def remember_session(sender, request, user, **kwargs) -> None:
         return
     if session.session_key is None:
         session.save()
-    LoginSession.objects.get_or_create(session_key=session.session_key, defaults={"user": user})
+    track_session(user=user, session_key=session.session_key)
 
 
 @receiver(user_logged_out)

@@ -7,6 +7,8 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
+    # Sign-up keeps django-registration's un-namespaced URL names.
+    path("accounts/", include("accounts.registration_urls")),
     path("", include("polls.urls")),
 ]
 

@@ -1,0 +1,109 @@
+"""Accounts in /admin/: Django's user admin plus banning.
+
+A ban is made only through the "Ban selected users" action, which ends the
+user's sessions at once; a Ban row added by hand would not.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.utils.translation import ngettext
+
+from accounts import services
+from accounts.models import Ban
+
+User = get_user_model()
+
+
+class BanInline(admin.StackedInline):
+    model = Ban
+    fk_name = "user"
+    fields = ("banned_at", "banned_by", "reason")
+    readonly_fields = ("banned_at", "banned_by", "reason")
+    can_delete = True
+    extra = 0
+    max_num = 1
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class BannedFilter(admin.SimpleListFilter):
+    title = "banned"
+    parameter_name = "banned"
+
+    def lookups(self, request: HttpRequest, model_admin):
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet):
+        if self.value() == "yes":
+            return queryset.filter(ban__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(ban__isnull=True)
+        return queryset
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class BeebetaUserAdmin(UserAdmin):
+    list_display = (*UserAdmin.list_display, "is_active", "banned")
+    list_filter = (BannedFilter, *UserAdmin.list_filter)
+    list_select_related = ("ban",)
+    inlines = (BanInline,)
+    actions = ("ban_selected",)
+
+    @admin.display(boolean=True, description="banned")
+    def banned(self, user) -> bool:
+        return hasattr(user, "ban")
+
+    @admin.action(description="Ban selected users", permissions=("change",))
+    def ban_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        # Never yourself, and never a superuser: one moderator must not be
+        # able to lock out the people who can undo it.
+        spared = queryset.filter(Q(is_superuser=True) | Q(pk=request.user.pk))
+        banned = 0
+        for user in queryset.exclude(pk__in=spared.values("pk")):
+            services.ban_user(user=user, by=request.user)
+            banned += 1
+        if banned:
+            self.message_user(
+                request,
+                ngettext("Banned %d user.", "Banned %d users.", banned) % banned,
+                messages.SUCCESS,
+            )
+        skipped = spared.count()
+        if skipped:
+            self.message_user(
+                request,
+                ngettext(
+                    "Skipped %d user: you cannot ban yourself or a superuser.",
+                    "Skipped %d users: you cannot ban yourself or a superuser.",
+                    skipped,
+                )
+                % skipped,
+                messages.WARNING,
+            )
+
+
+@admin.register(Ban)
+class BanAdmin(admin.ModelAdmin):
+    """Bans are made with the user action; here they are read, annotated or lifted.
+
+    Deleting a ban lifts it; the account then needs "active" ticked again.
+    """
+
+    list_display = ("user", "banned_at", "banned_by", "reason")
+    list_select_related = ("user", "banned_by")
+    search_fields = ("user__username", "user__email", "reason")
+    date_hierarchy = "banned_at"
+    fields = ("user", "banned_at", "banned_by", "reason")
+    readonly_fields = ("user", "banned_at", "banned_by")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -1,0 +1,61 @@
+"""What the profile page and the data download read, in a fixed number of
+queries whatever the account holds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+
+from polls.models import Ballot, Question, Vote
+
+
+def my_questions(user) -> QuerySet[Question]:
+    """Every question ``user`` asked, whatever its status, newest first."""
+    return Question.objects.filter(author=user).order_by("-created_at", "-id")
+
+
+def my_ballots(user) -> QuerySet[Ballot]:
+    """``user``'s votes, most recently cast or changed first, with the chosen choices."""
+    chosen = Vote.objects.select_related("choice").order_by("slot")
+    return (
+        Ballot.objects.filter(user=user)
+        .select_related("question")
+        .prefetch_related(Prefetch("votes", queryset=chosen))
+        .order_by("-updated_at", "-id")
+    )
+
+
+def personal_data(user) -> dict[str, Any]:
+    """Everything Beebeta keeps that is about ``user``, for them to take away."""
+    questions = my_questions(user).prefetch_related("choices")
+    return {
+        "account": {
+            "username": user.get_username(),
+            "email": user.email,
+            "date_joined": user.date_joined,
+            "last_login": user.last_login,
+        },
+        "questions": [
+            {
+                "title": question.title,
+                "slug": question.slug,
+                "status": question.status,
+                "description": question.description,
+                "created_at": question.created_at,
+                "published_at": question.published_at,
+                "choices": [choice.text for choice in question.choices.all()],
+            }
+            for question in questions
+        ],
+        "votes": [
+            {
+                "question_slug": ballot.question.slug,
+                "question_title": ballot.question.title,
+                "choices": [vote.choice.text for vote in ballot.votes.all()],
+                "created_at": ballot.created_at,
+                "updated_at": ballot.updated_at,
+            }
+            for ballot in my_ballots(user)
+        ],
+    }
