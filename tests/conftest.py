@@ -11,12 +11,14 @@ import os
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from polls.models import Choice, Question, Tag
+from tests.s3 import s3_bucket  # noqa: F401  (a fixture for every test module)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -95,3 +97,56 @@ def closed_question(make_question) -> Question:
         ("Yes", "No"),
         closes_at=timezone.now() - timedelta(hours=1),
     )
+
+
+# --- Real Chromium ---------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1280,1000",
+)
+
+
+@pytest.fixture
+def browser(tmp_path):
+    """Debian's Chromium driven through its matching chromedriver; never downloads anything."""
+    # Selenium Manager would try to fetch a driver; the system one is the right one.
+    os.environ["SE_OFFLINE"] = "true"
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile'}")
+    driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture
+def screenshots(request) -> Callable[..., Path]:
+    """Save numbered screenshots of a browser test under test-output/<test name>/."""
+    folder = ROOT / "test-output" / request.node.name
+    folder.mkdir(parents=True, exist_ok=True)
+    counter = iter(range(1, 1000))
+
+    def take(driver, step: str) -> Path:
+        path = folder / f"{next(counter):02d}-{step}.png"
+        driver.save_screenshot(str(path))
+        return path
+
+    return take

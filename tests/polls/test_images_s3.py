@@ -1,26 +1,14 @@
-"""The image pipeline against a real S3 API (moto's server): keys, headers, and who may read.
-
-The storages are set up as beebeta/settings.py builds them when AWS_STORAGE_BUCKET_NAME is set,
-with the bucket's own path as a stand-in for the CDN's domain. The bucket policy plays the part
-of CloudFront's origin access: anyone may read renditions, nobody may read originals unsigned.
-"""
+"""The image pipeline against a real S3 API (moto's server): keys, headers, and who may read."""
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import urllib.error
 import urllib.request
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from io import StringIO
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import boto3
 import pytest
 from django.core.files.storage import storages
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -31,98 +19,14 @@ from storages.backends.s3 import S3Storage
 from polls.images import ImageRejected, store_image
 from polls.models import Image
 from tests.polls import upload_corpus as corpus
+from tests.s3 import ENDPOINT, PRIVATE_CACHE, PUBLIC_CACHE, Bucket
 
-ENDPOINT = os.environ.get("BEEBETA_TEST_S3_ENDPOINT", "")
-PUBLIC_CACHE = "public, max-age=31536000, immutable"
-PRIVATE_CACHE = "private, no-store"
-
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif(
-        not ENDPOINT, reason="no S3 server: run through tests/services.py with moto"
-    ),
-]
-
-
-@dataclass
-class Bucket:
-    name: str
-    client: Any
-
-    def keys(self) -> set[str]:
-        listing = self.client.list_objects_v2(Bucket=self.name)
-        return {item["Key"] for item in listing.get("Contents", [])}
-
-    def head(self, key: str) -> dict[str, Any]:
-        return self.client.head_object(Bucket=self.name, Key=key)
-
-
-def read_only_renditions_policy(bucket: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "CdnReadsRenditions",
-                    "Effect": "Allow",
-                    "Principal": "*",
-                    "Action": "s3:GetObject",
-                    "Resource": [
-                        f"arn:aws:s3:::{bucket}/display/*",
-                        f"arn:aws:s3:::{bucket}/thumbs/*",
-                    ],
-                }
-            ],
-        }
-    )
-
-
-def s3_storages(bucket: str) -> dict[str, dict[str, Any]]:
-    """The two storages exactly as beebeta/settings.py shapes them for S3."""
-    media_options = {
-        "bucket_name": bucket,
-        "endpoint_url": ENDPOINT,
-        "region_name": "us-east-1",
-        "custom_domain": f"{urlsplit(ENDPOINT).netloc}/{bucket}",
-        "url_protocol": "http:",
-        "addressing_style": "path",
-        "signature_version": "s3v4",
-        "file_overwrite": False,
-        "default_acl": None,
-        "querystring_auth": False,
-    }
-    originals_options = {
-        **media_options,
-        "location": "originals",
-        "custom_domain": None,
-        "querystring_auth": True,
-        "querystring_expire": 300,
-        "object_parameters": {"CacheControl": PRIVATE_CACHE},
-    }
-    media_options["object_parameters"] = {"CacheControl": PUBLIC_CACHE}
-    backend = "storages.backends.s3.S3Storage"
-    return {
-        "default": {"BACKEND": backend, "OPTIONS": media_options},
-        "originals": {"BACKEND": backend, "OPTIONS": originals_options},
-    }
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def bucket(settings) -> Iterator[Bucket]:
-    client = boto3.client("s3", endpoint_url=ENDPOINT, region_name="us-east-1")
-    name = f"beebeta-test-{uuid.uuid4().hex[:16]}"
-    client.create_bucket(Bucket=name)
-    client.put_bucket_policy(Bucket=name, Policy=read_only_renditions_policy(name))
-    # Django 5.2's setting_changed handler empties the storages cache (and default_storage)
-    # when STORAGES changes, here and again when the fixture restores it.
-    settings.STORAGES = {**settings.STORAGES, **s3_storages(name)}
-    assert isinstance(storages["default"], S3Storage)
-    assert storages["originals"].location == "originals"
-    created = Bucket(name, client)
-    yield created
-    for key in created.keys():
-        client.delete_object(Bucket=name, Key=key)
-    client.delete_bucket(Bucket=name)
+def bucket(s3_bucket: Bucket) -> Bucket:
+    return s3_bucket
 
 
 def upload(name: str, content: bytes) -> SimpleUploadedFile:
