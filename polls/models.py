@@ -72,6 +72,13 @@ class QuestionQuerySet(models.QuerySet):
         """What a list row needs, in two queries whatever the page size."""
         return self.select_related("image").prefetch_related("tags")
 
+    def needs_review(self) -> QuestionQuerySet:
+        """Pending questions, and questions with open reports (hidden by them or not)."""
+        open_reports = Report.objects.filter(
+            question=models.OuterRef("pk"), resolved_at__isnull=True
+        )
+        return self.filter(Q(status=Question.Status.PENDING) | Q(models.Exists(open_reports)))
+
 
 class Question(models.Model):
     class Status(models.TextChoices):
@@ -346,3 +353,12 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_reason_display()} on {self.question_id}"
+
+
+class ModerationQueue(Question):
+    """The questions a moderator should look at, as their own page in the admin."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "question to review"
+        verbose_name_plural = "moderation queue"

@@ -1,4 +1,4 @@
-"""Writes that touch several models: voting, withdrawing votes, moderation.
+"""Writes that touch several models: voting, asking, reporting, moderation.
 
 Every function is keyword-only and does its database work in one
 transaction; cache keys are only ever deleted afterwards, which is safe
@@ -14,11 +14,26 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import Q
 from django.utils import timezone
+from django.utils.text import slugify
 
+from accounts.services import ban_user
 from polls import cache_keys, rankings, tallies
-from polls.models import Ballot, Choice, Question, Vote
+from polls.models import (
+    MAX_CHOICES,
+    PUBLIC_STATUSES,
+    Ballot,
+    Choice,
+    Image,
+    Question,
+    Report,
+    Tag,
+    Vote,
+)
+from polls.signals import refresh_search_text
 
 logger = logging.getLogger(__name__)
 
@@ -184,3 +199,190 @@ def set_status(*, questions: Iterable[Question], status: str) -> int:
             question.save(update_fields=["status", "published_at"])
             changed += 1
     return changed
+
+
+# --- Asking -----------------------------------------------------------------------------
+
+TAG_SLUG_LENGTH = 60
+
+
+def tag_slug(name: str) -> str:
+    return slugify(name, allow_unicode=True)[:TAG_SLUG_LENGTH].strip("-")
+
+
+def ask_question(
+    *,
+    author,
+    title: str,
+    description: str,
+    choices: Sequence[tuple[str, Image | None]],
+    tags: Sequence[str],
+    max_choices: int,
+    closes_at: datetime | None,
+    results_visibility: str,
+    image: Image | None,
+) -> Question:
+    """Create a question with its choices and tags.
+
+    It waits for a moderator while its author has fewer than
+    MODERATE_FIRST_QUESTIONS questions that a moderator let through (public
+    ones): counting every earlier question instead would let a new account
+    publish at once by asking twice before anyone looked at the first.
+    """
+    if not author.is_active:
+        raise PermissionDenied("This account cannot ask questions.")
+    if not 2 <= len(choices) <= MAX_CHOICES or not 1 <= max_choices <= len(choices):
+        raise ValueError("A question needs 2 to 12 choices and a maximum within them.")
+    with transaction.atomic():
+        present = _lock_images([image, *(picture for _, picture in choices)])
+        image = image if image is not None and image.pk in present else None
+        choices = [(text, p if p is not None and p.pk in present else None) for text, p in choices]
+        approved = Question.objects.filter(author=author, status__in=PUBLIC_STATUSES).count()
+        waits = approved < settings.MODERATE_FIRST_QUESTIONS
+        question = Question(
+            title=title,
+            description=description,
+            author=author,
+            status=Question.Status.PENDING if waits else Question.Status.PUBLISHED,
+            max_choices=max_choices,
+            closes_at=closes_at,
+            results_visibility=results_visibility,
+            image=image,
+        )
+        question.save()
+        # One insert for all choices; bulk_create sends no signals, so the
+        # search column is refreshed once below instead of once per choice.
+        Choice.objects.bulk_create(
+            Choice(question=question, text=text, position=position, image=choice_image)
+            for position, (text, choice_image) in enumerate(choices)
+        )
+        question.tags.set(_tags_named(tags))
+        refresh_search_text(question.pk)
+    return question
+
+
+def _lock_images(images: Iterable[Image | None]) -> set[int]:
+    """Lock the rows of the images about to be attached; return the ids still there.
+
+    The orphan sweep deletes images nothing uses after a while, and locks
+    each one first: holding the locks here means it either waits and finds
+    the image in use, or deleted it already and the question goes without.
+    """
+    ids = [image.pk for image in images if image is not None]
+    if not ids:
+        return set()
+    return set(Image.objects.select_for_update().filter(pk__in=ids).values_list("pk", flat=True))
+
+
+def _tags_named(names: Iterable[str]) -> list[Tag]:
+    """Existing tags whatever their letter case, new ones for the other names."""
+    tags: dict[int, Tag] = {}
+    for name in names:
+        slug = tag_slug(name)
+        same = Q(slug=slug) | Q(name__iexact=name)
+        tag = Tag.objects.filter(same).first()
+        if tag is None:
+            try:
+                with transaction.atomic():
+                    tag = Tag.objects.create(name=name, slug=slug)
+            except IntegrityError:
+                # Someone created it a moment ago (READ COMMITTED sees it now).
+                tag = Tag.objects.get(same)
+        tags[tag.pk] = tag
+    return list(tags.values())
+
+
+# --- Reports and moderation ----------------------------------------------------------------
+
+
+class ReportRejected(Exception):
+    """The report cannot be accepted; the message says why, for the reporter."""
+
+
+@dataclass(frozen=True)
+class ReportOutcome:
+    created: bool
+    # True when this report was the one that took the question down.
+    hidden: bool
+
+
+def report_question(
+    *, question: Question, reporter, reason: str, details: str = ""
+) -> ReportOutcome:
+    """Record ``reporter``'s report; enough open reports hide the question."""
+    if question.author_id is not None and question.author_id == reporter.pk:
+        raise ReportRejected("You cannot report your own question.")
+    if not reporter.is_active:
+        raise ReportRejected("Your account cannot report questions.")
+    with transaction.atomic():
+        # Reports on one question take turns here, so each one counts every
+        # report committed before it: two at once cannot both stop one short.
+        status = (
+            Question.objects.select_for_update()
+            .filter(pk=question.pk)
+            .values_list("status", flat=True)
+            .first()
+        )
+        if status not in PUBLIC_STATUSES:
+            raise ReportRejected("This question is not public.")
+        if Report.objects.filter(question_id=question.pk, reporter=reporter).exists():
+            return ReportOutcome(created=False, hidden=False)
+        Report.objects.create(
+            question_id=question.pk, reporter=reporter, reason=reason, details=details
+        )
+        open_reports = Report.objects.filter(
+            question_id=question.pk, resolved_at__isnull=True
+        ).count()
+    hidden = open_reports >= settings.REPORTS_TO_HIDE
+    if hidden:
+        # After the commit, so no reader can cache the page again in between.
+        set_status(questions=Question.objects.filter(pk=question.pk), status=Question.Status.HIDDEN)
+    return ReportOutcome(created=True, hidden=hidden)
+
+
+def resolve_reports(*, questions: Iterable[Question], moderator) -> int:
+    return Report.objects.filter(
+        question__in=[question.pk for question in questions], resolved_at__isnull=True
+    ).update(resolved_at=timezone.now(), resolved_by=moderator)
+
+
+def approve_questions(*, questions: Iterable[Question], moderator) -> int:
+    """Publish pending and hidden questions and close the reports on all of them."""
+    questions = list(questions)
+    resolve_reports(questions=questions, moderator=moderator)
+    waiting = (Question.Status.PENDING, Question.Status.HIDDEN)
+    return set_status(
+        questions=[q for q in questions if q.status in waiting], status=Question.Status.PUBLISHED
+    )
+
+
+def hide_questions(*, questions: Iterable[Question], moderator) -> int:
+    """Hide questions for good: their reports are settled, so they leave the queue."""
+    questions = list(questions)
+    resolve_reports(questions=questions, moderator=moderator)
+    return set_status(questions=questions, status=Question.Status.HIDDEN)
+
+
+@dataclass(frozen=True)
+class BanOutcome:
+    banned: list
+    spared_staff: list
+    hidden: int
+
+
+def ban_authors(*, questions: Iterable[Question], moderator) -> BanOutcome:
+    """Ban the authors of ``questions`` and hide those questions; staff are never banned."""
+    questions = list(questions)
+    authors = {q.author_id: (q.author, q.title) for q in questions if q.author_id is not None}
+    banned, spared = [], []
+    for author, title in authors.values():
+        if author.is_staff or author.is_superuser:
+            spared.append(author)
+            continue
+        reason = f"From the moderation queue, for “{title}”"[:200]
+        ban_user(user=author, by=moderator, reason=reason)
+        banned.append(author)
+    banned_ids = {author.pk for author in banned}
+    theirs = [q for q in questions if q.author_id in banned_ids]
+    hidden = hide_questions(questions=theirs, moderator=moderator)
+    return BanOutcome(banned=banned, spared_staff=spared, hidden=hidden)

@@ -11,6 +11,9 @@ urlpatterns = [
     path("tags/", views.tag_list, name="tags"),
     path("tags/<str:slug>/", views.tag_detail, name="tag"),
     path("search/", views.search_view, name="search"),
+    path("ask/", views.ask, name="ask"),
+    path("ask/pending/", views.ask_pending, name="ask_pending"),
     path("q/<str:slug>/", views.question_detail, name="question"),
     path("q/<str:slug>/vote/", views.vote, name="vote"),
+    path("q/<str:slug>/report/", views.report, name="report"),
 ]

@@ -2,17 +2,20 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from polls import cache_keys, reads, search, services
-from polls.forms import VoteForm
+from polls.forms import AskForm, ReportForm, VoteForm, similar_questions
 from polls.models import Question, Tag
 from polls.paging import DEFAULT_ORDER, ORDERS, BadCursor, paginate
 from polls.results import choice_results
@@ -103,6 +106,8 @@ def _render_question(
         "question": question,
         "choices": choices,
         "form": form,
+        # Each radio button or checkbox with its choice, for the choice's picture.
+        "options": list(zip(form["choice"], choices, strict=True)),
         "closed": question.is_closed(now),
         "has_voted": has_voted,
         "results_visible": visible,
@@ -140,3 +145,103 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
             messages.success(request, _VOTE_MESSAGES[(outcome.first, outcome.changed)])
             return redirect(question)
     return _render_question(request, page, form, status=400)
+
+
+# --- Asking ---------------------------------------------------------------------------------
+
+
+def _active_user(request: HttpRequest) -> AbstractBaseUser:
+    if not request.user.is_active:
+        raise PermissionDenied("This account is not active.")
+    return request.user
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def ask(request: HttpRequest) -> HttpResponse:
+    user = _active_user(request)
+    if request.method == "GET":
+        return _render_ask(request, AskForm(user=user))
+    form = AskForm(request.POST, request.FILES, user=user)
+    # "Add another choice" and "Remove" work without JavaScript: they submit
+    # the whole form, which comes back with everything typed and no errors.
+    if "add_choice" in request.POST:
+        return _render_ask(request, form.rearranged(add=True))
+    if "remove_choice" in request.POST:
+        return _render_ask(request, form.rearranged(remove=_row(request.POST["remove_choice"])))
+    if not form.is_valid():
+        return _render_ask(request, form, status=400)
+    if not request.POST.get("confirm"):
+        similar = similar_questions(form.cleaned_data["title"])
+        if similar:
+            return _render_ask(request, form, similar=similar)
+    question = services.ask_question(author=user, **form.question_fields())
+    if question.status == Question.Status.PUBLISHED:
+        messages.success(
+            request, "Your question is published. Share it and watch the votes come in."
+        )
+        return redirect(question)
+    return redirect("polls:ask_pending")
+
+
+def _row(value: str) -> int | None:
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+def _render_ask(
+    request: HttpRequest, form: AskForm, *, similar: list[Question] | None = None, status: int = 200
+) -> HttpResponse:
+    context = {"form": form, "choices": form.choices, "similar": similar or []}
+    return render(request, "polls/ask.html", context, status=status)
+
+
+@login_required
+@require_GET
+def ask_pending(request: HttpRequest) -> HttpResponse:
+    waiting = Question.objects.filter(author=request.user, status=Question.Status.PENDING)
+    return render(request, "polls/ask_pending.html", {"waiting": waiting.order_by("-created_at")})
+
+
+# --- Reporting ------------------------------------------------------------------------------
+
+
+def _get_reportable_question(slug: str) -> Question:
+    question = Question.objects.public().filter(slug=slug).first()
+    # MySQL compares slugs without regard to case; a question has one address.
+    if question is None or question.slug != slug:
+        raise Http404("No such question.")
+    return question
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def report(request: HttpRequest, slug: str) -> HttpResponse:
+    question = _get_reportable_question(slug)
+    user = _active_user(request)
+    if question.author_id == user.pk:
+        messages.error(request, "You cannot report your own question.")
+        return redirect(question)
+    form = ReportForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
+        try:
+            outcome = services.report_question(
+                question=question, reporter=user, **form.cleaned_data
+            )
+        except services.ReportRejected as exc:
+            messages.error(request, str(exc))
+            return redirect(question)
+        if outcome.created:
+            messages.success(request, "Thank you for the report: a moderator will look at it.")
+        else:
+            messages.info(request, "You have already reported this question.")
+        # A question the reports took down has no page any more.
+        return redirect("polls:home" if outcome.hidden else question.get_absolute_url())
+    context = {
+        "question": question,
+        "form": form,
+        "already": question.reports.filter(reporter=user).exists(),
+    }
+    return render(request, "polls/report.html", context, status=400 if form.is_bound else 200)
