@@ -6,10 +6,11 @@ The suite runs against the real services that ``tests/services.py`` starts
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -83,6 +84,42 @@ def make_question(db) -> Callable[..., Question]:
         return question
 
     return make
+
+
+@pytest.fixture
+def local_media(settings, tmp_path) -> Path:
+    """Both media storages on the local disk under tmp_path (Django drops its cached
+    storage backends when STORAGES changes, and again when the fixture restores it)."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "media"), "base_url": "/media/"},
+        },
+        "originals": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "originals"), "base_url": None},
+        },
+    }
+    return tmp_path
+
+
+@contextlib.contextmanager
+def unreachable_database() -> Iterator[None]:
+    """Point the default connection at a port where nothing listens, then put it back."""
+    from django.db import connection
+
+    from tests.services import free_port
+
+    connection.close()
+    port = connection.settings_dict["PORT"]
+    connection.settings_dict["PORT"] = free_port()
+    try:
+        yield
+    finally:
+        connection.settings_dict["PORT"] = port
+        connection.close()
 
 
 @pytest.fixture

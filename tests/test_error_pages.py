@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
 import pytest
-from django.db import connection
 from django.template.loader import render_to_string
 from django.test import Client
 from django.urls import reverse
 
 from beebeta import views as site_views
 from polls.models import Ballot
-from tests import services as test_services
-
-
-@contextlib.contextmanager
-def unreachable_database() -> Iterator[None]:
-    """Point the default connection at a port where nothing listens, then put it back."""
-    connection.close()
-    port = connection.settings_dict["PORT"]
-    connection.settings_dict["PORT"] = test_services.free_port()
-    try:
-        yield
-    finally:
-        connection.settings_dict["PORT"] = port
-        connection.close()
+from tests.conftest import unreachable_database
 
 
 def assert_site_page(html: str, heading: str) -> None:

@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
-from collections.abc import Iterator
 
 import pytest
-from django.db import connection
 
 from tests import services as test_services
+from tests.conftest import unreachable_database
 
 HEALTHY = {"status": "ok", "database": "ok", "cache": "ok"}
-
-
-@contextlib.contextmanager
-def unreachable_database() -> Iterator[None]:
-    """Point the default connection at a port where nothing listens, then put it back."""
-    connection.close()
-    port = connection.settings_dict["PORT"]
-    connection.settings_dict["PORT"] = test_services.free_port()
-    try:
-        yield
-    finally:
-        connection.settings_dict["PORT"] = port
-        connection.close()
 
 
 def test_healthy_instance_answers_ok(client, db):

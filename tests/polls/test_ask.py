@@ -392,21 +392,8 @@ def test_first_question_waits_for_review_then_later_ones_publish(client, alice, 
 
 
 @pytest.fixture
-def media(settings, tmp_path):
-    """Uploads on the local disk under tmp_path."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.STORAGES = {
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "media"), "base_url": "/media/"},
-        },
-        "originals": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "originals"), "base_url": None},
-        },
-        "staticfiles": settings.STORAGES["staticfiles"],
-    }
-    return tmp_path
+def media(local_media):
+    return local_media
 
 
 def jpeg(name: str = "photo.jpg", size: tuple[int, int] = (800, 600)) -> SimpleUploadedFile:

@@ -31,21 +31,8 @@ MONTH = r"\d{4}/\d{2}"
 
 
 @pytest.fixture(autouse=True)
-def disk(settings, tmp_path: Path) -> Path:
-    """Both storages in this test's own folder; Django drops its cached backends on change."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "media"), "base_url": "/media/"},
-        },
-        "originals": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "originals"), "base_url": None},
-        },
-    }
-    return tmp_path
+def disk(local_media: Path) -> Path:
+    return local_media
 
 
 def files_under(folder: Path) -> list[Path]:
