@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from difflib import SequenceMatcher
 
 from django import forms
 from django.conf import settings
 from django.core import signing
-from django.db import connection
-from django.db.models import FloatField, Q
-from django.db.models.expressions import RawSQL
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
-from polls import images, search, services
+from polls import images, services
 from polls.models import MAX_CHOICES, Choice, Image, Question, Report, Tag
 
 
@@ -66,12 +61,9 @@ MIN_CHOICES = 2
 INITIAL_CHOICE_ROWS = 3
 MAX_TAGS = 5
 TAG_NAME_LENGTH = Tag._meta.get_field("name").max_length
-SIMILAR_TITLE_RATIO = 0.75
-_SIMILAR_CANDIDATES = 50
 _KEPT_IMAGE_SALT = "polls.ask.kept-image"
 # A form left open overnight may still be submitted; older tokens are dropped.
 _KEPT_IMAGE_MAX_AGE = 24 * 3600
-_WORD = re.compile(r"\w+", re.UNICODE)
 
 
 def kept_image_token(image: Image, user) -> str:
@@ -447,46 +439,6 @@ class AskForm(ImageSlotForm):
             image_errors=self.image_refusals,
             rows=rows,
         )
-
-
-def similar_questions(title: str, *, limit: int = 5) -> list[Question]:
-    """Public questions whose title reads almost like ``title``, closest first."""
-    candidates = {question.pk: question for question in search.search(title).questions}
-    for question in _sharing_words(title):
-        candidates.setdefault(question.pk, question)
-    wanted = _comparable(title)
-    scored = [
-        (SequenceMatcher(None, wanted, _comparable(question.title)).ratio(), question)
-        for question in candidates.values()
-    ]
-    scored.sort(key=lambda pair: (-pair[0], pair[1].pk))
-    return [question for ratio, question in scored if ratio >= SIMILAR_TITLE_RATIO][:limit]
-
-
-def _comparable(title: str) -> str:
-    return " ".join(_WORD.findall(title.casefold()))
-
-
-def _sharing_words(title: str) -> list[Question]:
-    """Questions sharing some words with ``title``: search() wants every word,
-    and a question asked again in other words shares only some of them."""
-    queryset = Question.objects.public().only("pk", "title", "slug")
-    if connection.vendor == "mysql":
-        column = f"{Question._meta.db_table}.search_text"
-        relevance = RawSQL(  # noqa: S611  (parameterised; Django has no MATCH lookup)
-            f"MATCH({column}) AGAINST (%s IN NATURAL LANGUAGE MODE)",
-            [title],
-            output_field=FloatField(),
-        )
-        queryset = queryset.annotate(relevance=relevance).filter(relevance__gt=0)
-        return list(queryset.order_by("-relevance")[:_SIMILAR_CANDIDATES])
-    words = sorted(set(_WORD.findall(title.casefold())), key=len, reverse=True)[:3]
-    if not words:
-        return []
-    any_word = Q()
-    for word in words:
-        any_word |= Q(title__icontains=word)
-    return list(queryset.filter(any_word).order_by("-voter_count")[:_SIMILAR_CANDIDATES])
 
 
 # --- Reporting ----------------------------------------------------------------------------

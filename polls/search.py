@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import FloatField, Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from polls.models import Question
 
 MAX_QUERY_LENGTH = 200
 MAX_WORDS = 8
 MAX_RESULTS = 50
+# How alike two titles must read (difflib's ratio) to be shown as "similar".
+SIMILAR_TITLE_RATIO = 0.75
+_SIMILAR_CANDIDATES = 50
 # InnoDB's FULLTEXT index leaves out words shorter than this (innodb_ft_min_token_size).
 _MYSQL_MIN_WORD = 3
 # InnoDB's default FULLTEXT stopwords: never indexed, so a required "+what*"
@@ -78,3 +83,43 @@ def _matching(queryset: QuerySet, words: list[str]) -> QuerySet:
     for word in words:
         queryset = queryset.filter(Q(search_text__icontains=word))
     return queryset.order_by("-voter_count", "-id")
+
+
+def similar_questions(title: str, *, limit: int = 5) -> list[Question]:
+    """Public questions whose title reads almost like ``title``, closest first."""
+    candidates = {question.pk: question for question in search(title).questions}
+    for question in _sharing_words(title):
+        candidates.setdefault(question.pk, question)
+    wanted = _comparable(title)
+    scored = [
+        (SequenceMatcher(None, wanted, _comparable(question.title)).ratio(), question)
+        for question in candidates.values()
+    ]
+    scored.sort(key=lambda pair: (-pair[0], pair[1].pk))
+    return [question for ratio, question in scored if ratio >= SIMILAR_TITLE_RATIO][:limit]
+
+
+def _comparable(title: str) -> str:
+    return " ".join(_WORD.findall(title.casefold()))
+
+
+def _sharing_words(title: str) -> list[Question]:
+    """Questions sharing some words with ``title``: search() wants every word,
+    and a question asked again in other words shares only some of them."""
+    queryset = Question.objects.public().only("pk", "title", "slug")
+    if connection.vendor == "mysql":
+        column = f"{Question._meta.db_table}.search_text"
+        relevance = RawSQL(  # noqa: S611  (parameterised; Django has no MATCH lookup)
+            f"MATCH({column}) AGAINST (%s IN NATURAL LANGUAGE MODE)",
+            [title],
+            output_field=FloatField(),
+        )
+        queryset = queryset.annotate(relevance=relevance).filter(relevance__gt=0)
+        return list(queryset.order_by("-relevance")[:_SIMILAR_CANDIDATES])
+    words = sorted(set(_WORD.findall(title.casefold())), key=len, reverse=True)[:3]
+    if not words:
+        return []
+    any_word = Q()
+    for word in words:
+        any_word |= Q(title__icontains=word)
+    return list(queryset.filter(any_word).order_by("-voter_count")[:_SIMILAR_CANDIDATES])

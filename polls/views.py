@@ -15,7 +15,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from polls import cache_keys, reads, search, services
-from polls.forms import AskForm, ReportForm, VoteForm, similar_questions
+from polls.forms import AskForm, ReportForm, VoteForm
 from polls.models import Question, Tag
 from polls.paging import DEFAULT_ORDER, ORDERS, BadCursor, paginate
 from polls.results import choice_results
@@ -172,7 +172,7 @@ def ask(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _render_ask(request, form, status=400)
     if not request.POST.get("confirm"):
-        similar = similar_questions(form.cleaned_data["title"])
+        similar = search.similar_questions(form.cleaned_data["title"])
         if similar:
             return _render_ask(request, form, similar=similar)
     question = services.ask_question(author=user, **form.question_fields())
