@@ -362,3 +362,80 @@ class ModerationQueue(Question):
         proxy = True
         verbose_name = "question to review"
         verbose_name_plural = "moderation queue"
+
+
+# --- Staff insights: hourly roll-ups ------------------------------------------------------
+
+
+class UserGroup(models.TextChoices):
+    """Who a visitor is, for insights (polls.activity.user_group decides)."""
+
+    ANONYMOUS = "anonymous", "Anonymous visitors"
+    NEW = "new", "New accounts (under 30 days)"
+    ESTABLISHED = "established", "Established accounts"
+
+
+class QuestionHourly(models.Model):
+    """Page views and first votes of one question in one hour (UTC).
+
+    Views are added by ``flush_view_counts`` from the memcached counters;
+    votes are copied from VoteActivity (summed over its shards) for the
+    recent hours by the same command. Nothing writes here on a request.
+    """
+
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="+")
+    hour = models.DateTimeField()
+    views = models.PositiveIntegerField(default=0, db_default=0)
+    votes = models.PositiveIntegerField(default=0, db_default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["hour", "question"], name="question_hourly_key"),
+        ]
+        # Rankings sum a time range per question from this index alone.
+        indexes = [
+            models.Index(
+                fields=["hour", "question", "views", "votes"], name="question_hourly_cover"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"question {self.question_id} at {self.hour:%Y-%m-%d %H}:00"
+
+
+class QuestionDaily(models.Model):
+    """The same figures per UTC day, so that a 30-day ranking reads 30 rows per
+    question instead of 720."""
+
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    views = models.PositiveIntegerField(default=0, db_default=0)
+    votes = models.PositiveIntegerField(default=0, db_default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "question"], name="question_daily_key"),
+        ]
+        indexes = [
+            models.Index(fields=["day", "question", "views", "votes"], name="question_daily_cover"),
+        ]
+
+    def __str__(self) -> str:
+        return f"question {self.question_id} on {self.day:%Y-%m-%d}"
+
+
+class GroupActivityHourly(models.Model):
+    """Question views and first votes of one group of users in one hour (UTC)."""
+
+    hour = models.DateTimeField()
+    group = models.CharField(max_length=12, choices=UserGroup.choices)
+    views = models.PositiveIntegerField(default=0, db_default=0)
+    votes = models.PositiveIntegerField(default=0, db_default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["hour", "group"], name="group_activity_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.group} at {self.hour:%Y-%m-%d %H}:00"

@@ -111,3 +111,62 @@ def read_counts(question_id: int) -> Counts:
         or 0
     )
     return Counts(voters=voters, by_choice=by_choice)
+
+
+_UPSERT_BATCH = 500
+
+
+def upsert_counters(
+    model: type[Model],
+    keys: Sequence[str],
+    rows: Iterable[tuple],
+    *,
+    add: Sequence[str] = (),
+    replace: Sequence[str] = (),
+) -> None:
+    """Write rows of (*keys, *add, *replace) values into roll-up counters.
+
+    A new row is inserted as given (columns not named keep their database
+    default); an existing one has the ``add`` values added to its columns and
+    the ``replace`` values written over its columns. ``keys`` must be a unique
+    constraint. Like ``_upsert_add``, rows go in key order to avoid deadlocks,
+    and values are prepared by their fields, so dates and times are stored
+    exactly as the ORM stores them.
+    """
+    rows = sorted(rows)
+    if not rows:
+        return
+    meta = model._meta
+    qn = connection.ops.quote_name
+    fields = [meta.get_field(name) for name in (*keys, *add, *replace)]
+    columns = [qn(field.column) for field in fields]
+    changes = [(column, "add") for column in columns[len(keys) : len(keys) + len(add)]]
+    changes += [(column, "replace") for column in columns[len(keys) + len(add) :]]
+    if connection.vendor == "mysql":
+        updates = [
+            f"{c} = {c} + VALUES({c})" if how == "add" else f"{c} = VALUES({c})"
+            for c, how in changes
+        ]
+        tail = "ON DUPLICATE KEY UPDATE " + ", ".join(updates)
+    else:
+        updates = [
+            f"{c} = {c} + excluded.{c}" if how == "add" else f"{c} = excluded.{c}"
+            for c, how in changes
+        ]
+        tail = f"ON CONFLICT ({', '.join(columns[: len(keys)])}) DO UPDATE SET " + ", ".join(
+            updates
+        )
+    row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), _UPSERT_BATCH):
+            batch = rows[start : start + _UPSERT_BATCH]
+            sql = (
+                f"INSERT INTO {qn(meta.db_table)} ({', '.join(columns)}) "  # noqa: S608
+                f"VALUES {', '.join([row_sql] * len(batch))} {tail}"
+            )
+            params = [
+                field.get_db_prep_value(value, connection)
+                for row in batch
+                for field, value in zip(fields, row, strict=True)
+            ]
+            cursor.execute(sql, params)

@@ -1,0 +1,381 @@
+"""Question views and group activity for staff insights, without SQL on a request.
+
+A question page view costs one memcached increment of a counter keyed by
+(hour, question, group). ``flush_view_counts`` runs every minute: it moves
+the counters into the hourly roll-up tables (QuestionHourly, QuestionDaily,
+GroupActivityHourly) and copies the recent first votes into them from the
+vote tables, so the vote path writes nothing more than it already did.
+
+Finding the counters. Memcached cannot list keys, so each hour keeps an
+index: the first view of a (question, group) in an hour creates its counter
+with ``add`` and, being the only request whose ``add`` succeeded, appends the
+counter to the hour's numbered slots (a slot counter plus one key per slot).
+
+Moving the counts without losing or doubling them. The flush reads each
+counter and decrements it by the value it read: increments that arrive in
+between stay in memcached for the next flush. Only a count that was taken out
+of memcached is written to MySQL, and if that write fails it is given back.
+One flush at a time holds a lock (two flushes reading the same value would
+both write it); the deploy timer does not overlap runs either.
+
+What can still be lost, never doubled:
+- counters on a memcached node that restarts, evicts them or is unreachable
+  before the next flush (at most about a minute of that node's views, or all
+  views while the cache is down: pages then simply do not count);
+- the counts of one flush if its process dies between the decrements and the
+  commit (at most a minute of views);
+- a (question, group, hour) counter whose request died between creating it
+  and writing its index slot;
+- hours older than LOOKBACK_HOURS when the timer has been stopped that long.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import BooleanField, Case, Count, F, Sum, Value, When
+from django.db.models.functions import TruncHour
+from django.utils import timezone
+
+from polls import tallies
+from polls.models import (
+    Ballot,
+    GroupActivityHourly,
+    QuestionDaily,
+    QuestionHourly,
+    UserGroup,
+    VoteActivity,
+)
+
+logger = logging.getLogger(__name__)
+
+# An account is "new" for this long after it signs up.
+NEW_ACCOUNT_AGE = timedelta(days=30)
+# How far back a flush looks for counters; a timer stopped longer loses the rest.
+LOOKBACK_HOURS = 48
+# Counters, index slots and markers outlive the lookback.
+COUNTER_SECONDS = 3 * 24 * 3600
+# A request computes its hour before it increments: give the increments of an
+# hour this long after it ends before its index is forgotten.
+HOUR_GRACE = timedelta(minutes=5)
+# Longer than any flush; a crashed flush blocks the next ones this long at most.
+LOCK_SECONDS = 300
+# First votes are copied from the vote tables for this many recent hours on
+# every flush; `flush_view_counts --recount-hours` reaches further back.
+VOTE_RECOUNT_HOURS = 3
+# Keys per memcached round trip.
+_BATCH = 500
+
+LOCK_KEY = "views:flush-lock"
+
+
+def user_group(user, now: datetime) -> str:
+    if not user.is_authenticated:
+        return UserGroup.ANONYMOUS.value
+    if now - user.date_joined < NEW_ACCOUNT_AGE:
+        return UserGroup.NEW.value
+    return UserGroup.ESTABLISHED.value
+
+
+# --- Keys ------------------------------------------------------------------------------------
+
+
+def _hour_number(moment: datetime) -> int:
+    """Hours since the epoch: the hour a counter belongs to, in UTC."""
+    return int(moment.timestamp()) // 3600
+
+
+def _hour_start(number: int) -> datetime:
+    return datetime.fromtimestamp(number * 3600, tz=UTC)
+
+
+def counter_key(hour: int, question_id: int, group: str) -> str:
+    return f"views:{hour}:{question_id}:{group}"
+
+
+def _slot_count_key(hour: int) -> str:
+    return f"views:{hour}:slots"
+
+
+def _slot_key(hour: int, slot: int) -> str:
+    return f"views:{hour}:slot:{slot}"
+
+
+def _done_key(hour: int) -> str:
+    return f"views:{hour}:done"
+
+
+# --- Counting ---------------------------------------------------------------------------------
+
+
+def _incr(key: str, delta: int = 1) -> int | None:
+    """Memcached's incr: the new value, or None when the key is missing or the node is down.
+
+    Django raises ValueError for a missing key; pymemcache with ``ignore_exc``
+    answers False for a node it cannot reach.
+    """
+    try:
+        value = cache.incr(key, delta)
+    except ValueError:
+        return None
+    return None if isinstance(value, bool) else value
+
+
+def _add_or_incr(key: str) -> int | None:
+    value = _incr(key)
+    if value is None:
+        value = 1 if cache.add(key, 1, COUNTER_SECONDS) else _incr(key)
+    return value
+
+
+def count_view(*, question_id: int, user, now: datetime | None = None) -> None:
+    """Count one view of a question page: memcached only, never an error."""
+    now = now or timezone.now()
+    hour, group = _hour_number(now), user_group(user, now)
+    key = counter_key(hour, question_id, group)
+    try:
+        if _incr(key) is not None:
+            return
+        if cache.add(key, 1, COUNTER_SECONDS):
+            # Only the request that created the counter lists it in the index.
+            slot = _add_or_incr(_slot_count_key(hour))
+            if slot is not None:
+                cache.set(_slot_key(hour, slot), f"{question_id}:{group}", COUNTER_SECONDS)
+        else:
+            # Created by another request a moment ago, or the cache is down:
+            # then the view is not counted.
+            _incr(key)
+    except Exception:
+        # A page never fails because of a counter.
+        logger.warning("question view not counted", exc_info=True)
+
+
+# --- Flushing views ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FlushOutcome:
+    # None when another flush held the lock and this one did nothing.
+    views: int | None
+    votes_hours: int
+
+
+def flush(*, now: datetime | None = None, recount_hours: int = VOTE_RECOUNT_HOURS) -> FlushOutcome:
+    now = now or timezone.now()
+    views = flush_views(now=now)
+    recount_votes(now=now, hours=recount_hours)
+    return FlushOutcome(views=views, votes_hours=recount_hours)
+
+
+def _batches(keys: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(keys), _BATCH):
+        yield keys[start : start + _BATCH]
+
+
+def _get_many(keys: Iterable[str]) -> dict:
+    found: dict = {}
+    for batch in _batches(list(keys)):
+        found.update(cache.get_many(batch))
+    return found
+
+
+def flush_views(*, now: datetime) -> int | None:
+    """Move the view counters of the last LOOKBACK_HOURS into the roll-ups.
+
+    Returns the number of views written, or None when it could not take the
+    lock: another flush is running, or the cache is unreachable.
+    """
+    token = uuid.uuid4().hex
+    if not cache.add(LOCK_KEY, token, LOCK_SECONDS):
+        return None
+    try:
+        return _flush_views_locked(now)
+    finally:
+        # Not atomic, but a flush only outlives its lock after LOCK_SECONDS.
+        if cache.get(LOCK_KEY) == token:
+            cache.delete(LOCK_KEY)
+
+
+def _open_hours(now: datetime) -> dict[int, int]:
+    """Hours that may hold unflushed counters, with their number of index slots."""
+    current = _hour_number(now)
+    hours = range(current - LOOKBACK_HOURS, current + 1)
+    found = _get_many([_slot_count_key(h) for h in hours] + [_done_key(h) for h in hours])
+    return {
+        h: found[_slot_count_key(h)]
+        for h in hours
+        if found.get(_slot_count_key(h)) and not found.get(_done_key(h))
+    }
+
+
+def _counters(open_hours: dict[int, int]) -> dict[str, tuple[int, int, str]]:
+    """Every indexed counter key of those hours, with its (hour, question id, group)."""
+    slots = {
+        _slot_key(h, slot): h for h, count in open_hours.items() for slot in range(1, count + 1)
+    }
+    counters = {}
+    for slot_key, value in _get_many(slots).items():
+        question_id, _, group = value.partition(":")
+        hour = slots[slot_key]
+        # A counter lost to eviction and created again has two slots: one key.
+        counters[counter_key(hour, int(question_id), group)] = (hour, int(question_id), group)
+    return counters
+
+
+def _claim(counts: dict[str, int]) -> tuple[dict[str, int], set[str]]:
+    """Take the counts read out of memcached; return the claimed ones and the failed keys."""
+    claimed, failed = {}, set()
+    for key, value in counts.items():
+        try:
+            left = cache.decr(key, value)
+        except ValueError:
+            # Expired or evicted since it was read: nobody else can count it.
+            left = 0
+        if isinstance(left, bool):
+            failed.add(key)  # node unreachable: the count stays for the next flush
+        else:
+            claimed[key] = value
+    return claimed, failed
+
+
+def _give_back(claimed: dict[str, int]) -> None:
+    for key, value in claimed.items():
+        # The index still lists the key, so a counter created again is found.
+        if _incr(key, value) is None and not cache.add(key, value, COUNTER_SECONDS):
+            _incr(key, value)
+
+
+def _flush_views_locked(now: datetime) -> int:
+    open_hours = _open_hours(now)
+    counters = _counters(open_hours)
+    counts = {
+        key: value
+        for key, value in _get_many(counters).items()
+        if isinstance(value, int) and value > 0
+    }
+    claimed, failed = _claim(counts)
+    try:
+        _write_views({counters[key]: value for key, value in claimed.items()})
+    except Exception:
+        _give_back(claimed)
+        raise
+    # An hour whose increments are all in (its grace is over) and whose
+    # counters were all claimed is not read again.
+    failed_hours = {counters[key][0] for key in failed}
+    finished = [
+        h for h in open_hours if h not in failed_hours and _hour_start(h + 1) + HOUR_GRACE <= now
+    ]
+    cache.set_many({_done_key(h): 1 for h in finished}, COUNTER_SECONDS)
+    return sum(claimed.values())
+
+
+def _write_views(views: dict[tuple[int, int, str], int]) -> None:
+    per_question: Counter[tuple[datetime, int]] = Counter()
+    per_day: Counter[tuple[date, int]] = Counter()
+    per_group: Counter[tuple[datetime, str]] = Counter()
+    for (hour, question_id, group), value in views.items():
+        start = _hour_start(hour)
+        per_question[start, question_id] += value
+        per_day[start.date(), question_id] += value
+        per_group[start, group] += value
+    with transaction.atomic():
+        tallies.upsert_counters(
+            QuestionHourly,
+            ("hour", "question"),
+            [(*key, value) for key, value in per_question.items()],
+            add=("views",),
+        )
+        tallies.upsert_counters(
+            QuestionDaily,
+            ("day", "question"),
+            [(*key, value) for key, value in per_day.items()],
+            add=("views",),
+        )
+        tallies.upsert_counters(
+            GroupActivityHourly,
+            ("hour", "group"),
+            [(*key, value) for key, value in per_group.items()],
+            add=("views",),
+        )
+
+
+# --- Copying votes -------------------------------------------------------------------------
+
+
+def recount_votes(*, now: datetime, hours: int = VOTE_RECOUNT_HOURS) -> None:
+    """Copy first votes of the last ``hours`` hours into the roll-ups.
+
+    The figures are recomputed from the vote tables and written over the old
+    ones, so running it twice, or two at once, counts nothing twice, and a
+    vote that commits late is caught by the next run. Both reads are bounded
+    by time through indexes: VoteActivity by (hour, question), Ballot by
+    (question, created_at) for the questions voted on in the window.
+    """
+    end = tallies.hour_of(now) + timedelta(hours=1)
+    start = end - timedelta(hours=max(hours, 1))
+    # Whole days, so that the daily figures are complete sums.
+    day_start = start.replace(hour=0)
+    per_hour = (
+        VoteActivity.objects.filter(hour__gte=day_start, hour__lt=end)
+        .values("question_id", "hour")
+        .annotate(votes=Sum("votes"))
+        .order_by()
+    )
+    hourly, daily = [], Counter()
+    for row in per_hour:
+        if row["hour"] >= start:
+            hourly.append((row["hour"], row["question_id"], row["votes"]))
+        daily[row["hour"].date(), row["question_id"]] += row["votes"]
+    with transaction.atomic():
+        tallies.upsert_counters(QuestionHourly, ("hour", "question"), hourly, replace=("votes",))
+        tallies.upsert_counters(
+            QuestionDaily,
+            ("day", "question"),
+            [(*key, votes) for key, votes in daily.items()],
+            replace=("votes",),
+        )
+        question_ids = {question_id for _, question_id, _ in hourly}
+        tallies.upsert_counters(
+            GroupActivityHourly,
+            ("hour", "group"),
+            _group_votes(question_ids, start, end),
+            replace=("votes",),
+        )
+
+
+def _group_votes(question_ids: set[int], start: datetime, end: datetime) -> list[tuple]:
+    """First votes per hour and group; every hour of the window gets a row, so a
+    withdrawn vote lowers the figure instead of leaving the old one."""
+    found: dict[tuple[datetime, str], int] = defaultdict(int)
+    if question_ids:
+        joined_recently = When(
+            user__date_joined__gt=F("created_at") - NEW_ACCOUNT_AGE, then=Value(True)
+        )
+        rows = (
+            Ballot.objects.filter(
+                question_id__in=sorted(question_ids), created_at__gte=start, created_at__lt=end
+            )
+            .annotate(
+                at=TruncHour("created_at"),
+                new=Case(joined_recently, default=Value(False), output_field=BooleanField()),
+            )
+            .values("at", "new")
+            .annotate(votes=Count("pk"))
+            .order_by()
+        )
+        for row in rows:
+            group = UserGroup.NEW.value if row["new"] else UserGroup.ESTABLISHED.value
+            found[row["at"], group] += row["votes"]
+    hour, rows_out = start, []
+    while hour < end:
+        for group in (UserGroup.NEW.value, UserGroup.ESTABLISHED.value):
+            rows_out.append((hour, group, found.get((hour, group), 0)))
+        hour += timedelta(hours=1)
+    return rows_out
