@@ -38,6 +38,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: gives every request its id and writes one JSON line when it ends.
+    "beebeta.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before anything that reads the host, the session or the user.
     "beebeta.health.HealthCheckMiddleware",
@@ -49,6 +51,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # After auth: the visitor's analytics id and group, and page-view events.
+    "beebeta.analytics.AnalyticsMiddleware",
     # Last, as django-axes asks: it turns a lockout into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -296,9 +300,57 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # At most one ranking refresh per question in this many seconds on the vote path.
 RANKING_REFRESH_SECONDS = env_int("RANKING_REFRESH_SECONDS", 10, minimum=0)
 
+# --- Analytics and monitoring -------------------------------------------------------------
+# Mixpanel: nothing is sent without a token. Events are queued and sent in
+# batches by a background thread; a full queue drops (and counts) events.
+MIXPANEL_TOKEN = env_secret("MIXPANEL_TOKEN", "")
+# Where events go; empty means Mixpanel's own API (https). Tests use a local receiver.
+MIXPANEL_EVENTS_URL = env_str("MIXPANEL_EVENTS_URL", "")
+MIXPANEL_QUEUE_SIZE = env_int("MIXPANEL_QUEUE_SIZE", 10_000, minimum=1)
+# Sentry: nothing is sent without a DSN.
+SENTRY_DSN = env_secret("SENTRY_DSN", "")
+SENTRY_ENVIRONMENT = env_str("SENTRY_ENVIRONMENT", "development")
+SENTRY_TRACES_SAMPLE_RATE = env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0)
+# The deployed revision, for Sentry's release; read from git when not set.
+RELEASE = env_str("RELEASE", "")
+# One JSON line per request on stdout.
+REQUEST_LOG = env_bool("REQUEST_LOG", True)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"bare": {"format": "%(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        # The request log: one JSON object per line on stdout and nothing else.
+        "request_log": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "bare",
+        },
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "beebeta.requests": {"handlers": ["request_log"], "level": "INFO", "propagate": False},
+    },
 }
+
+# Sentry starts here so that it sees errors from the first request on.
+from beebeta.monitoring import init_sentry  # noqa: E402
+
+init_sentry(
+    dsn=SENTRY_DSN,
+    environment=SENTRY_ENVIRONMENT,
+    release=RELEASE,
+    traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+)
+
+# django-debug-toolbar, for `make run` only: it is a development requirement
+# (tests/requirements.txt), never installed on production machines.
+if DEBUG and env_bool("DEBUG_TOOLBAR", False):
+    INSTALLED_APPS.append("debug_toolbar")
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.middleware.common.CommonMiddleware"),
+        "debug_toolbar.middleware.DebugToolbarMiddleware",
+    )
+    INTERNAL_IPS = ["127.0.0.1"]

@@ -14,7 +14,9 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from beebeta import analytics
 from polls import cache_keys, reads, search, services
+from polls.activity import count_view
 from polls.forms import AskForm, ReportForm, VoteForm
 from polls.models import Question, Tag
 from polls.paging import DEFAULT_ORDER, ORDERS, BadCursor, paginate
@@ -90,6 +92,9 @@ def question_detail(request: HttpRequest, slug: str) -> HttpResponse:
     page = reads.question_page(slug, _user_id(request))
     if page is None:
         raise Http404("No such question.")
+    # One memcached increment, no SQL; `manage.py flush_view_counts` writes the counts.
+    count_view(question_id=page.question.pk, user=request.user)
+    analytics.track_question(request, "Question Viewed", page.question)
     return _render_question(request, page)
 
 
@@ -142,6 +147,15 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
         except services.VoteRejected as exc:
             form.add_error("choice", str(exc))
         else:
+            if outcome.changed:
+                event = "Vote Cast" if outcome.first else "Vote Changed"
+                analytics.track_question(
+                    request,
+                    event,
+                    question,
+                    choice_ids=outcome.choice_ids,
+                    previous_choice_ids=list(page.mine),
+                )
             messages.success(request, _VOTE_MESSAGES[(outcome.first, outcome.changed)])
             return redirect(question)
     return _render_question(request, page, form, status=400)
@@ -176,6 +190,13 @@ def ask(request: HttpRequest) -> HttpResponse:
         if similar:
             return _render_ask(request, form, similar=similar)
     question = services.ask_question(author=user, **form.question_fields())
+    analytics.track_question(
+        request,
+        "Question Asked",
+        question,
+        choice_ids=question.choices.values_list("pk", flat=True),
+        status=question.status,
+    )
     if question.status == Question.Status.PUBLISHED:
         messages.success(
             request, "Your question is published. Share it and watch the votes come in."
@@ -235,6 +256,9 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
             return redirect(question)
         if outcome.created:
             messages.success(request, "Thank you for the report: a moderator will look at it.")
+            analytics.track_question(
+                request, "Question Reported", question, reason=form.cleaned_data["reason"]
+            )
         else:
             messages.info(request, "You have already reported this question.")
         # A question the reports took down has no page any more.
@@ -245,3 +269,13 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
         "already": question.reports.filter(reporter=user).exists(),
     }
     return render(request, "polls/report.html", context, status=400 if form.is_bound else 200)
+
+
+@require_POST
+def link_copied(request: HttpRequest, slug: str) -> HttpResponse:
+    """The "Copy link" button's beacon (static/js/share.js): counted, nothing else."""
+    page = reads.question_page(slug, None)
+    if page is None:
+        raise Http404("No such question.")
+    analytics.track_question(request, "Share Link Copied", page.question)
+    return HttpResponse(status=204)
