@@ -11,7 +11,7 @@ ARGS ?=
 OS_PROFILE = run
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test lint format clean
+.PHONY: help venv run test stack stack-down lint format clean
 
 help:
 	@echo "Beebeta: make VERB"
@@ -19,6 +19,9 @@ help:
 	@echo "  run      migrate, load demo data, serve on http://127.0.0.1:8000 with DEBUG on"
 	@echo "  test     pytest against throwaway MariaDB/memcached/S3, then lint and migration check"
 	@echo "           subset: make test ARGS=\"tests/polls/test_voting.py -k changed\""
+	@echo "  stack    production's topology on loopback: HAProxy (TLS) -> 2 nginx -> 2 gunicorn ->"
+	@echo "           MariaDB, 2 memcached, S3 + CDN stand-in; prints the https URL (deploy/stack.py)"
+	@echo "  stack-down  stop exactly what \`make stack\` started and remove its folder"
 	@echo "  lint     ruff check and ruff format --check"
 	@echo "  format   ruff format and ruff check --fix"
 	@echo "  clean    remove $(VENV), var/ and caches"
@@ -41,7 +44,7 @@ run: venv
 	@# it is stopped with the server.
 	$(BIN)/python manage.py refresh_rankings --every 300 -v 0 & pid=$$!; \
 	trap 'kill $$pid 2>/dev/null' EXIT INT TERM; \
-	DEBUG=true RANKING_REFRESH_SECONDS=0 $(BIN)/python manage.py runserver 127.0.0.1:8000
+	DEBUG=true DEBUG_TOOLBAR=true RANKING_REFRESH_SECONDS=0 $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 test: OS_PROFILE = test
 test: venv
@@ -51,6 +54,16 @@ test: venv
 	$(BIN)/ruff format --check .
 	DATABASE_URL=sqlite:///:memory: $(BIN)/python manage.py makemigrations --check --dry-run
 
+# Detached: the processes outlive make; var/stack/state.json records them for stack-down.
+stack: OS_PROFILE = stack
+stack: venv
+	PYTHON="$(PYTHON)" bash deploy/os-packages.sh stack
+	$(BIN)/python -m deploy.stack up
+
+stack-down:
+	@if [ -x $(BIN)/python ]; then $(BIN)/python -m deploy.stack down; \
+	else echo "no $(VENV): no stack to stop"; fi
+
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -59,6 +72,7 @@ format: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-clean:
+# A running stack's state file lives in var/: stop the stack before forgetting it.
+clean: stack-down
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis test-output
 	find . -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +

@@ -2,7 +2,8 @@
 # Make sure the operating-system packages Beebeta needs are present (Debian/Ubuntu).
 #
 #   deploy/os-packages.sh run    what building the Python requirements needs
-#   deploy/os-packages.sh test   that plus the servers and browser the test suite starts
+#   deploy/os-packages.sh stack  that plus the servers of the local stack (make stack)
+#   deploy/os-packages.sh test   that plus the browser and linters the test suite uses
 #
 # Each package is checked by the command or file it provides, not by asking dpkg, so a machine
 # that already has the tool some other way (pyenv's Python with headers, a hand-built MariaDB)
@@ -13,13 +14,13 @@ set -euo pipefail
 python=${PYTHON:-python3}
 
 usage() {
-    echo "usage: $0 run|test" >&2
+    echo "usage: $0 run|stack|test" >&2
     exit 2
 }
 
 [[ $# -eq 1 ]] || usage
 profile=$1
-[[ $profile == run || $profile == test ]] || usage
+[[ $profile == run || $profile == stack || $profile == test ]] || usage
 
 have() {
     command -v "$1" >/dev/null 2>&1
@@ -68,15 +69,20 @@ require make have make
 require pkg-config have pkg-config
 require libmariadb-dev mariadb_client_library
 
-if [[ $profile == test ]]; then
+if [[ $profile == stack || $profile == test ]]; then
     require mariadb-server have_daemon mariadbd
     require mariadb-server have mariadb-install-db
     require mariadb-client have mariadb-admin
     require mariadb-client have mariadb
     require memcached have_daemon memcached
+    require nginx have_daemon nginx
+    require haproxy have_daemon haproxy
+    require openssl have openssl
+fi
+
+if [[ $profile == test ]]; then
     require chromium have chromium
     require chromium-driver test -x /usr/bin/chromedriver
-    require nginx have_daemon nginx
     require shellcheck have shellcheck
 fi
 

@@ -21,7 +21,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -122,16 +122,27 @@ def _log_tail(path: Path | None, lines: int = 30) -> str:
     return "\n".join(text[-lines:]) or "(empty log)"
 
 
-def _spawn(name: str, argv: Sequence[str], log_path: Path) -> subprocess.Popen[bytes]:
+def _spawn(
+    name: str,
+    argv: Sequence[str],
+    log_path: Path,
+    *,
+    new_session: bool = False,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> subprocess.Popen[bytes]:
     with log_path.open("ab") as log:
-        # start_new_session stays False: a Ctrl-C or hang-up of the terminal then reaches the
-        # services too, so they do not outlive a runner that dies without cleaning up.
+        # new_session stays False for the test services: a Ctrl-C or hang-up of the terminal then
+        # reaches them too, so they do not outlive a runner that dies without cleaning up. Only
+        # servers meant to outlive their starter (`make stack`, deploy/stack.py) detach.
         return subprocess.Popen(
             list(argv),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            start_new_session=False,
+            start_new_session=new_session,
+            env=None if env is None else dict(env),
+            cwd=cwd,
         )
 
 
@@ -183,7 +194,11 @@ def _memcached_stats(port: int) -> dict[str, str]:
 
 
 def start_memcached(
-    port: int | None = None, *, log_dir: Path | None = None, memory_mb: int = 64
+    port: int | None = None,
+    *,
+    log_dir: Path | None = None,
+    memory_mb: int = 64,
+    new_session: bool = False,
 ) -> Service:
     chosen = port if port is not None else free_port()
     if log_dir is None:
@@ -202,7 +217,8 @@ def start_memcached(
         "-m",
         str(memory_mb),
     ]
-    service = Service("memcached", _spawn("memcached", argv, log_path), chosen, log_path)
+    process = _spawn("memcached", argv, log_path, new_session=new_session)
+    service = Service("memcached", process, chosen, log_path)
 
     def ready() -> bool:
         if not _tcp_accepts(chosen):
@@ -247,7 +263,9 @@ def _mariadb_sql(port: int, sql: str) -> str:
     return result.stdout
 
 
-def start_mariadb(tmpdir: Path, port: int | None = None, *, timeout: float = 30.0) -> Service:
+def start_mariadb(
+    tmpdir: Path, port: int | None = None, *, timeout: float = 30.0, new_session: bool = False
+) -> Service:
     chosen = port if port is not None else free_port()
     datadir = tmpdir / "mariadb"
     log_path = tmpdir / "mariadb.log"
@@ -304,7 +322,8 @@ def start_mariadb(tmpdir: Path, port: int | None = None, *, timeout: float = 30.
         "--performance-schema=OFF",
         "--loose-feedback=OFF",
     ]
-    service = Service("mariadb", _spawn("mariadb", argv, log_path), chosen, log_path)
+    process = _spawn("mariadb", argv, log_path, new_session=new_session)
+    service = Service("mariadb", process, chosen, log_path)
 
     ping = [*_mariadb_client_argv("mariadb-admin", chosen), "ping"]
 
@@ -364,6 +383,7 @@ def start_s3(
     log_dir: Path | None = None,
     executable: Path | None = None,
     timeout: float = 30.0,
+    new_session: bool = False,
 ) -> Service:
     chosen = port if port is not None else free_port()
     binary = executable if executable is not None else moto_server_path()
@@ -373,7 +393,7 @@ def start_s3(
         log_dir = Path(tempfile.gettempdir())
     log_path = log_dir / f"s3-{chosen}.log"
     argv = [str(binary), "-H", HOST, "-p", str(chosen)]
-    service = Service("s3", _spawn("s3", argv, log_path), chosen, log_path)
+    service = Service("s3", _spawn("s3", argv, log_path, new_session=new_session), chosen, log_path)
     try:
         _wait_until(service, lambda: _http_answers(f"http://{service.address}/"), timeout=timeout)
     except BaseException:

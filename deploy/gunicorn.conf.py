@@ -1,0 +1,63 @@
+"""gunicorn's settings for Beebeta.
+
+    newrelic-admin run-program gunicorn -c deploy/gunicorn.conf.py beebeta.wsgi
+
+Production starts it that way from deploy/systemd/beebeta.service; the local stack
+(deploy/stack.py) starts two of them the same way. Two variables adjust it per machine:
+
+    GUNICORN_BIND      address to listen on (default 127.0.0.1:8000, where nginx expects it)
+    GUNICORN_WORKERS   worker processes (default 2 x the CPUs this process may use + 1)
+
+A HUP reloads gracefully: gunicorn re-reads this file, starts new workers, which import the
+application afresh, and lets the old ones finish their requests before they exit, so nothing in
+flight is dropped (`systemctl reload beebeta`).
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def _positive_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "")
+    if not raw:
+        return default
+    # Strict, like beebeta/env.py: a typo must stop the server, not silently pick a default.
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{name}={raw!r} is not a positive integer")
+    return int(raw)
+
+
+bind = [os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")]
+proc_name = "beebeta"
+
+# Sync workers: Beebeta's requests are short and wait on MySQL and memcached, not on clients.
+# nginx buffers request bodies and responses, so a slow phone never holds a worker.
+worker_class = "sync"
+workers = _positive_int("GUNICORN_WORKERS", len(os.sched_getaffinity(0)) * 2 + 1)
+# A request that takes longer is stuck: its worker is killed and replaced (nginx waits 40 s).
+timeout = 30
+# On HUP, TERM or a worker recycle, requests in flight get this long to finish.
+graceful_timeout = 30
+keepalive = 2
+# Recycle workers now and then (staggered), so a slow leak never becomes an outage.
+max_requests = 2000
+max_requests_jitter = 200
+# Not preloaded: each new worker imports the code, which is what lets HUP pick up a new release.
+preload_app = False
+
+# gunicorn 27 opens a control socket in the home folder by default; several servers per machine
+# (the local stack) and locked-down service users must not fight over it.
+control_socket_disable = True
+
+# Only nginx on this machine talks to gunicorn; Django decides whom to believe (TRUSTED_PROXIES).
+forwarded_allow_ips = "127.0.0.1,::1"
+
+# Access log on stdout (the journal): the client as nginx resolved it, the request time in
+# milliseconds and nginx's request id, which Beebeta's own JSON request log carries too.
+accesslog = "-"
+errorlog = "-"
+access_log_format = (
+    '%({x-forwarded-for}i)s "%(r)s" %(s)s %(b)s %(M)sms '
+    'request_id=%({x-request-id}i)s "%(f)s" "%(a)s"'
+)

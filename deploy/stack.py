@@ -1,0 +1,692 @@
+"""Beebeta's production topology on one machine, on loopback: `make stack` and `make stack-down`.
+
+    HAProxy (ends TLS, checks /healthz: the load balancer)
+      -> nginx x 2 (deploy/nginx/beebeta.conf, as on every app instance)
+        -> gunicorn x 2 (deploy/gunicorn.conf.py, through newrelic-admin, sending nothing)
+          -> MariaDB, memcached x 2, an S3 API server (moto) behind an nginx CloudFront stand-in
+
+Every process runs from the repository's configs, rendered with loopback values, with its files
+in one temporary folder and on free ports. `python -m deploy.stack up` starts it detached,
+records what it started in a state file (var/stack/state.json) and prints the URL; `down` stops
+exactly those processes, recognised by pid and start time, and removes the folder. The
+end-to-end tests drive the same class in-process (tests/stack/conftest.py).
+
+Each nginx sends to its own gunicorn and falls back to the other one (`backup`) when its own
+refuses connections, so stopping an app server costs no request; HAProxy stops sending to an
+nginx that fails its health checks, and retries on the other nginx a request whose connection
+was refused. See deploy/README.md ("The local stack").
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `python deploy/stack.py` as well as `python -m deploy.stack`
+    sys.path.insert(0, str(ROOT))
+
+from deploy.render import render_file  # noqa: E402
+from tests import services  # noqa: E402
+from tests.services import HOST, Service, ServiceError  # noqa: E402
+
+DEPLOY = ROOT / "deploy"
+DEFAULT_STATE = ROOT / "var" / "stack" / "state.json"
+# HAProxy connects to nginx from this loopback address: the load balancer's "address range",
+# distinct from the browser's 127.0.0.1, so nginx believes X-Forwarded-For from it alone.
+LB_ADDRESS = "127.0.0.2"
+BUCKET = "beebeta-media"
+# seed_demo's documented default for the demo and staff users (README.md).
+DEMO_PASSWORD = "beebeta-demo"  # noqa: S105
+WORKERS_PER_APP_SERVER = 2
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 15.0
+# Processes the stack starts itself (the others come from tests/services.py), and the order in
+# which `down` stops everything: the front first, so nothing new arrives at what stops next.
+LAUNCHED = ("haproxy", "nginx-1", "nginx-2", "cdn", "gunicorn-1", "gunicorn-2")
+STOP_ORDER = (*LAUNCHED, "s3", "memcached-1", "memcached-2", "mariadb")
+
+
+def say(message: str) -> None:
+    print(f"stack: {message}", file=sys.stderr, flush=True)
+
+
+def _start_time(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot, or None if it is gone (or a zombie).
+
+    With the pid it names one process for good: a pid the kernel hands out again after our
+    process ended comes with another start time, so `down` can never signal a stranger.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    if fields[0] in ("Z", "X"):
+        return None
+    return int(fields[19])
+
+
+@dataclass
+class Proc:
+    """One process of the stack: how to start it again, and how to know and stop it."""
+
+    name: str
+    argv: list[str]
+    log: str
+    port: int
+    stop_signal: int = signal.SIGTERM
+    extra_env: dict[str, str] | None = None  # None: not a Django process
+    pid: int = 0
+    started: int = 0
+    popen: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "argv": self.argv,
+            "log": self.log,
+            "port": self.port,
+            "stop_signal": int(self.stop_signal),
+            "extra_env": self.extra_env,
+            "pid": self.pid,
+            "started": self.started,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Proc:
+        return cls(**data)
+
+    def alive(self) -> bool:
+        if self.popen is not None:
+            return self.popen.poll() is None
+        return self.pid > 0 and _start_time(self.pid) == self.started
+
+    def send(self, signum: int) -> None:
+        if self.popen is not None:
+            # Popen.send_signal does nothing once the child is reaped: no recycled pid is hit.
+            if self.popen.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    self.popen.send_signal(signum)
+        elif self.alive():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signum)
+
+    def wait(self, timeout: float) -> bool:
+        if self.popen is not None:
+            try:
+                self.popen.wait(timeout=max(timeout, 0.0))
+            except subprocess.TimeoutExpired:
+                return False
+            return True
+        deadline = time.monotonic() + timeout
+        while self.alive():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
+    def finish(self, timeout: float) -> None:
+        """Wait for the process to end after its stop signal; kill it if it will not."""
+        if not self.wait(timeout):
+            self.send(signal.SIGKILL)
+            self.wait(5.0)
+
+
+def _free_ports(names: Sequence[str]) -> dict[str, int]:
+    ports: dict[str, int] = {}
+    while len(ports) < len(names):
+        port = services.free_port()
+        if port not in ports.values():
+            ports[names[len(ports)]] = port
+    return ports
+
+
+def _http_get(url: str, *, context: ssl.SSLContext | None = None, timeout: float = 2.0) -> int:
+    """The status of a GET, or 0 when nothing answered."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout, context=context) as response:  # noqa: S310
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+    except (OSError, ValueError):
+        return 0
+
+
+@dataclass
+class Stack:
+    home: Path
+    ports: dict[str, int]
+    state_path: Path
+    detach: bool = False
+    procs: dict[str, Proc] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    # --- what it looks like ---------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"https://{HOST}:{self.ports['haproxy']}/"
+
+    @property
+    def origin(self) -> str:
+        return self.url.rstrip("/")
+
+    @property
+    def cdn_host(self) -> str:
+        return f"{HOST}:{self.ports['cdn']}"
+
+    @property
+    def certificate(self) -> Path:
+        return self.home / "tls" / "cert.pem"
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """Verifies the stack's own certificate, as a browser that trusts it would."""
+        return ssl.create_default_context(cafile=str(self.certificate))
+
+    def django_env(self) -> dict[str, str]:
+        """Beebeta's environment on the stack: production settings with loopback addresses."""
+        ports = self.ports
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "C.UTF-8",
+            "HOME": str(self.home),
+            "DEBUG": "false",
+            "HTTPS": "true",
+            "SECRET_KEY_FILE": str(self.home / "secret_key"),
+            "ALLOWED_HOSTS": f"{HOST},localhost",
+            "CSRF_TRUSTED_ORIGINS": self.origin,
+            "TRUSTED_PROXIES": "127.0.0.1",
+            "DATA_DIR": str(self.home / "data"),
+            "DATABASE_URL": f"mysql://root@{HOST}:{ports['mariadb']}/{services.DATABASE_NAME}",
+            "MEMCACHED_LOCATIONS": f"{HOST}:{ports['memcached-1']},{HOST}:{ports['memcached-2']}",
+            "STATIC_MANIFEST": "true",
+            "STATIC_ROOT": str(self.home / "static"),
+            "AWS_STORAGE_BUCKET_NAME": BUCKET,
+            "AWS_S3_ENDPOINT_URL": f"http://{HOST}:{ports['s3']}",
+            "AWS_S3_REGION_NAME": "us-east-1",
+            "AWS_S3_CUSTOM_DOMAIN": self.cdn_host,
+            "AWS_S3_URL_PROTOCOL": "http:",
+            "AWS_S3_ADDRESSING_STYLE": "path",
+            # moto takes any credentials; nothing may reach for real ones or the instance role.
+            "AWS_ACCESS_KEY_ID": "stack",
+            "AWS_SECRET_ACCESS_KEY": "stack",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "DEMO_PASSWORD": DEMO_PASSWORD,
+            "SENTRY_ENVIRONMENT": "stack",
+            "GUNICORN_WORKERS": str(WORKERS_PER_APP_SERVER),
+            # The agent loads and stays off: deploy/newrelic.ini's development section turns
+            # monitor mode off, the variable does when there is no file, and there is no license.
+            "NEW_RELIC_MONITOR_MODE": "false",
+            "NEW_RELIC_ENVIRONMENT": "development",
+        }
+        newrelic_ini = DEPLOY / "newrelic.ini"
+        if newrelic_ini.exists():
+            env["NEW_RELIC_CONFIG_FILE"] = str(newrelic_ini)
+        return env
+
+    # --- starting -------------------------------------------------------------------------------
+
+    @classmethod
+    def up(
+        cls,
+        *,
+        state_path: Path | None = None,
+        detach: bool = False,
+        announce: Callable[[str], None] = say,
+    ) -> Stack:
+        """Start everything and return once the site answers through HAProxy; on any failure,
+        stop what was started and remove the folder."""
+        home = Path(tempfile.mkdtemp(prefix="beebeta-stack-"))
+        names = ("haproxy", "nginx-1", "nginx-2", "cdn", "gunicorn-1", "gunicorn-2")
+        names += ("mariadb", "memcached-1", "memcached-2", "s3")
+        stack = cls(home, _free_ports(names), state_path or home / "state.json", detach)
+        stack.save()
+        began = time.monotonic()
+        try:
+            stack._start_all(announce)
+        except BaseException:
+            stack.down()
+            raise
+        announce(f"ready in {time.monotonic() - began:.1f} s")
+        return stack
+
+    def _start_all(self, announce: Callable[[str], None]) -> None:
+        # nginx's workers run as an unprivileged user (nobody here, www-data on Ubuntu) and must
+        # read the static files, as they read /srv/beebeta/static in production; the secrets in
+        # the folder stay private to their owner.
+        self.home.chmod(0o755)
+        secret_key = self.home / "secret_key"
+        secret_key.touch(mode=0o600)
+        secret_key.write_text(secrets.token_urlsafe(50))
+        self._render_configs()
+        with ThreadPoolExecutor(max_workers=10) as pool:
+
+            def started(name: str, start: Callable[[], Service | Proc]) -> Future[None]:
+                def run() -> None:
+                    self._record(name, start())
+                    proc = self.procs[name]
+                    announce(f"{name} on {HOST}:{proc.port} (pid {proc.pid})")
+
+                return pool.submit(run)
+
+            ports, home, detach = self.ports, self.home, self.detach
+            tls = pool.submit(self._make_certificate)
+            database = started(
+                "mariadb",
+                lambda: services.start_mariadb(home, ports["mariadb"], new_session=detach),
+            )
+            caches = [
+                started(
+                    name,
+                    lambda name=name: services.start_memcached(
+                        ports[name], log_dir=home, new_session=detach
+                    ),
+                )
+                for name in ("memcached-1", "memcached-2")
+            ]
+            bucket_server = started(
+                "s3", lambda: services.start_s3(ports["s3"], log_dir=home, new_session=detach)
+            )
+            static = pool.submit(self.run_python, "manage.py", "collectstatic", "--noinput", "-v0")
+            # The app servers boot while the database comes up: they only connect on a request.
+            front = [
+                started(name, lambda name=name: self._launch(name))
+                for name in ("gunicorn-1", "gunicorn-2", "nginx-1", "nginx-2")
+            ]
+            database.result()
+            data = pool.submit(self._migrate_and_seed)
+            bucket_server.result()
+            media = [pool.submit(self._create_bucket), started("cdn", lambda: self._launch("cdn"))]
+            tls.result()
+            balancer = started("haproxy", lambda: self._launch("haproxy"))
+            for future in (*caches, static, *front, data, *media, balancer):
+                future.result()
+        self._wait_until_serving()
+
+    def _record(self, name: str, started: Service | Proc) -> None:
+        if isinstance(started, Service):
+            proc = Proc(
+                name,
+                [str(arg) for arg in started.process.args],  # type: ignore[union-attr]
+                str(started.log_path),
+                started.port,
+                pid=started.pid,
+                started=_start_time(started.pid) or 0,
+                popen=started.process,
+            )
+        else:
+            proc = started
+        with self._lock:
+            self.procs[name] = proc
+            self.save()
+
+    def _make_certificate(self) -> None:
+        """A self-signed certificate for 127.0.0.1, as the ELB has its ACM certificate."""
+        folder = self.home / "tls"
+        folder.mkdir()
+        key = folder / "key.pem"
+        subprocess.run(  # noqa: S603 - fixed arguments
+            [
+                services._find_executable("openssl"),
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-keyout",
+                str(key),
+                "-out",
+                str(self.certificate),
+                "-days",
+                "30",
+                "-subj",
+                "/CN=Beebeta local stack",
+                "-addext",
+                f"subjectAltName=IP:{HOST},DNS:localhost",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+        key.chmod(0o600)
+        bundle = folder / "site.pem"
+        bundle.write_bytes(self.certificate.read_bytes() + key.read_bytes())
+        bundle.chmod(0o600)
+
+    def _render_configs(self) -> None:
+        ports = self.ports
+        for number, other in ((1, 2), (2, 1)):
+            own, spare = ports[f"gunicorn-{number}"], ports[f"gunicorn-{other}"]
+            folder = self.home / f"nginx-{number}"
+            site = render_file(
+                DEPLOY / "nginx" / "beebeta.conf",
+                {
+                    "LISTEN": f"{HOST}:{ports[f'nginx-{number}']}",
+                    "LB_NETWORK": LB_ADDRESS,
+                    # Its own app server first; the other one only when its own refuses.
+                    "APP_SERVERS": (
+                        f"server {HOST}:{own} max_fails=1 fail_timeout=5s;\n"
+                        f"    server {HOST}:{spare} backup;"
+                    ),
+                    "STATIC_ROOT": str(self.home / "static"),
+                    "ERROR_PAGES": str(ROOT / "templates"),
+                    "SNIPPETS": str(DEPLOY / "nginx"),
+                    "ACCESS_LOG": str(folder / "access.log"),
+                },
+            )
+            self._write_nginx(folder, site)
+        cdn = render_file(
+            DEPLOY / "stack" / "cdn.conf",
+            {"LISTEN": f"{HOST}:{ports['cdn']}", "S3": f"{HOST}:{ports['s3']}", "BUCKET": BUCKET},
+        )
+        self._write_nginx(self.home / "cdn", cdn)
+        (self.home / "haproxy.cfg").write_text(
+            render_file(
+                DEPLOY / "stack" / "haproxy.cfg",
+                {
+                    "HOME": str(self.home),
+                    "PORT": str(ports["haproxy"]),
+                    "LB_ADDRESS": LB_ADDRESS,
+                    "NGINX_1": f"{HOST}:{ports['nginx-1']}",
+                    "NGINX_2": f"{HOST}:{ports['nginx-2']}",
+                },
+            )
+        )
+
+    @staticmethod
+    def _write_nginx(folder: Path, site: str) -> None:
+        (folder / "temp").mkdir(parents=True)
+        (folder / "site.conf").write_text(site)
+        main = render_file(
+            DEPLOY / "stack" / "nginx.conf",
+            {"HOME": str(folder), "SITE": str(folder / "site.conf")},
+        )
+        (folder / "nginx.conf").write_text(main)
+
+    def _spec(self, name: str) -> Proc:
+        """How to start one of the processes the stack starts itself."""
+        bin_dir = Path(sys.executable).parent
+        log = str(self.home / f"{name}.log")
+        port = self.ports[name]
+        if name.startswith("gunicorn-"):
+            argv = [
+                str(bin_dir / "newrelic-admin"),
+                "run-program",
+                str(bin_dir / "gunicorn"),
+                "--config",
+                str(DEPLOY / "gunicorn.conf.py"),
+                "beebeta.wsgi",
+            ]
+            return Proc(name, argv, log, port, extra_env={"GUNICORN_BIND": f"{HOST}:{port}"})
+        if name.startswith("nginx-") or name == "cdn":
+            folder = self.home / name
+            nginx = services._find_executable("nginx")
+            argv = [nginx, "-e", "stderr", "-p", str(folder), "-c", str(folder / "nginx.conf")]
+            # QUIT: finish the requests in flight, then exit (systemctl stop nginx does the same).
+            return Proc(name, [*argv, "-g", "daemon off;"], log, port, signal.SIGQUIT)
+        if name == "haproxy":
+            argv = [
+                services._find_executable("haproxy"),
+                "-db",
+                "-f",
+                str(self.home / "haproxy.cfg"),
+            ]
+            return Proc(name, argv, log, port)
+        raise ValueError(f"the stack does not start {name!r} itself")
+
+    def _launch(self, name: str) -> Proc:
+        proc = self._spec(name)
+        env = None if proc.extra_env is None else {**self.django_env(), **proc.extra_env}
+        process = services._spawn(
+            name,
+            proc.argv,
+            Path(proc.log),
+            new_session=self.detach,
+            env=env if env is not None else {"PATH": os.environ.get("PATH", "")},
+            cwd=ROOT,
+        )
+        proc.popen, proc.pid = process, process.pid
+        proc.started = _start_time(process.pid) or 0
+        service = Service(name, process, proc.port, Path(proc.log))
+        services._wait_until(service, lambda: self._ready(proc), timeout=START_TIMEOUT)
+        return proc
+
+    def _ready(self, proc: Proc) -> bool:
+        if not services._tcp_accepts(proc.port):
+            return False
+        if proc.name.startswith("gunicorn-"):
+            # Its own "Listening at" line: a port taken by someone else would not print it.
+            log = Path(proc.log).read_text(errors="replace")
+            listening = f"Listening at: http://{HOST}:{proc.port} ({proc.pid})" in log
+            return listening and "Booting worker" in log
+        if proc.name == "haproxy":
+            return f"Pid: {proc.pid}\n" in self._haproxy("show info")
+        pid_file = self.home / proc.name / "nginx.pid"
+        return pid_file.exists() and pid_file.read_text().strip() == str(proc.pid)
+
+    def run_python(self, *args: str, timeout: float = 300) -> str:
+        """Run a Python program of the repository (manage.py ...) in the stack's environment."""
+        result = subprocess.run(  # noqa: S603 - the repository's own programs
+            [sys.executable, *args],
+            cwd=ROOT,
+            env=self.django_env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if result.returncode != 0:
+            output = (result.stdout + result.stderr).strip().splitlines()[-30:]
+            raise ServiceError(f"{' '.join(args)} failed:\n" + "\n".join(output))
+        return result.stdout
+
+    def _migrate_and_seed(self) -> None:
+        # As each instance does at boot (deploy/provision.sh): migrations under the fleet's lock.
+        self.run_python(
+            str(DEPLOY / "manage_once.py"), "--wait", "120", "migrate", "--noinput", "-v", "0"
+        )
+        self.run_python("manage.py", "seed_demo")
+
+    def _create_bucket(self) -> None:
+        import boto3
+
+        client = boto3.client(
+            "s3",
+            endpoint_url=f"http://{HOST}:{self.ports['s3']}",
+            region_name="us-east-1",
+            aws_access_key_id="stack",
+            aws_secret_access_key="stack",  # noqa: S106 - moto takes any
+        )
+        client.create_bucket(Bucket=BUCKET)
+        # What CloudFront's origin access control is allowed in production: renditions only.
+        renditions = [f"arn:aws:s3:::{BUCKET}/display/*", f"arn:aws:s3:::{BUCKET}/thumbs/*"]
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "CdnReadsRenditions",
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": "s3:GetObject",
+                    "Resource": renditions,
+                }
+            ],
+        }
+        client.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(policy))
+
+    def _wait_until_serving(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            both_up = set(self.backend_status().values()) == {"UP"}
+            if both_up and _http_get(self.url, context=self.ssl_context()) == 200:
+                return
+            if time.monotonic() > deadline:
+                raise ServiceError(f"{self.url} did not answer 200 through HAProxy in time")
+            time.sleep(0.1)
+
+    # --- running --------------------------------------------------------------------------------
+
+    def _haproxy(self, command: str) -> str:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(2)
+            try:
+                sock.connect(str(self.home / "haproxy.sock"))
+            except OSError:
+                return ""
+            sock.sendall(command.encode() + b"\n")
+            chunks = []
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+        return b"".join(chunks).decode(errors="replace")
+
+    def haproxy_stats(self) -> list[dict[str, str]]:
+        """HAProxy's `show stat`: one row per frontend, backend and server."""
+        lines = self._haproxy("show stat").splitlines()
+        if not lines or not lines[0].startswith("# "):
+            return []
+        header = lines[0][2:].split(",")
+        return [dict(zip(header, line.split(","), strict=False)) for line in lines[1:] if line]
+
+    def backend_status(self) -> dict[str, str]:
+        """{"nginx-1": "UP", "nginx-2": "DOWN", ...} as HAProxy's health checks see them."""
+        return {
+            row["svname"]: row["status"]
+            for row in self.haproxy_stats()
+            if row["pxname"] == "nginx" and row["svname"] not in ("FRONTEND", "BACKEND")
+        }
+
+    def stop(self, name: str, signum: int | None = None) -> None:
+        """Stop one process (gracefully unless told otherwise) and wait until it is gone."""
+        proc = self.procs[name]
+        proc.send(proc.stop_signal if signum is None else signum)
+        proc.finish(STOP_TIMEOUT)
+
+    def start(self, name: str) -> None:
+        """Start again a process the stack started itself, on the same port with the same config."""
+        if self.procs[name].alive():
+            raise ServiceError(f"{name} is running")
+        self._record(name, self._launch(name))
+
+    def send(self, name: str, signum: int) -> None:
+        self.procs[name].send(signum)
+
+    # --- stopping -------------------------------------------------------------------------------
+
+    def down(self) -> None:
+        """Stop every process this stack started, then remove its folder and state file."""
+        procs = [self.procs[name] for name in STOP_ORDER if name in self.procs]
+        # Everyone is told first, then waited for: shutdowns overlap instead of adding up.
+        for proc in procs:
+            proc.send(proc.stop_signal)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        for proc in procs:
+            proc.finish(max(0.0, deadline - time.monotonic()))
+        shutil.rmtree(self.home, ignore_errors=True)
+        with contextlib.suppress(FileNotFoundError):
+            self.state_path.unlink()
+
+    # --- the state file -------------------------------------------------------------------------
+
+    def save(self) -> None:
+        state = {
+            "url": self.url,
+            "home": str(self.home),
+            "ports": self.ports,
+            "detach": self.detach,
+            "procs": [proc.to_json() for proc in self.procs.values()],
+        }
+        self.state_path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.state_path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(state, indent=2))
+        temporary.replace(self.state_path)
+
+    @classmethod
+    def load(cls, state_path: Path) -> Stack:
+        state = json.loads(state_path.read_text())
+        stack = cls(Path(state["home"]), state["ports"], state_path, state["detach"])
+        stack.procs = {data["name"]: Proc.from_json(data) for data in state["procs"]}
+        return stack
+
+
+@contextlib.contextmanager
+def running_stack(**options: Any) -> Iterator[Stack]:
+    stack = Stack.up(**options)
+    try:
+        yield stack
+    finally:
+        stack.down()
+
+
+# --- command line ----------------------------------------------------------------------------
+
+
+def _up(state_path: Path) -> int:
+    if state_path.exists():
+        previous = Stack.load(state_path)
+        if any(proc.alive() for proc in previous.procs.values()):
+            say(f"already running at {previous.url} (stop it with: make stack-down)")
+            return 1
+        previous.down()  # left over from a reboot or a crash: nothing of it runs any more
+    stack = Stack.up(state_path=state_path, detach=True)
+    print(
+        f"""
+Beebeta runs at {stack.url}
+  The certificate is the stack's own, self-signed: accept it in the browser
+  (or trust {stack.certificate}).
+  Log in as staff (moderator) or demo, password {DEMO_PASSWORD}.
+  Logs and configs: {stack.home}
+  Stop everything with: make stack-down
+""",
+        flush=True,
+    )
+    return 0
+
+
+def _down(state_path: Path) -> int:
+    if not state_path.exists():
+        say(f"no stack recorded in {state_path}; nothing to stop")
+        return 0
+    stack = Stack.load(state_path)
+    stack.down()
+    say(f"stopped {len(stack.procs)} processes and removed {stack.home}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m deploy.stack", description=__doc__)
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("action", choices=("up", "down"))
+    parser.add_argument("--state", type=Path, default=DEFAULT_STATE, help="the state file")
+    options = parser.parse_args(argv)
+    try:
+        return _up(options.state) if options.action == "up" else _down(options.state)
+    except ServiceError as error:
+        say(f"error: {error}")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""deploy/systemd/ units pass systemd's own verification, and the timers run commands that exist."""
+
+from __future__ import annotations
+
+import configparser
+import shutil
+import subprocess
+from pathlib import Path
+
+from django.core.management import get_commands
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+UNITS = ROOT / "deploy" / "systemd"
+# The programs the units start, as deploy/provision.sh lays the instance out.
+PROGRAMS = ("srv/beebeta/venv/bin/newrelic-admin", "srv/beebeta/venv/bin/python", "bin/kill")
+
+
+def unit(path: Path) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str  # keys are case-sensitive
+    parser.read_string(path.read_text())
+    return parser
+
+
+def timers() -> list[Path]:
+    return sorted(UNITS.glob("*.timer"))
+
+
+def timer_commands() -> dict[str, str]:
+    """{timer file name: the management command its service runs}."""
+    commands = {}
+    for path in timers():
+        service = unit(path)["Timer"]["Unit"]
+        assert service.startswith("beebeta-manage@") and service.endswith(".service"), service
+        commands[path.name] = service.removeprefix("beebeta-manage@").removesuffix(".service")
+    return commands
+
+
+def test_systemd_analyze_verify_accepts_every_unit(tmp_path):
+    # A root folder holding systemd's own units, ours, and stand-ins for the programs ours run.
+    shutil.copytree("/usr/lib/systemd/system", tmp_path / "usr/lib/systemd/system", symlinks=True)
+    installed = tmp_path / "etc/systemd/system"
+    shutil.copytree(UNITS, installed)
+    for program in PROGRAMS:
+        (tmp_path / program).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / program).write_text("#!/bin/sh\n")
+        (tmp_path / program).chmod(0o755)
+    names = [p.name for p in sorted(UNITS.iterdir()) if p.is_file() and "@" not in p.name]
+    names += [f"beebeta-manage@{command}.service" for command in timer_commands().values()]
+    result = subprocess.run(
+        ["systemd-analyze", "verify", f"--root={tmp_path}", *names],
+        cwd=installed,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0 and not (result.stdout + result.stderr).strip(), (
+        result.stdout + result.stderr
+    )
+
+
+def test_the_timers_run_the_periodic_commands():
+    assert sorted(timer_commands().values()) == [
+        "clear_orphan_images",
+        "clearsessions",
+        "flush_view_counts",
+        "refresh_rankings",
+    ]
+    missing = set(timer_commands().values()) - set(get_commands())
+    assert not missing, f"no such management commands: {missing}"
+
+
+def test_minutely_and_daily_schedules():
+    schedules = {name: unit(UNITS / name)["Timer"]["OnCalendar"] for name in timer_commands()}
+    assert schedules["beebeta-refresh-rankings.timer"] == "minutely"
+    assert schedules["beebeta-flush-view-counts.timer"] == "minutely"
+    for daily in ("beebeta-clearsessions.timer", "beebeta-clear-orphan-images.timer"):
+        assert schedules[daily].startswith("*-*-* ")
+
+
+def test_nginx_comes_back_by_itself():
+    drop_in = unit(UNITS / "nginx.service.d" / "beebeta.conf")["Service"]
+    assert drop_in["Restart"] == "on-failure"
+    assert "nginx.service.d/beebeta.conf" in (ROOT / "deploy" / "provision.sh").read_text()
+
+
+def test_the_app_server_runs_gunicorn_through_newrelic_and_reloads_on_hup():
+    service = unit(UNITS / "beebeta.service")["Service"]
+    assert service["ExecStart"].startswith("/srv/beebeta/venv/bin/newrelic-admin run-program ")
+    assert "--config /srv/beebeta/app/deploy/gunicorn.conf.py beebeta.wsgi" in service["ExecStart"]
+    assert service["Environment"].split() == [
+        "NEW_RELIC_CONFIG_FILE=/srv/beebeta/app/deploy/newrelic.ini",
+        "NEW_RELIC_ENVIRONMENT=production",
+    ]
+    assert service["ExecReload"] == "/bin/kill -s HUP $MAINPID"
+    assert service["EnvironmentFile"] == "/etc/beebeta/env"
+    # The periodic commands go through the fleet-wide lock.
+    manage = unit(UNITS / "beebeta-manage@.service")["Service"]
+    assert "/srv/beebeta/app/deploy/manage_once.py %I" in manage["ExecStart"]

@@ -1,0 +1,54 @@
+"""The local stack (deploy/stack.py) for the end-to-end tests: brought up once per session, and
+always taken down, whatever happens to the tests in between.
+
+Tests that stop one of its processes start it again before they end, so every test finds the
+whole topology running.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+import tests.conftest as shared
+from deploy.stack import Stack
+from tests.stack.clients import wait_for
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    started = Stack.up(announce=lambda message: None)
+    try:
+        yield started
+    finally:
+        started.down()
+
+
+@pytest.fixture
+def _accept_stack_certificate(monkeypatch) -> None:
+    # The stack's certificate is its own, self-signed: only these tests' browser accepts it.
+    flags = (*shared.CHROMIUM_FLAGS, "--ignore-certificate-errors")
+    monkeypatch.setattr(shared, "CHROMIUM_FLAGS", flags)
+
+
+@pytest.fixture
+def browser(_accept_stack_certificate, browser):
+    """tests/conftest.py's Chromium, told to accept the stack's certificate."""
+    return browser
+
+
+@pytest.fixture
+def restart_afterwards(stack) -> Iterator[Callable[[str], None]]:
+    """stop(name): stop one of the stack's processes; it is started again after the test."""
+    stopped: list[str] = []
+
+    def stop(name: str) -> None:
+        stopped.append(name)
+        stack.stop(name)
+
+    yield stop
+    for name in stopped:
+        if not stack.procs[name].alive():
+            stack.start(name)
+    wait_for(lambda: set(stack.backend_status().values()) == {"UP"}, "both nginx back in HAProxy")
