@@ -40,6 +40,7 @@ $(STAMP): requirements.txt tests/requirements.txt
 run: venv
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py flush_view_counts --recount-hours 720 -v 0
 	@# With no timer on a local run, a background loop lets Trending decay;
 	@# it is stopped with the server.
 	$(BIN)/python manage.py refresh_rankings --every 300 -v 0 & pid=$$!; \
