@@ -552,11 +552,17 @@ def seed_tags() -> dict[str, Tag]:
 
 def seed_users() -> dict[str, User]:
     users = {}
-    for name in VOTER_NAMES:
+    now = timezone.now()
+    for number, name in enumerate(VOTER_NAMES):
         users[name], _ = User.objects.get_or_create(
             username=name,
             # make_password(None) is an unusable password: nobody logs in as these.
-            defaults={"email": f"{name}@beebeta.example", "password": make_password(None)},
+            defaults={
+                "email": f"{name}@beebeta.example",
+                "password": make_password(None),
+                # Two thirds joined long ago, so insights show established members too.
+                "date_joined": now - timedelta(days=400 if number % 3 else 10 + number % 20),
+            },
         )
     password = env_secret("DEMO_PASSWORD", "beebeta-demo")
     users["demo"] = login_user("demo", password=password, staff=False)
