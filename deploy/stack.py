@@ -225,7 +225,7 @@ class Stack:
             "AWS_S3_ENDPOINT_URL": f"http://{HOST}:{ports['s3']}",
             "AWS_S3_REGION_NAME": "us-east-1",
             "AWS_S3_CUSTOM_DOMAIN": self.cdn_host,
-            "AWS_S3_URL_PROTOCOL": "http:",
+            "AWS_S3_URL_PROTOCOL": "https:",
             "AWS_S3_ADDRESSING_STYLE": "path",
             # moto takes any credentials; nothing may reach for real ones or the instance role.
             "AWS_ACCESS_KEY_ID": "stack",
@@ -273,12 +273,14 @@ class Stack:
 
     def _start_all(self, announce: Callable[[str], None]) -> None:
         # nginx's workers run as an unprivileged user (nobody here, www-data on Ubuntu) and must
-        # read the static files, as they read /srv/beebeta/static in production; the secrets in
-        # the folder stay private to their owner.
+        # read the static files and the 429 page, as they read /srv/beebeta/static and
+        # /srv/beebeta/app/templates in production; the secrets in the folder stay private to
+        # their owner.
         self.home.chmod(0o755)
         secret_key = self.home / "secret_key"
         secret_key.touch(mode=0o600)
         secret_key.write_text(secrets.token_urlsafe(50))
+        self._copy_error_pages()
         self._render_configs()
         with ThreadPoolExecutor(max_workers=10) as pool:
 
@@ -317,8 +319,8 @@ class Stack:
             database.result()
             data = pool.submit(self._migrate_and_seed)
             bucket_server.result()
+            tls.result()  # the CDN stand-in serves HTTPS with it, as HAProxy does
             media = [pool.submit(self._create_bucket), started("cdn", lambda: self._launch("cdn"))]
-            tls.result()
             balancer = started("haproxy", lambda: self._launch("haproxy"))
             for future in (*caches, static, *front, data, *media, balancer):
                 future.result()
@@ -376,6 +378,20 @@ class Stack:
         bundle.write_bytes(self.certificate.read_bytes() + key.read_bytes())
         bundle.chmod(0o600)
 
+    @property
+    def error_pages(self) -> Path:
+        return self.home / "error-pages"
+
+    def _copy_error_pages(self) -> None:
+        """The pages nginx serves itself, copied where its workers can read them: the checkout
+        may be in a folder only its owner can enter (`mktemp -d` makes them 0700), where nginx
+        could not open 429.html and would answer a rate-limited request with its own 403."""
+        self.error_pages.mkdir()
+        self.error_pages.chmod(0o755)
+        page = self.error_pages / "429.html"
+        shutil.copyfile(ROOT / "templates" / "429.html", page)
+        page.chmod(0o644)
+
     def _render_configs(self) -> None:
         ports = self.ports
         for number, other in ((1, 2), (2, 1)):
@@ -392,7 +408,7 @@ class Stack:
                         f"    server {HOST}:{spare} backup;"
                     ),
                     "STATIC_ROOT": str(self.home / "static"),
-                    "ERROR_PAGES": str(ROOT / "templates"),
+                    "ERROR_PAGES": str(self.error_pages),
                     "SNIPPETS": str(DEPLOY / "nginx"),
                     "ACCESS_LOG": str(folder / "access.log"),
                 },
@@ -400,7 +416,13 @@ class Stack:
             self._write_nginx(folder, site)
         cdn = render_file(
             DEPLOY / "stack" / "cdn.conf",
-            {"LISTEN": f"{HOST}:{ports['cdn']}", "S3": f"{HOST}:{ports['s3']}", "BUCKET": BUCKET},
+            {
+                "LISTEN": f"{HOST}:{ports['cdn']}",
+                "S3": f"{HOST}:{ports['s3']}",
+                "BUCKET": BUCKET,
+                "CERT": str(self.certificate),
+                "KEY": str(self.certificate.with_name("key.pem")),
+            },
         )
         self._write_nginx(self.home / "cdn", cdn)
         (self.home / "haproxy.cfg").write_text(

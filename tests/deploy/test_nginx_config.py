@@ -83,7 +83,20 @@ def test_the_local_stack_renders_the_same_template_and_passes_nginx_t(tmp_path):
 def test_the_cdn_stand_in_passes_nginx_t(tmp_path):
     site = tmp_path / "site.conf"
     cdn = ROOT / "deploy" / "stack" / "cdn.conf"
-    values = {"LISTEN": "127.0.0.1:8090", "S3": "127.0.0.1:9000", "BUCKET": "media"}
+    # nginx -t loads the certificate, so make one.
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    values = {
+        "LISTEN": "127.0.0.1:8090",
+        "S3": "127.0.0.1:9000",
+        "BUCKET": "media",
+        "CERT": str(cert),
+        "KEY": str(key),
+    }
     site.write_text(render_file(cdn, values))
     (tmp_path / "temp").mkdir()
     main = tmp_path / "main.conf"

@@ -48,10 +48,17 @@ def request(
     return Answer(response.status, response.headers, response.read())
 
 
-def through_balancer(stack: Stack) -> http.client.HTTPSConnection:
-    """A client of the site: TLS to HAProxy, checking the stack's own certificate."""
+def through_balancer(stack: Stack, *, source: str = HOST) -> http.client.HTTPSConnection:
+    """A client of the site: TLS to HAProxy, checking the stack's own certificate.
+
+    ``source`` is the client's own loopback address: nginx's rate limits count per client,
+    so a test that floods the limits does it from an address no other test uses."""
     return http.client.HTTPSConnection(
-        HOST, stack.ports["haproxy"], context=stack.ssl_context(), timeout=30
+        HOST,
+        stack.ports["haproxy"],
+        context=stack.ssl_context(),
+        timeout=30,
+        source_address=(source, 0),
     )
 
 

@@ -12,17 +12,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 import tests.conftest as shared
-from deploy.stack import Stack
 from tests.stack.clients import wait_for
-
-
-@pytest.fixture(scope="session")
-def stack() -> Iterator[Stack]:
-    started = Stack.up(announce=lambda message: None)
-    try:
-        yield started
-    finally:
-        started.down()
 
 
 @pytest.fixture

@@ -222,7 +222,9 @@ def test_the_health_check_answers_whatever_the_host(stack):
 
 
 def to_cdn(stack: Stack) -> http.client.HTTPConnection:
-    return http.client.HTTPConnection(HOST, stack.ports["cdn"], timeout=10)
+    return http.client.HTTPSConnection(
+        HOST, stack.ports["cdn"], timeout=10, context=stack.ssl_context()
+    )
 
 
 def to_s3(stack: Stack) -> http.client.HTTPConnection:
