@@ -11,7 +11,7 @@ ARGS ?=
 OS_PROFILE = run
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test stack stack-down lint format clean
+.PHONY: help venv run test fuzz stack stack-down lint format clean
 
 help:
 	@echo "Beebeta: make VERB"
@@ -22,6 +22,7 @@ help:
 	@echo "  stack    production's topology on loopback: HAProxy (TLS) -> 2 nginx -> 2 gunicorn ->"
 	@echo "           MariaDB, 2 memcached, S3 + CDN stand-in; prints the https URL (deploy/stack.py)"
 	@echo "  stack-down  stop exactly what \`make stack\` started and remove its folder"
+	@echo "  fuzz     every form and the image validator under hypothesis, 10,000 examples each"
 	@echo "  lint     ruff check and ruff format --check"
 	@echo "  format   ruff format and ruff check --fix"
 	@echo "  clean    remove $(VENV), var/ and caches"
@@ -53,6 +54,7 @@ test: venv
 	$(BIN)/python tests/services.py -- $(BIN)/python -m pytest $(ARGS)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit -q -r beebeta polls accounts deploy -lll
 	DATABASE_URL=sqlite:///:memory: $(BIN)/python manage.py makemigrations --check --dry-run
 
 # Detached: the processes outlive make; var/stack/state.json records them for stack-down.
@@ -64,6 +66,10 @@ stack: venv
 stack-down:
 	@if [ -x $(BIN)/python ]; then $(BIN)/python -m deploy.stack down; \
 	else echo "no $(VENV): no stack to stop"; fi
+
+# Every form and the image validator under hypothesis, 10,000 examples each (make test runs 500).
+fuzz: venv
+	FUZZ_EXAMPLES=10000 $(BIN)/python tests/services.py -- $(BIN)/python -m pytest tests/security/test_fuzzing.py $(ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -41,6 +41,10 @@ MIDDLEWARE = [
     # First: gives every request its id and writes one JSON line when it ends.
     "beebeta.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Right after SecurityMiddleware, before anything that may answer early
+    # (/healthz), so every response carries the policies (see "Content policies").
+    "csp.middleware.CSPMiddleware",
+    "beebeta.headers.PermissionsPolicyMiddleware",
     # Before anything that reads the host, the session or the user.
     "beebeta.health.HealthCheckMiddleware",
     # Before anything that reads the client's address (login throttling).
@@ -280,6 +284,40 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 CSRF_FAILURE_VIEW = "beebeta.views.csrf_failure"
 
+# --- Content policies (CSP, Permissions-Policy) ---------------------------------------------
+# django-csp writes Content-Security-Policy on every response. Nothing inline is allowed:
+# Beebeta's templates use classes and static/js files only, and so does Django's admin.
+# Behind deploy/nginx, nginx sets the same Permissions-Policy (and HSTS, nosniff,
+# Referrer-Policy) itself and hides Django's copies; CSP and COOP are Django's alone
+# (nginx only adds its own to responses Django never sees: static files, its 429 page).
+_csp_media = []
+if AWS_STORAGE_BUCKET_NAME:
+    # Media come from the CDN (or straight from the S3 endpoint when there is none).
+    _media_options = _media_storage["OPTIONS"]
+    if _media_options["custom_domain"]:
+        # Under HTTPS, upgrade-insecure-requests turns any http media URL into https before
+        # the policy is checked, so naming the http origin would only allow mixed content.
+        _scheme = "https:" if HTTPS else _media_options["url_protocol"]
+        _csp_media.append(f"{_scheme}//{_media_options['custom_domain']}")
+    elif _media_options["endpoint_url"]:
+        _csp_media.append(_media_options["endpoint_url"].rstrip("/"))
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "img-src": ["'self'", *_csp_media],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        **({"upgrade-insecure-requests": True} if HTTPS else {}),
+    }
+}
+# Powerful browser features no page of Beebeta uses, refused to every origin. Keep it
+# equal to deploy/nginx/beebeta-security-headers.conf (tests/security checks both).
+PERMISSIONS_POLICY = {
+    feature: [] for feature in ("camera", "microphone", "geolocation", "payment", "usb")
+}
+
 # --- Beebeta --------------------------------------------------------------------------------
 # How long the cached vote counts of a question may lag behind the vote rows
 # after a cache race; a vote normally shows at once (its commit drops the key).
@@ -354,3 +392,8 @@ if DEBUG and env_bool("DEBUG_TOOLBAR", False):
         "debug_toolbar.middleware.DebugToolbarMiddleware",
     )
     INTERNAL_IPS = ["127.0.0.1"]
+    # The toolbar injects inline scripts and styles: relaxed for `make run` only.
+    CONTENT_SECURITY_POLICY["DIRECTIVES"] |= {
+        "script-src": ["'self'", "'unsafe-inline'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+    }

@@ -84,6 +84,9 @@ if [[ $profile == test ]]; then
     require chromium have chromium
     require chromium-driver test -x /usr/bin/chromedriver
     require shellcheck have shellcheck
+    # Mozilla's HTTP Observatory scanner (tests/security) is an npm package.
+    require nodejs have node
+    require npm have npm
 fi
 
 if [[ ${#missing[@]} -eq 0 ]]; then

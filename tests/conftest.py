@@ -153,8 +153,7 @@ CHROMIUM_FLAGS = (
 )
 
 
-@pytest.fixture
-def browser(tmp_path):
+def start_chromium(profile: Path, *, console_log: bool = False):
     """Debian's Chromium driven through its matching chromedriver; never downloads anything."""
     # Selenium Manager would try to fetch a driver; the system one is the right one.
     os.environ["SE_OFFLINE"] = "true"
@@ -165,9 +164,18 @@ def browser(tmp_path):
     options.binary_location = "/usr/bin/chromium"
     for flag in CHROMIUM_FLAGS:
         options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile'}")
+    options.add_argument(f"--user-data-dir={profile}")
+    if console_log:
+        # Keeps every console message (CSP violations among them) for driver.get_log().
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
     driver.set_page_load_timeout(30)
+    return driver
+
+
+@pytest.fixture
+def browser(tmp_path):
+    driver = start_chromium(tmp_path / "chromium-profile")
     try:
         yield driver
     finally:
@@ -187,3 +195,19 @@ def screenshots(request) -> Callable[..., Path]:
         return path
 
     return take
+
+
+# --- The local stack ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def stack():
+    """deploy/stack.py's topology (HAProxy, two nginx, two gunicorn, the services), brought up
+    once per session for the tests that need it, and always taken down."""
+    from deploy.stack import Stack
+
+    started = Stack.up(announce=lambda message: None)
+    try:
+        yield started
+    finally:
+        started.down()

@@ -8,6 +8,7 @@ originals unsigned.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import uuid
@@ -101,6 +102,10 @@ def s3_bucket(settings) -> Iterator[Bucket]:
     # Django 5.2's setting_changed handler empties the storages cache (and default_storage)
     # when STORAGES changes, here and again when the fixture restores it.
     settings.STORAGES = {**settings.STORAGES, **s3_storages(name)}
+    # As in production, the page's Content-Security-Policy allows images from the media CDN.
+    policy = copy.deepcopy(settings.CONTENT_SECURITY_POLICY)
+    policy["DIRECTIVES"]["img-src"] = [*policy["DIRECTIVES"]["img-src"], ENDPOINT]
+    settings.CONTENT_SECURITY_POLICY = policy
     assert isinstance(storages["default"], S3Storage)
     assert storages["originals"].location == "originals"
     created = Bucket(name, client)

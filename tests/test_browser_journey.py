@@ -13,6 +13,7 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 from PIL import Image as PILImage
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -51,9 +52,20 @@ class Journey:
         raise AssertionError(f"nothing to press called {text!r} on {self.driver.current_url}")
 
     def submit(self, element) -> None:
-        page = self.driver.find_element(By.TAG_NAME, "html")
+        # A mark on the current document; the next page will not have it. (Waiting for the
+        # old <html> element to go stale races in chromedriver: while the page changes it may
+        # answer "node does not belong to the document" instead of "stale element".)
+        self.driver.execute_script("window.beebetaOldPage = true")
         element.click()
-        self.wait.until(ec.staleness_of(page))
+        self.wait.until(self._next_page_loaded)
+
+    def _next_page_loaded(self, driver) -> bool:
+        try:
+            return driver.execute_script(
+                "return !window.beebetaOldPage && document.readyState === 'complete'"
+            )
+        except WebDriverException:
+            return False  # between documents
 
     def h1(self) -> str:
         return self.wait.until(ec.presence_of_element_located((By.TAG_NAME, "h1"))).text

@@ -1,0 +1,75 @@
+"""Mozilla's HTTP Observatory scanner against the TLS front (HAProxy) of the local stack.
+
+The npm package is installed once into var/observatory (outside the sources, kept between runs).
+Its install script downloads a certificate bundle, which cannot work offline, so scripts are
+skipped and the HSTS preload list it expects is an empty file. No install, no pass: this test
+fails when npm or the package is missing, it never skips.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from deploy.stack import HOST
+
+ROOT = Path(__file__).resolve().parents[2]
+CACHE = ROOT / "var" / "observatory"
+PACKAGE = "@mdn/mdn-http-observatory"
+INSTALLED = CACHE / "node_modules" / "@mdn" / "mdn-http-observatory"
+
+MIN_SCORE = 110
+
+
+def scanner() -> Path:
+    """The scanner's entry point, installed if needed."""
+    script = INSTALLED / "src" / "scan.js"
+    if not script.exists():
+        npm = shutil.which("npm")
+        assert npm, "npm is missing: deploy/os-packages.sh test installs nodejs and npm"
+        CACHE.mkdir(parents=True, exist_ok=True)
+        result = subprocess.run(
+            [npm, "install", "--ignore-scripts", "--no-audit", "--no-fund", "--prefix", CACHE]
+            + [PACKAGE],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, f"npm install {PACKAGE} failed:\n{result.stderr}"
+    preload = INSTALLED / "conf" / "hsts-preload.json"
+    if not preload.exists():
+        preload.write_text("{}")
+    return script
+
+
+def scan(stack) -> dict:
+    node = shutil.which("node")
+    assert node, "node is missing: deploy/os-packages.sh test installs nodejs"
+    # The stack's certificate is self-signed: only this process trusts it, as an extra CA, so
+    # the scanner still checks the certificate (bin/wrapper.js would replace this variable
+    # with the bundle its skipped install script never downloaded).
+    env = {**os.environ, "NODE_EXTRA_CA_CERTS": str(stack.certificate)}
+    result = subprocess.run(
+        [node, scanner(), f"{HOST}:{stack.ports['haproxy']}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=INSTALLED,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    # Kept for reading after a run: each test's result and score modifier.
+    (CACHE / "last-scan.json").write_text(result.stdout)
+    return json.loads(result.stdout)
+
+
+def test_observatory_grades_the_tls_front_a_plus(stack):
+    report = scan(stack)
+    summary = report["scan"]
+    failed = {name: t["result"] for name, t in report["tests"].items() if not t["pass"]}
+    print(f"HTTP Observatory: score {summary['score']}, grade {summary['grade']}")
+    assert summary["grade"] == "A+", failed
+    assert summary["score"] >= MIN_SCORE, failed
