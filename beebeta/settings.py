@@ -324,6 +324,9 @@ PERMISSIONS_POLICY = {
 COUNTS_CACHE_SECONDS = env_int("COUNTS_CACHE_SECONDS", 60, minimum=1)
 # How long a rendered list page is reused.
 LIST_CACHE_SECONDS = env_int("LIST_CACHE_SECONDS", 30, minimum=0)
+# Votes (including changes) one account may send per window; nginx limits per address too.
+VOTE_RATE_LIMIT = env_int("VOTE_RATE_LIMIT", 30, minimum=1)
+VOTE_RATE_WINDOW_SECONDS = env_int("VOTE_RATE_WINDOW_SECONDS", 60, minimum=1)
 # A new account's first questions wait for a moderator; later ones publish at once.
 MODERATE_FIRST_QUESTIONS = env_int("MODERATE_FIRST_QUESTIONS", 1, minimum=0)
 # Distinct reports that hide a question until a moderator reviews it.

@@ -23,6 +23,13 @@ def service_unavailable(request: HttpRequest | None = None) -> HttpResponse:
     return response
 
 
+def too_many_requests(*, retry_after: int) -> HttpResponse:
+    # The same page nginx shows for its own rate limits.
+    response = HttpResponse(render_to_string("429.html"), status=429)
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     # Django calls this while the exception is being handled. A database that
     # cannot be reached is an outage, not a bug: say so with a 503 the load

@@ -15,7 +15,8 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from beebeta import analytics
-from polls import cache_keys, reads, search, services
+from beebeta.views import too_many_requests
+from polls import cache_keys, ratelimit, reads, search, services
 from polls.activity import count_view
 from polls.forms import AskForm, ReportForm, VoteForm
 from polls.models import Question, Tag
@@ -138,6 +139,13 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
     if not request.user.is_authenticated:
         # Back to the question, not to this POST-only address.
         return redirect_to_login(question.get_absolute_url())
+    if not ratelimit.allow(
+        scope="vote",
+        key=str(request.user.pk),
+        limit=settings.VOTE_RATE_LIMIT,
+        window=settings.VOTE_RATE_WINDOW_SECONDS,
+    ):
+        return too_many_requests(retry_after=settings.VOTE_RATE_WINDOW_SECONDS)
     form = VoteForm(request.POST, question=question, choices=page.choices)
     if form.is_valid():
         try:

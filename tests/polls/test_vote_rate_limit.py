@@ -1,0 +1,82 @@
+"""The per-account vote limit: exact under concurrency, and deaf to forged headers."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+
+from polls.models import Ballot
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+LIMIT = 10
+WINDOW = 3600
+
+
+@pytest.fixture
+def limited(settings):
+    settings.VOTE_RATE_LIMIT = LIMIT
+    settings.VOTE_RATE_WINDOW_SECONDS = WINDOW
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]
+    # Windows are fixed: never start a burst in the last seconds of one.
+    left = WINDOW - time.time() % WINDOW
+    if left < 30:
+        time.sleep(left + 1)
+
+
+def send_votes(user, question, count: int) -> Counter:
+    choices = list(question.choices.values_list("pk", flat=True))
+    statuses: Counter = Counter()
+    lock = threading.Lock()
+    start = threading.Barrier(count)
+
+    def one(number: int) -> None:
+        client = Client()
+        client.force_login(user)
+        start.wait()
+        # Every request claims to come from somewhere else, through the trusted proxy.
+        response = client.post(
+            reverse("polls:vote", args=[question.slug]),
+            {"choice": choices[number % len(choices)]},
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{number % 250}",
+        )
+        with lock:
+            statuses[response.status_code] += 1
+        connection.close()
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return statuses
+
+
+def test_of_a_hundred_parallel_votes_exactly_the_allowed_number_is_accepted(
+    limited, alice, question
+):
+    statuses = send_votes(alice, question, 100)
+    assert statuses == Counter({302: LIMIT, 429: 100 - LIMIT})
+    assert Ballot.objects.filter(user=alice, question=question).count() == 1
+
+
+def test_the_limit_follows_the_account_and_says_when_to_come_back(
+    limited, client, alice, bob, question
+):
+    send_votes(alice, question, LIMIT)
+    client.force_login(alice)
+    choice = question.choices.first().pk
+    url = reverse("polls:vote", args=[question.slug])
+    refused = client.post(url, {"choice": choice}, HTTP_X_FORWARDED_FOR="203.0.113.77")
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == str(WINDOW)
+    assert "Slow down a little" in refused.content.decode()
+    # Someone else voting from the same address is not affected.
+    client.force_login(bob)
+    assert client.post(url, {"choice": choice}).status_code == 302
