@@ -607,10 +607,24 @@ class Stack:
         proc.finish(STOP_TIMEOUT)
 
     def start(self, name: str) -> None:
-        """Start again a process the stack started itself, on the same port with the same config."""
+        """Start a stopped process again, on the same port with the same config; MariaDB on the
+        same data (every committed row is still there), S3 with its bucket made again."""
         if self.procs[name].alive():
             raise ServiceError(f"{name} is running")
-        self._record(name, self._launch(name))
+        port, home, detach = self.ports[name], self.home, self.detach
+        if name == "mariadb":
+            started: Service | Proc = services.start_mariadb(
+                home, port, new_session=detach, install=False
+            )
+        elif name.startswith("memcached-"):
+            started = services.start_memcached(port, log_dir=home, new_session=detach)
+        elif name == "s3":
+            started = services.start_s3(port, log_dir=home, new_session=detach)
+        else:
+            started = self._launch(name)
+        self._record(name, started)
+        if name == "s3":
+            self._create_bucket()
 
     def send(self, name: str, signum: int) -> None:
         self.procs[name].send(signum)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -28,6 +29,35 @@ def pytest_configure(config: pytest.Config) -> None:
             "The tests need their MariaDB and memcached: run `make test`, or "
             "`.venv/bin/python tests/services.py -- .venv/bin/python -m pytest ...`."
         )
+
+
+# --- Figures ----------------------------------------------------------------------------
+# The reliability tests measure something worth reading (requests sent, failures, seconds to
+# converge): they report it with the `figure` fixture, and the run prints every figure at its
+# end and writes them to test-output/figures.json (the README's table quotes them).
+
+_FIGURES: list[dict[str, str]] = []
+
+
+@pytest.fixture
+def figure(request) -> Callable[[str], None]:
+    """figure("0 of 3,000 requests failed; ..."): one line for this test in the run's summary."""
+
+    def report(text: str) -> None:
+        _FIGURES.append({"test": request.node.nodeid, "figure": text})
+
+    return report
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001
+    if not _FIGURES:
+        return
+    terminalreporter.section("figures")
+    for entry in _FIGURES:
+        terminalreporter.write_line(f"{entry['test']}: {entry['figure']}")
+    folder = Path(__file__).resolve().parent.parent / "test-output"
+    folder.mkdir(exist_ok=True)
+    (folder / "figures.json").write_text(json.dumps(_FIGURES, indent=2) + "\n")
 
 
 @pytest.fixture(autouse=True)

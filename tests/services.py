@@ -263,18 +263,7 @@ def _mariadb_sql(port: int, sql: str) -> str:
     return result.stdout
 
 
-def start_mariadb(
-    tmpdir: Path, port: int | None = None, *, timeout: float = 30.0, new_session: bool = False
-) -> Service:
-    chosen = port if port is not None else free_port()
-    datadir = tmpdir / "mariadb"
-    log_path = tmpdir / "mariadb.log"
-    user = _service_user()
-    # Sizes given to install-db as well, or it writes a 96 MB redo log that the server then shrinks.
-    storage_flags = [
-        "--innodb-log-file-size=16M",
-        "--innodb-buffer-pool-size=64M",
-    ]
+def _install_mariadb(tmpdir: Path, datadir: Path, user: str, storage_flags: list[str]) -> None:
     install = subprocess.run(
         [
             _find_executable("mariadb-install-db"),
@@ -296,6 +285,28 @@ def start_mariadb(
         tail = install.stdout.decode(errors="replace").splitlines()[-30:]
         raise ServiceError("mariadb-install-db failed:\n" + "\n".join(tail))
 
+
+def start_mariadb(
+    tmpdir: Path,
+    port: int | None = None,
+    *,
+    timeout: float = 30.0,
+    new_session: bool = False,
+    install: bool = True,
+) -> Service:
+    """A MariaDB server with its data in tmpdir/mariadb. ``install=False`` starts it again on the
+    data an earlier start installed (a restart: the rows are still there)."""
+    chosen = port if port is not None else free_port()
+    datadir = tmpdir / "mariadb"
+    log_path = tmpdir / "mariadb.log"
+    user = _service_user()
+    # Sizes given to install-db as well, or it writes a 96 MB redo log that the server then shrinks.
+    storage_flags = [
+        "--innodb-log-file-size=16M",
+        "--innodb-buffer-pool-size=64M",
+    ]
+    if install:
+        _install_mariadb(tmpdir, datadir, user, storage_flags)
     argv = [
         _find_executable("mariadbd"),
         "--no-defaults",

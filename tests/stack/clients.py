@@ -86,6 +86,8 @@ class Visitor:
     """A person with cookies, over HAProxy: logs in, reads pages, votes. Counts what failed."""
 
     stack: Stack
+    # The loopback address it connects from: nginx's rate limits count per client address.
+    source: str = HOST
     cookies: dict[str, str] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
     requests: int = 0
@@ -93,7 +95,7 @@ class Visitor:
 
     def _send(self, method: str, path: str, body: bytes | None = None, **headers: str) -> Answer:
         self.last = (method, path, time.monotonic())
-        connection = through_balancer(self.stack)
+        connection = through_balancer(self.stack, source=self.source)
         try:
             cookie = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
             sent = {"Cookie": cookie, "Referer": self.stack.url, **headers}
