@@ -15,6 +15,11 @@ Each nginx sends to its own gunicorn and falls back to the other one (`backup`) 
 refuses connections, so stopping an app server costs no request; HAProxy stops sending to an
 nginx that fails its health checks, and retries on the other nginx a request whose connection
 was refused. See deploy/README.md ("The local stack").
+
+With relays (`up --relays`, as the end-to-end tests run it), the app servers reach each memcached
+node and the S3 API through a relay of their own (deploy/stack/relay.py) that a test can make
+silent or slow with `Stack.relay`, to see what a hanging cache node or an unreachable S3 costs.
+The CDN stand-in and the stack's own set-up talk to S3 directly.
 """
 
 from __future__ import annotations
@@ -60,9 +65,11 @@ DEMO_PASSWORD = "beebeta-demo"  # noqa: S105
 WORKERS_PER_APP_SERVER = 2
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0
+# The optional relays, each in front of the service it is named after.
+RELAYS = {"relay-memcached-1": "memcached-1", "relay-memcached-2": "memcached-2", "relay-s3": "s3"}
 # Processes the stack starts itself (the others come from tests/services.py), and the order in
 # which `down` stops everything: the front first, so nothing new arrives at what stops next.
-LAUNCHED = ("haproxy", "nginx-1", "nginx-2", "cdn", "gunicorn-1", "gunicorn-2")
+LAUNCHED = ("haproxy", "nginx-1", "nginx-2", "cdn", "gunicorn-1", "gunicorn-2", *RELAYS)
 STOP_ORDER = (*LAUNCHED, "s3", "memcached-1", "memcached-2", "mariadb")
 
 
@@ -178,6 +185,7 @@ class Stack:
     ports: dict[str, int]
     state_path: Path
     detach: bool = False
+    relays: bool = False
     procs: dict[str, Proc] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -203,6 +211,11 @@ class Stack:
         """Verifies the stack's own certificate, as a browser that trusts it would."""
         return ssl.create_default_context(cafile=str(self.certificate))
 
+    def app_address(self, service: str) -> str:
+        """Where the app servers reach ``service``: through its relay when the stack has them."""
+        relay = f"relay-{service}"
+        return f"{HOST}:{self.ports[relay if self.relays else service]}"
+
     def django_env(self) -> dict[str, str]:
         """Beebeta's environment on the stack: production settings with loopback addresses."""
         ports = self.ports
@@ -218,11 +231,13 @@ class Stack:
             "TRUSTED_PROXIES": "127.0.0.1",
             "DATA_DIR": str(self.home / "data"),
             "DATABASE_URL": f"mysql://root@{HOST}:{ports['mariadb']}/{services.DATABASE_NAME}",
-            "MEMCACHED_LOCATIONS": f"{HOST}:{ports['memcached-1']},{HOST}:{ports['memcached-2']}",
+            "MEMCACHED_LOCATIONS": (
+                f"{self.app_address('memcached-1')},{self.app_address('memcached-2')}"
+            ),
             "STATIC_MANIFEST": "true",
             "STATIC_ROOT": str(self.home / "static"),
             "AWS_STORAGE_BUCKET_NAME": BUCKET,
-            "AWS_S3_ENDPOINT_URL": f"http://{HOST}:{ports['s3']}",
+            "AWS_S3_ENDPOINT_URL": f"http://{self.app_address('s3')}",
             "AWS_S3_REGION_NAME": "us-east-1",
             "AWS_S3_CUSTOM_DOMAIN": self.cdn_host,
             "AWS_S3_URL_PROTOCOL": "https:",
@@ -253,14 +268,18 @@ class Stack:
         *,
         state_path: Path | None = None,
         detach: bool = False,
+        relays: bool = False,
         announce: Callable[[str], None] = say,
     ) -> Stack:
         """Start everything and return once the site answers through HAProxy; on any failure,
-        stop what was started and remove the folder."""
+        stop what was started and remove the folder. With ``relays``, the app servers reach
+        memcached and S3 through relays that `relay` controls."""
         home = Path(tempfile.mkdtemp(prefix="beebeta-stack-"))
         names = ("haproxy", "nginx-1", "nginx-2", "cdn", "gunicorn-1", "gunicorn-2")
         names += ("mariadb", "memcached-1", "memcached-2", "s3")
-        stack = cls(home, _free_ports(names), state_path or home / "state.json", detach)
+        if relays:
+            names += tuple(RELAYS)
+        stack = cls(home, _free_ports(names), state_path or home / "state.json", detach, relays)
         stack.save()
         began = time.monotonic()
         try:
@@ -294,6 +313,12 @@ class Stack:
 
             ports, home, detach = self.ports, self.home, self.detach
             tls = pool.submit(self._make_certificate)
+            # Up in a fraction of a second, before anything could use them: they connect to
+            # their service only when a client connects to them.
+            relays = [
+                started(name, lambda name=name: self._launch(name))
+                for name in (RELAYS if self.relays else ())
+            ]
             database = started(
                 "mariadb",
                 lambda: services.start_mariadb(home, ports["mariadb"], new_session=detach),
@@ -322,7 +347,7 @@ class Stack:
             tls.result()  # the CDN stand-in serves HTTPS with it, as HAProxy does
             media = [pool.submit(self._create_bucket), started("cdn", lambda: self._launch("cdn"))]
             balancer = started("haproxy", lambda: self._launch("haproxy"))
-            for future in (*caches, static, *front, data, *media, balancer):
+            for future in (*relays, *caches, static, *front, data, *media, balancer):
                 future.result()
         self._wait_until_serving()
 
@@ -407,6 +432,7 @@ class Stack:
                         f"server {HOST}:{own} max_fails=1 fail_timeout=5s;\n"
                         f"    server {HOST}:{spare} backup;"
                     ),
+                    "OWN_APP_SERVER": f"{HOST}:{own}",
                     "STATIC_ROOT": str(self.home / "static"),
                     "ERROR_PAGES": str(self.error_pages),
                     "SNIPPETS": str(DEPLOY / "nginx"),
@@ -477,6 +503,18 @@ class Stack:
                 str(self.home / "haproxy.cfg"),
             ]
             return Proc(name, argv, log, port)
+        if name in RELAYS and self.relays:
+            argv = [
+                sys.executable,
+                str(DEPLOY / "stack" / "relay.py"),
+                "--listen",
+                f"{HOST}:{port}",
+                "--target",
+                f"{HOST}:{self.ports[RELAYS[name]]}",
+                "--control",
+                str(self._relay_control(name)),
+            ]
+            return Proc(name, argv, log, port)
         raise ValueError(f"the stack does not start {name!r} itself")
 
     def _launch(self, name: str) -> Proc:
@@ -506,6 +544,12 @@ class Stack:
             return listening and "Booting worker" in log
         if proc.name == "haproxy":
             return f"Pid: {proc.pid}\n" in self._haproxy("show info")
+        if proc.name in RELAYS:
+            # Its control socket answers once its port is bound, and names its own pid.
+            try:
+                return self._relay_command(proc.name, "status").get("pid") == proc.pid
+            except (OSError, ValueError):
+                return False
         pid_file = self.home / proc.name / "nginx.pid"
         return pid_file.exists() and pid_file.read_text().strip() == str(proc.pid)
 
@@ -629,6 +673,28 @@ class Stack:
     def send(self, name: str, signum: int) -> None:
         self.procs[name].send(signum)
 
+    def relay(self, service: str, command: str = "status") -> dict[str, Any]:
+        """Tell the relay in front of ``service`` ("memcached-1", "s3"...) to "forward",
+        "blackhole" or "delay SECONDS" (see deploy/stack/relay.py); returns its state: mode,
+        connections accepted, connections held by a blackhole."""
+        if not self.relays:
+            raise ServiceError("this stack has no relays: start it with relays=True")
+        state = self._relay_command(f"relay-{service}", command)
+        if "error" in state:
+            raise ServiceError(f"relay-{service}: {state['error']}")
+        return state
+
+    def _relay_control(self, name: str) -> Path:
+        return self.home / f"{name}.sock"
+
+    def _relay_command(self, name: str, command: str) -> dict[str, Any]:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(5)
+            sock.connect(str(self._relay_control(name)))
+            sock.sendall(command.encode() + b"\n")
+            with sock.makefile("rb") as answer:
+                return json.loads(answer.readline())
+
     # --- stopping -------------------------------------------------------------------------------
 
     def down(self) -> None:
@@ -652,6 +718,7 @@ class Stack:
             "home": str(self.home),
             "ports": self.ports,
             "detach": self.detach,
+            "relays": self.relays,
             "procs": [proc.to_json() for proc in self.procs.values()],
         }
         self.state_path.parent.mkdir(parents=True, exist_ok=True)
@@ -662,7 +729,13 @@ class Stack:
     @classmethod
     def load(cls, state_path: Path) -> Stack:
         state = json.loads(state_path.read_text())
-        stack = cls(Path(state["home"]), state["ports"], state_path, state["detach"])
+        stack = cls(
+            Path(state["home"]),
+            state["ports"],
+            state_path,
+            state["detach"],
+            state.get("relays", False),
+        )
         stack.procs = {data["name"]: Proc.from_json(data) for data in state["procs"]}
         return stack
 
@@ -679,14 +752,14 @@ def running_stack(**options: Any) -> Iterator[Stack]:
 # --- command line ----------------------------------------------------------------------------
 
 
-def _up(state_path: Path) -> int:
+def _up(state_path: Path, *, relays: bool) -> int:
     if state_path.exists():
         previous = Stack.load(state_path)
         if any(proc.alive() for proc in previous.procs.values()):
             say(f"already running at {previous.url} (stop it with: make stack-down)")
             return 1
         previous.down()  # left over from a reboot or a crash: nothing of it runs any more
-    stack = Stack.up(state_path=state_path, detach=True)
+    stack = Stack.up(state_path=state_path, detach=True, relays=relays)
     print(
         f"""
 Beebeta runs at {stack.url}
@@ -716,9 +789,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("action", choices=("up", "down"))
     parser.add_argument("--state", type=Path, default=DEFAULT_STATE, help="the state file")
+    parser.add_argument(
+        "--relays",
+        action="store_true",
+        help="up: reach memcached and S3 through relays that can go silent or slow",
+    )
     options = parser.parse_args(argv)
     try:
-        return _up(options.state) if options.action == "up" else _down(options.state)
+        if options.action == "up":
+            return _up(options.state, relays=options.relays)
+        return _down(options.state)
     except ServiceError as error:
         say(f"error: {error}")
         return 1

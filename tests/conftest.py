@@ -233,10 +233,11 @@ def screenshots(request) -> Callable[..., Path]:
 @pytest.fixture(scope="session")
 def stack():
     """deploy/stack.py's topology (HAProxy, two nginx, two gunicorn, the services), brought up
-    once per session for the tests that need it, and always taken down."""
+    once per session for the tests that need it, and always taken down. The app servers reach
+    memcached and S3 through relays, which the fault tests make silent or slow."""
     from deploy.stack import Stack
 
-    started = Stack.up(announce=lambda message: None)
+    started = Stack.up(relays=True, announce=lambda message: None)
     try:
         yield started
     finally:
