@@ -193,6 +193,14 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(DATA_DIR / "media")))
 
 AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME", "")
 if AWS_STORAGE_BUCKET_NAME:
+    from botocore.config import Config as _S3ClientConfig
+
+    _s3_timeout = env_float("AWS_S3_TIMEOUT", 2.0)
+    if _s3_timeout <= 0:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(f"AWS_S3_TIMEOUT={_s3_timeout:g} must be above 0 seconds.")
+    _s3_addressing_style = env_str("AWS_S3_ADDRESSING_STYLE", "") or None
     _media_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
@@ -201,8 +209,22 @@ if AWS_STORAGE_BUCKET_NAME:
             "region_name": env_str("AWS_S3_REGION_NAME", "") or None,
             "custom_domain": env_str("AWS_S3_CUSTOM_DOMAIN", "") or None,
             "url_protocol": env_str("AWS_S3_URL_PROTOCOL", "https:"),
-            "addressing_style": env_str("AWS_S3_ADDRESSING_STYLE", "") or None,
+            "addressing_style": _s3_addressing_style,
             "signature_version": "s3v4",
+            # botocore's defaults (60 s to connect, 60 s per read, 3 attempts) would let a slow
+            # or silent S3 hold a worker past gunicorn's 30 s timeout. AWS_S3_TIMEOUT bounds
+            # each connect and each read, and one retry is enough for S3's occasional 500 or
+            # 503: an S3 call fails within about 2 x AWS_S3_TIMEOUT, and an upload whose S3
+            # does not answer gets its message in well under 10 s (polls/images.py). The
+            # addressing style and signature are repeated here because django-storages only
+            # applies its own options when it builds the config itself.
+            "client_config": _S3ClientConfig(
+                connect_timeout=_s3_timeout,
+                read_timeout=_s3_timeout,
+                retries={"mode": "standard", "total_max_attempts": 2},
+                s3={"addressing_style": _s3_addressing_style},
+                signature_version="s3v4",
+            ),
             # Keys are unique by construction; never let two uploads overwrite.
             "file_overwrite": False,
             "default_acl": None,

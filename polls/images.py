@@ -9,6 +9,11 @@ original is kept byte for byte in the private "originals" storage, for moderator
 
 Every rendition is a JPEG on white: images with transparency are flattened onto white, which is
 what the site's light cards show anyway, and one format keeps the pages and the CDN simple.
+
+A storage that fails is the person's problem only as a sentence next to the picture: an S3 that
+errs, or does not answer within its timeouts (AWS_S3_TIMEOUT), makes the upload fail with
+NOT_STORED, the form keeps everything else, and the worker then leaves S3 alone for a few
+seconds instead of waiting on it for every picture of the form.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import io
 import logging
 import re
 import struct
+import time
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -25,6 +31,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as S3ConnectionError
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, storages
@@ -61,6 +69,15 @@ NOT_ACCEPTED = "This file is not an image Beebeta accepts (JPEG, PNG, WebP or GI
 DAMAGED = "The image is damaged or incomplete."
 MORE_THAN_IMAGE = "This file contains more than an image, so it was refused."
 EMPTY = "The file is empty."
+NOT_STORED = (
+    "The picture could not be saved just now, so it was not kept. Everything else you typed is "
+    "still here: choose the picture again in a minute, or go on without it."
+)
+# After S3 failed to answer, or answered so slowly that one picture took SLOW_STORAGE_SECONDS,
+# uploads fail at once for STORAGE_RETRY_SECONDS instead of each waiting out the S3 timeouts
+# again: a form with a picture in every slot must not hold its worker for minutes.
+STORAGE_RETRY_SECONDS = 10.0
+SLOW_STORAGE_SECONDS = 5.0
 
 # Tags, not bare words: the name must end where an HTML parser ends a tag name. Compressed
 # pixels are random bytes, and a bare "<svg" turns up by chance in about one 5 MB photo in a
@@ -72,6 +89,10 @@ _WHITE = (255, 255, 255)
 
 class ImageRejected(Exception):
     """The upload is not stored; str(exc) is a sentence to show the person who sent it."""
+
+
+class ImageNotStored(ImageRejected):
+    """The upload was fine, but the storage (S3) failed or did not answer."""
 
 
 @dataclass(frozen=True)
@@ -90,8 +111,11 @@ def store_image(
     """Check ``upload``, store it with its renditions and return the saved Image row.
 
     Raises ImageRejected, with a message for the user, when the file is refused; then nothing
-    is left in storage. Call it outside any transaction the caller may roll back: the files are
-    written at once and would outlive a row that is rolled back.
+    is left in storage. Raises ImageNotStored (an ImageRejected) when the storage fails or does
+    not answer; keys it may have written are then deleted, or, when S3 does not answer, left to
+    `clear_orphan_images` by an image row nothing uses. Call it outside any transaction the
+    caller may roll back: the files are written at once and would outlive a row that is rolled
+    back.
     """
     data = _read_upload(upload)
     if _MARKUP.search(data):
@@ -421,16 +445,57 @@ def _save(
         (storages["default"], f"display/{month}/{rendition}.jpg", display.content, "image/jpeg"),
         (storages["default"], f"thumbs/{month}/{rendition}.jpg", thumbnail.content, "image/jpeg"),
     ]
+    started = time.monotonic()
+    if _uploads_paused_until > started:
+        raise ImageNotStored(NOT_STORED)
     written: list[tuple[Storage, str]] = []
     try:
         for storage, name, content, file_type in planned:
             # Listed before the write: a write that fails half-way may still leave an object.
             written.append((storage, name))
             written[-1] = (storage, storage.save(name, _content_file(content, file_type)))
-        return _create_row(written, display, thumbnail, uploader, alt_text)
+        image = _create_row(written, display, thumbnail, uploader, alt_text)
+    except (S3ConnectionError, HTTPClientError) as error:
+        # S3 did not answer (or not in time): deleting now would wait out the same timeouts.
+        logger.warning("S3 did not answer while storing an upload: %r", error)
+        _pause_uploads()
+        unwritten = [(storage, name) for storage, name, _, _ in planned[len(written) :]]
+        _leave_for_orphan_sweep([*written, *unwritten], display, thumbnail)
+        raise ImageNotStored(NOT_STORED) from error
+    except (BotoCoreError, ClientError) as error:
+        # S3 answered with an error (throttling, a 500, a refusal): it can take the deletes.
+        logger.warning("S3 refused an upload: %r", error)
+        _delete_quietly(written)
+        raise ImageNotStored(NOT_STORED) from error
     except BaseException:
         _delete_quietly(written)
         raise
+    if time.monotonic() - started > SLOW_STORAGE_SECONDS:
+        logger.warning("S3 took %.1f s to store an upload", time.monotonic() - started)
+        _pause_uploads()
+    return image
+
+
+# Until when (time.monotonic()) uploads fail without trying S3. Per process: the app servers'
+# sync workers handle one request at a time.
+_uploads_paused_until = 0.0
+
+
+def _pause_uploads() -> None:
+    global _uploads_paused_until
+    _uploads_paused_until = time.monotonic() + STORAGE_RETRY_SECONDS
+
+
+def _leave_for_orphan_sweep(
+    files: list[tuple[Storage, str]], display: Rendition, thumbnail: Rendition
+) -> None:
+    """Record the keys an upload may have left behind as an image nothing uses, so
+    `clear_orphan_images` deletes them once S3 answers again (deleting a key that was never
+    written is harmless). No form ever hands this image out."""
+    try:
+        _create_row(files, display, thumbnail, None, "")
+    except Exception:
+        logger.exception("could not record %s for the orphan sweep", [name for _, name in files])
 
 
 def _content_file(content: bytes, content_type: str) -> ContentFile:
