@@ -62,6 +62,7 @@ python3 "$app/deploy/render.py" "$app/deploy/nginx/beebeta.conf" \
     LISTEN=80 \
     LB_NETWORK="$LB_NETWORK" \
     APP_SERVERS="server 127.0.0.1:8000;" \
+    OWN_APP_SERVER=127.0.0.1:8000 \
     STATIC_ROOT="$static" \
     ERROR_PAGES="$app/templates" \
     SNIPPETS=/etc/nginx/snippets \

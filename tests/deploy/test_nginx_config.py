@@ -22,6 +22,7 @@ def production_values(tmp_path: Path) -> dict[str, str]:
         "LISTEN": "80",
         "LB_NETWORK": "10.40.0.0/16",
         "APP_SERVERS": "server 127.0.0.1:8000;",
+        "OWN_APP_SERVER": "127.0.0.1:8000",
         "STATIC_ROOT": "/srv/beebeta/static",
         "ERROR_PAGES": str(ROOT / "templates"),
         "SNIPPETS": str(NGINX),
@@ -68,6 +69,7 @@ def test_the_local_stack_renders_the_same_template_and_passes_nginx_t(tmp_path):
         "LB_NETWORK": "127.0.0.2",
         "APP_SERVERS": "server 127.0.0.1:8001 max_fails=1 fail_timeout=5s;\n"
         "    server 127.0.0.1:8002 backup;",
+        "OWN_APP_SERVER": "127.0.0.1:8001",
     }
     site = tmp_path / "site.conf"
     site.write_text(render_file(NGINX / "beebeta.conf", values))

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 import tests.conftest as shared
-from tests.stack.clients import wait_for
+from tests.stack.clients import Members, wait_for
 
 
 @pytest.fixture
@@ -28,14 +28,21 @@ def browser(_accept_stack_certificate, browser):
     return browser
 
 
+@pytest.fixture(scope="session")
+def members(stack) -> Members:
+    """Accounts that have never voted, made once for the session; each test takes its own."""
+    return Members(stack, 60)
+
+
 @pytest.fixture
-def restart_afterwards(stack) -> Iterator[Callable[[str], None]]:
-    """stop(name): stop one of the stack's processes; it is started again after the test."""
+def restart_afterwards(stack) -> Iterator[Callable[..., None]]:
+    """stop(name, signum=None): stop one of the stack's processes (gracefully, or with that
+    signal); it is started again after the test if the test has not done it."""
     stopped: list[str] = []
 
-    def stop(name: str) -> None:
+    def stop(name: str, signum: int | None = None) -> None:
         stopped.append(name)
-        stack.stop(name)
+        stack.stop(name, signum)
 
     yield stop
     for name in stopped:
