@@ -11,7 +11,7 @@ ARGS ?=
 OS_PROFILE = run
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test fuzz stack stack-down lint format clean
+.PHONY: help venv run test fuzz stack stack-down bench lint format clean
 
 help:
 	@echo "Beebeta: make VERB"
@@ -22,6 +22,8 @@ help:
 	@echo "  stack    production's topology on loopback: HAProxy (TLS) -> 2 nginx -> 2 gunicorn ->"
 	@echo "           MariaDB, 2 memcached, S3 + CDN stand-in; prints the https URL (deploy/stack.py)"
 	@echo "  stack-down  stop exactly what \`make stack\` started and remove its folder"
+	@echo "  bench    Beebeta against nginx, bare Django and raw INSERTs on loopback, with wrk; writes"
+	@echo "           bench/RESULTS.md and bench/results.json (BENCH_QUICK=1: short, into bench/out/)"
 	@echo "  fuzz     every form and the image validator under hypothesis, 10,000 examples each"
 	@echo "  lint     ruff check and ruff format --check"
 	@echo "  format   ruff format and ruff check --fix"
@@ -66,6 +68,12 @@ stack: venv
 stack-down:
 	@if [ -x $(BIN)/python ]; then $(BIN)/python -m deploy.stack down; \
 	else echo "no $(VENV): no stack to stop"; fi
+
+# The ladder of ceilings and the targets, under 10 minutes (bench/run.py); never part of `test`.
+bench: OS_PROFILE = bench
+bench: venv
+	PYTHON="$(PYTHON)" bash deploy/os-packages.sh bench
+	$(BIN)/python -m bench.run $(if $(BENCH_QUICK),--quick)
 
 # Every form and the image validator under hypothesis, 10,000 examples each (make test runs 500).
 fuzz: venv

@@ -4,6 +4,7 @@
 #   deploy/os-packages.sh run    what building the Python requirements needs
 #   deploy/os-packages.sh stack  that plus the servers of the local stack (make stack)
 #   deploy/os-packages.sh test   that plus the browser and linters the test suite uses
+#   deploy/os-packages.sh bench  the stack's servers plus wrk, the benchmark's load generator
 #
 # Each package is checked by the command or file it provides, not by asking dpkg, so a machine
 # that already has the tool some other way (pyenv's Python with headers, a hand-built MariaDB)
@@ -14,13 +15,13 @@ set -euo pipefail
 python=${PYTHON:-python3}
 
 usage() {
-    echo "usage: $0 run|stack|test" >&2
+    echo "usage: $0 run|stack|test|bench" >&2
     exit 2
 }
 
 [[ $# -eq 1 ]] || usage
 profile=$1
-[[ $profile == run || $profile == stack || $profile == test ]] || usage
+[[ $profile == run || $profile == stack || $profile == test || $profile == bench ]] || usage
 
 have() {
     command -v "$1" >/dev/null 2>&1
@@ -69,7 +70,7 @@ require make have make
 require pkg-config have pkg-config
 require libmariadb-dev mariadb_client_library
 
-if [[ $profile == stack || $profile == test ]]; then
+if [[ $profile == stack || $profile == test || $profile == bench ]]; then
     require mariadb-server have_daemon mariadbd
     require mariadb-server have mariadb-install-db
     require mariadb-client have mariadb-admin
@@ -87,6 +88,10 @@ if [[ $profile == test ]]; then
     # Mozilla's HTTP Observatory scanner (tests/security) is an npm package.
     require nodejs have node
     require npm have npm
+fi
+
+if [[ $profile == bench ]]; then
+    require wrk have wrk
 fi
 
 if [[ ${#missing[@]} -eq 0 ]]; then

@@ -27,6 +27,10 @@ def ballot(user_id: int, slug: str) -> str:
     return f"b:{user_id}:{_digest(slug)}"
 
 
+def tag(slug: str) -> str:
+    return f"t:{_digest(slug)}"
+
+
 def ranking_refresh(question_id: int) -> str:
     return f"rank:{question_id}"
 

@@ -18,8 +18,14 @@ from polls import cache_keys, tallies
 from polls.models import Choice, Question, Tag, Vote
 from polls.tallies import Counts
 
-QUESTION_CACHE_SECONDS = 3600
+# Changes delete these keys at once, but a worker that has just given up on a memcached node
+# skips its deletes for MEMCACHED_DEAD_SECONDS while other workers still read the node: the
+# expiry bounds how long such a missed delete can show. A hidden question disappears within
+# this; a voter's own choice is bounded like the counts (COUNTS_CACHE_SECONDS).
+QUESTION_CACHE_SECONDS = 300
 TAG_CLOUD_SECONDS = 300
+# A tag's name rarely changes; a renamed tag shows its old name on its page this long at most.
+TAG_SECONDS = 300
 
 
 @dataclass
@@ -86,7 +92,7 @@ def question_page(slug: str, user_id: int | None) -> QuestionPage | None:
         mine = found.get(keys["ballot"])
         if mine is None:
             mine = _load_ballot(user_id, question.pk)
-            missing[keys["ballot"]] = mine
+            cache.set(keys["ballot"], mine, settings.COUNTS_CACHE_SECONDS)
     if missing:
         cache.set_many(missing, QUESTION_CACHE_SECONDS)
     return QuestionPage(question=question, counts=counts, mine=mine)
@@ -105,3 +111,15 @@ def tag_cloud() -> list[Tag]:
         )
         cache.set(cache_keys.TAG_CLOUD, tags, TAG_CLOUD_SECONDS)
     return tags
+
+
+def tag(slug: str) -> Tag | None:
+    """The tag at ``slug`` (cached, so a warm tag page runs no SQL), or None."""
+    key = cache_keys.tag(slug)
+    found = cache.get(key)
+    if found is None:
+        found = Tag.objects.filter(slug=slug).first()
+        if found is None:
+            return None
+        cache.set(key, found, TAG_SECONDS)
+    return found

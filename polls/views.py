@@ -8,7 +8,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import mark_safe
@@ -69,7 +69,9 @@ def tag_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def tag_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    tag = get_object_or_404(Tag, slug=slug)
+    tag = reads.tag(slug)
+    if tag is None:
+        raise Http404("No such tag.")
     return _render_list(request, "polls/tag_detail.html", scope=f"tag:{tag.pk}", tag=tag)
 
 

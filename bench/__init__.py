@@ -1,0 +1,1 @@
+"""`make bench`: Beebeta against the ceilings of the machine and the framework (bench/run.py)."""

@@ -1,0 +1,184 @@
+"""The benchmark's topology: deploy/stack.py's processes, one nginx + gunicorn pair per rung.
+
+    wrk -> nginx-app   -> gunicorn-app    (beebeta.settings: the real site)
+        -> nginx-hello -> gunicorn-hello  (bench.settings_hello: + one minimal view)
+        -> nginx-bare  -> gunicorn-bare   (bench.settings_bare: no middleware, no apps)
+        -> nginx-cold  -> gunicorn-cold   (bench.settings_cold: the site with no cache)
+    every gunicorn -> MariaDB, memcached x 2
+
+Every nginx is deploy/nginx/beebeta.conf and every gunicorn deploy/gunicorn.conf.py, rendered
+and started by deploy.stack.Stack's own code. Two things differ from `make stack`, on purpose:
+HAProxy (TLS) and the S3/CDN stand-ins are left out, since the load balancer is not what is
+measured and no page of the benchmark reads an image; and nginx believes X-Forwarded-For from
+127.0.0.1, where wrk connects from, so that each simulated voter arrives from its own address as
+it would through the load balancer, and the per-address vote limit measures nothing it should not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from deploy.render import render_file
+from deploy.stack import DEPLOY, STOP_TIMEOUT, Proc, Stack, _free_ports, say
+from tests import services
+from tests.services import HOST
+
+# The rungs served by Django, and the settings module each gunicorn runs.
+APP_SERVERS = {
+    "app": "beebeta.settings",
+    "hello": "bench.settings_hello",
+    "bare": "bench.settings_bare",
+    "cold": "bench.settings_cold",
+}
+# wrk's address: the benchmark's load balancer, whose X-Forwarded-For nginx believes.
+CLIENT_NETWORK = "127.0.0.1"
+# The per-account vote limit, raised so that it never refuses a benchmark vote (each simulated
+# voter is a separate account anyway); the check itself still runs on every vote.
+VOTE_RATE_LIMIT = "1000000"
+# MariaDB as a real database server would be sized, rather than tests/services.py's small test
+# instance: the million-vote question's rows and indexes fit in memory.
+BUFFER_POOL_BYTES = 1024 * 1024 * 1024
+
+
+class BenchStack(Stack):
+    """deploy.stack.Stack with the benchmark's processes instead of `make stack`'s."""
+
+    @classmethod
+    def up_bench(cls, *, announce: Callable[[str], None] = say) -> BenchStack:
+        home = Path(tempfile.mkdtemp(prefix="beebeta-bench-"))
+        # s3 and cdn are only named (media URLs are built, never fetched): no server is started.
+        names = ["mariadb", "memcached-1", "memcached-2", "s3", "cdn"]
+        for rung in APP_SERVERS:
+            names += [f"nginx-{rung}", f"gunicorn-{rung}"]
+        stack = cls(home, _free_ports(names), home / "state.json")
+        stack.save()
+        began = time.monotonic()
+        try:
+            stack._start_bench(announce)
+        except BaseException:
+            stack.down()
+            raise
+        announce(f"bench stack ready in {time.monotonic() - began:.1f} s")
+        return stack
+
+    def url_of(self, rung: str) -> str:
+        return f"http://{HOST}:{self.ports[f'nginx-{rung}']}"
+
+    def django_env(self) -> dict[str, str]:
+        env = super().django_env()
+        # Pages are addressed to each nginx directly; this is the origin wrk's votes name.
+        env["CSRF_TRUSTED_ORIGINS"] = self.origin
+        env["VOTE_RATE_LIMIT"] = VOTE_RATE_LIMIT
+        # deploy/gunicorn.conf.py decides the worker count, as in production.
+        del env["GUNICORN_WORKERS"]
+        return env
+
+    @property
+    def url(self) -> str:
+        # Stack's url names HAProxy, which the benchmark does not start.
+        return f"https://{HOST}:{self.ports['nginx-app']}/"
+
+    def _spec(self, name: str) -> Proc:
+        proc = super()._spec(name)
+        rung = name.partition("-")[2]
+        if name.startswith("gunicorn-") and proc.extra_env is not None:
+            proc.extra_env["DJANGO_SETTINGS_MODULE"] = APP_SERVERS[rung]
+        return proc
+
+    def _start_bench(self, announce: Callable[[str], None]) -> None:
+        self.home.chmod(0o755)
+        secret_key = self.home / "secret_key"
+        secret_key.touch(mode=0o600)
+        secret_key.write_text(secrets.token_urlsafe(50))
+        self._copy_error_pages()
+        for rung in APP_SERVERS:
+            self._render_nginx(rung)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+
+            def started(name: str, start: Callable[[], object]):
+                def run() -> None:
+                    self._record(name, start())
+                    announce(f"{name} on {HOST}:{self.procs[name].port}")
+
+                return pool.submit(run)
+
+            ports, home = self.ports, self.home
+            database = started("mariadb", lambda: services.start_mariadb(home, ports["mariadb"]))
+            caches = [
+                started(name, lambda name=name: services.start_memcached(ports[name], log_dir=home))
+                for name in ("memcached-1", "memcached-2")
+            ]
+            static = pool.submit(self.run_python, "manage.py", "collectstatic", "--noinput", "-v0")
+            database.result()
+            self._size_database()
+            migrated = pool.submit(
+                self.run_python,
+                str(DEPLOY / "manage_once.py"),
+                "--wait",
+                "120",
+                "migrate",
+                "--noinput",
+                "-v",
+                "0",
+            )
+            for future in (*caches, static, migrated):
+                future.result()
+        # One after the other: four Django boots at once on two cores only queue behind each other.
+        for rung in APP_SERVERS:
+            for kind in ("gunicorn", "nginx"):
+                name = f"{kind}-{rung}"
+                self._record(name, self._launch(name))
+                announce(f"{name} on {HOST}:{self.ports[name]}")
+
+    def _size_database(self) -> None:
+        import MySQLdb
+
+        connection = MySQLdb.connect(host=HOST, port=self.ports["mariadb"], user="root")
+        try:
+            connection.cursor().execute(f"SET GLOBAL innodb_buffer_pool_size = {BUFFER_POOL_BYTES}")
+        finally:
+            connection.close()
+
+    def _render_nginx(self, rung: str) -> None:
+        folder = self.home / f"nginx-{rung}"
+        site = render_file(
+            DEPLOY / "nginx" / "beebeta.conf",
+            {
+                "LISTEN": f"{HOST}:{self.ports[f'nginx-{rung}']}",
+                "LB_NETWORK": CLIENT_NETWORK,
+                "APP_SERVERS": f"server {HOST}:{self.ports[f'gunicorn-{rung}']};",
+                "OWN_APP_SERVER": f"{HOST}:{self.ports[f'gunicorn-{rung}']}",
+                "STATIC_ROOT": str(self.home / "static"),
+                "ERROR_PAGES": str(self.error_pages),
+                "SNIPPETS": str(DEPLOY / "nginx"),
+                "ACCESS_LOG": str(folder / "access.log"),
+            },
+        )
+        self._write_nginx(folder, site)
+
+    def down(self) -> None:
+        """Stop every process of the benchmark (the fronts first), then remove its folder."""
+        order = sorted(
+            self.procs,
+            key=lambda name: (
+                ("nginx", "gunicorn").index(name.split("-")[0])
+                if name.split("-")[0] in ("nginx", "gunicorn")
+                else 2
+            ),
+        )
+        procs = [self.procs[name] for name in order]
+        for proc in procs:
+            proc.send(proc.stop_signal)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        for proc in procs:
+            proc.finish(max(0.0, deadline - time.monotonic()))
+        shutil.rmtree(self.home, ignore_errors=True)
+        with contextlib.suppress(FileNotFoundError):
+            self.state_path.unlink()

@@ -1,0 +1,115 @@
+"""What the public pages cost: SQL queries and memcached round trips, cold and warm.
+
+A warm page (everything it shows already in memcached) runs no SQL beyond the signed-in
+visitor's user row (the session itself is read from the cache). It reads memcached once: one
+get_many, which pymemcache sends as one request to each node holding one of its keys (so one or
+two round trips with two nodes), after the session's read for a signed-in visitor; it writes
+nothing, and a question page adds one increment (its view counter). A cold page runs a small
+number of queries that does not grow with the data. Round trips are counted where they happen:
+every command pymemcache's client sends to a memcached node and waits for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import pytest
+from pymemcache.client.base import Client
+
+from polls import services
+from polls.models import Ballot
+
+# The memcached nodes the tests run against (tests/services.py): a get_many is one request per
+# node at most.
+NODES = 2
+# Reads: the session (signed in only), then the page's own get_many.
+WARM_READS = {"anonymous": NODES, "member": 1 + NODES}
+# Increments: a question page's view counter.
+WARM_COUNTERS = {"home": 0, "tag": 0, "question": 1}
+# Most queries a cold page may run, whatever the number of questions, choices and votes.
+COLD_QUERIES = 8
+
+
+@contextlib.contextmanager
+def memcached_round_trips(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Record each command pymemcache sends to a node and waits for (one per round trip)."""
+    sent: list[str] = []
+
+    def counted(name: str):
+        real = getattr(Client, name)
+
+        def send(self, *args, **kwargs):
+            sent.append(name)
+            return real(self, *args, **kwargs)
+
+        return send
+
+    with monkeypatch.context() as patch:
+        # Every network exchange of pymemcache's Client goes through one of these three.
+        for name in ("_fetch_cmd", "_store_cmd", "_misc_cmd"):
+            patch.setattr(Client, name, counted(name))
+        yield sent
+
+
+@pytest.fixture
+def pages(make_question, alice, bob) -> dict[str, str]:
+    """A question with votes, in a tag, among others: the three kinds of public page."""
+    question = make_question("Best ramen?", tags=("Food",), author=alice)
+    for n in range(5):
+        make_question(f"Other question {n}?", tags=("Food",))
+    services.cast_vote(user=bob, question=question, choice_ids=[question.choices.first().pk])
+    return {"home": "/", "tag": "/tags/food/", "question": question.get_absolute_url()}
+
+
+def visit(client, url: str) -> None:
+    response = client.get(url)
+    assert response.status_code == 200, url
+
+
+@pytest.mark.parametrize("kind", ["home", "tag", "question"])
+@pytest.mark.parametrize("visitor", ["anonymous", "member"])
+def test_warm_page_runs_no_sql_beyond_the_user_and_few_memcached_round_trips(
+    client, bob, pages, django_assert_num_queries, monkeypatch, kind, visitor
+):
+    if visitor == "member":
+        client.force_login(bob)
+    visit(client, pages[kind])  # cold: fills the cache
+    # The signed-in visitor's user row is the only query: the session comes from memcached.
+    with django_assert_num_queries(1 if visitor == "member" else 0):
+        with memcached_round_trips(monkeypatch) as sent:
+            visit(client, pages[kind])
+    assert 1 <= sent.count("_fetch_cmd") <= WARM_READS[visitor], sent
+    assert sent.count("_misc_cmd") == WARM_COUNTERS[kind], sent
+    assert "_store_cmd" not in sent
+
+
+@pytest.mark.parametrize("kind", ["home", "tag", "question"])
+@pytest.mark.parametrize("visitor", ["anonymous", "member"])
+def test_cold_page_runs_a_small_constant_number_of_queries(
+    client, bob, pages, django_assert_max_num_queries, kind, visitor
+):
+    if visitor == "member":
+        client.force_login(bob)
+    with django_assert_max_num_queries(COLD_QUERIES):
+        visit(client, pages[kind])
+
+
+def test_warm_question_page_costs_the_same_with_many_more_votes(
+    client, bob, make_question, django_assert_num_queries, monkeypatch
+):
+    from django.contrib.auth import get_user_model
+
+    question = make_question("Busy?", tags=("Food",))
+    choices = list(question.choices.values_list("pk", flat=True))
+    User = get_user_model()
+    for n, user in enumerate(User.objects.bulk_create(User(username=f"v{n}") for n in range(40))):
+        services.cast_vote(user=user, question=question, choice_ids=[choices[n % 3]])
+    assert Ballot.objects.filter(question=question).count() == 40
+    client.force_login(bob)
+    visit(client, question.get_absolute_url())
+    with django_assert_num_queries(1):
+        with memcached_round_trips(monkeypatch) as sent:
+            visit(client, question.get_absolute_url())
+    assert sent.count("_fetch_cmd") <= WARM_READS["member"], sent
+    assert sent.count("_misc_cmd") == WARM_COUNTERS["question"], sent
