@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -19,7 +20,7 @@ from beebeta.views import too_many_requests
 from polls import cache_keys, ratelimit, reads, search, services
 from polls.activity import count_view
 from polls.forms import AskForm, ReportForm, VoteForm
-from polls.models import Question, Tag
+from polls.models import CARD_PREFETCH, PUBLIC_STATUSES, Question, Tag
 from polls.paging import DEFAULT_ORDER, ORDERS, BadCursor, paginate
 from polls.results import choice_results
 
@@ -31,11 +32,15 @@ def _list_body(request: HttpRequest, *, scope: str, tag: Tag | None) -> tuple[st
     key = cache_keys.list_page(scope, order.key, after, before)
     body = cache.get(key)
     if body is None:
-        queryset = Question.objects.public().for_cards()
+        queryset = Question.objects.rows_for_cards()
         if tag is not None:
             queryset = queryset.filter(tags=tag)
+        # Public questions, one status at a time: each is read straight from its sort index.
+        public = [Q(status=status) for status in PUBLIC_STATUSES]
         try:
-            page = paginate(queryset, order, after=after, before=before)
+            page = paginate(
+                queryset, order, after=after, before=before, parts=public, prefetch=CARD_PREFETCH
+            )
         except BadCursor:
             return None
         body = render_to_string("polls/_question_rows.html", {"page": page, "order": order})

@@ -128,6 +128,38 @@ def test_pages_walk_forward_and_back_without_gaps_or_repeats(client, db, order):
     assert back == pages
 
 
+@pytest.mark.parametrize("order", ["trending", "newest", "most-voted"])
+def test_published_and_closed_questions_interleave_in_one_order_across_pages(client, db, order):
+    # Lists read each public status on its own and merge them: every page, forward and back,
+    # must still be the one order over both, with ties broken by id.
+    questions = publish_many(45)
+    for i, question in enumerate(questions):
+        question.status = "closed" if i % 3 == 0 else "published"
+        question.voter_count = question.votes_7d = i % 7
+        question.votes_24h = i % 4
+        question.published_at -= timedelta(minutes=i % 5)
+    fields = ["status", "voter_count", "votes_7d", "votes_24h", "published_at"]
+    Question.objects.bulk_update(questions, fields)
+    keys = {
+        "trending": lambda q: (q.votes_24h, q.votes_7d, q.pk),
+        "newest": lambda q: (q.published_at, q.pk),
+        "most-voted": lambda q: (q.voter_count, q.pk),
+    }
+    expected = [q.title for q in sorted(questions, key=keys[order], reverse=True)]
+
+    html = page(client, f"/?order={order}")
+    pages = [listed(html)]
+    while link := pager_link(html, "next"):
+        html = page(client, "/" + link)
+        pages.append(listed(html))
+    assert [title for titles in pages for title in titles] == expected
+    back = [pages[-1]]
+    while link := pager_link(html, "prev"):
+        html = page(client, "/" + link)
+        back.insert(0, listed(html))
+    assert back == pages
+
+
 @pytest.mark.parametrize("param", ["after", "before"])
 @pytest.mark.parametrize(
     "token",
@@ -180,9 +212,9 @@ def test_list_pages_cost_the_same_whatever_the_number_of_questions(
 ):
     questions = publish_many(population, tag=Tag.objects.create(name="Food", slug="food"))
     Question.objects.filter(pk__in=[q.pk for q in questions[::3]]).update(image=make_image())
-    # Cold: a page of questions, then their tags; the tag page first finds its tag. Warm: none
-    # (the tag is cached too).
-    for url, cold, warm in [("/", 2, 0), ("/tags/food/", 3, 0)]:
+    # Cold: a page of published questions and one of closed ones (each read in index order),
+    # then their tags; the tag page first finds its tag. Warm: none (the tag is cached too).
+    for url, cold, warm in [("/", 3, 0), ("/tags/food/", 4, 0)]:
         with django_assert_num_queries(cold):
             page(client, url)
         with django_assert_num_queries(warm):
