@@ -8,6 +8,7 @@ rebuild happens on every request.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -78,6 +79,8 @@ def question_page(slug: str, user_id: int | None) -> QuestionPage | None:
         # address only, so that hiding it forgets every key it was cached by.
         if question is None or question.slug != slug:
             return None
+        # Cached with the question: rendered parts of its page are keyed by it (as for Counts).
+        question.render_stamp = secrets.token_hex(8)
         missing[keys["question"]] = question
     elif not question.is_public:
         return None

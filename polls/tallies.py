@@ -9,6 +9,7 @@ same counters take their locks in the same order and cannot deadlock.
 from __future__ import annotations
 
 import random
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -90,6 +91,10 @@ class Counts:
 
     voters: int = 0
     by_choice: dict[int, int] = field(default_factory=dict)
+    # Made anew each time the counts are read from MySQL and cached with them: every worker that
+    # reads these counts from memcached sees the same stamp, and rendered results keyed by it
+    # (polls/fragments.py) are exactly as fresh as the counts.
+    stamp: str = field(default_factory=lambda: secrets.token_hex(8), compare=False)
 
     def for_choice(self, choice_id: int) -> int:
         return self.by_choice.get(choice_id, 0)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -12,17 +14,18 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from beebeta import analytics
 from beebeta.views import too_many_requests
-from polls import cache_keys, ratelimit, reads, search, services
+from polls import cache_keys, fragments, ratelimit, reads, search, services
 from polls.activity import count_view
 from polls.forms import AskForm, ReportForm, VoteForm
 from polls.models import CARD_PREFETCH, PUBLIC_STATUSES, Question, Tag
 from polls.paging import DEFAULT_ORDER, ORDERS, BadCursor, paginate
 from polls.results import choice_results
+from polls.templatetags.beebeta import ago
 
 
 def _list_body(request: HttpRequest, *, scope: str, tag: Tag | None) -> tuple[str, str] | None:
@@ -110,23 +113,57 @@ def _render_question(
     request: HttpRequest, page: reads.QuestionPage, form: VoteForm | None = None, status: int = 200
 ) -> HttpResponse:
     question, now = page.question, timezone.now()
-    choices = page.choices
-    if form is None:
-        form = VoteForm(initial={"choice": list(page.mine)}, question=question, choices=choices)
-    has_voted = bool(page.mine)
+    choices, mine = page.choices, page.mine
+    has_voted = bool(mine)
+    closed = question.is_closed(now)
     visible = question.results_visible_to(has_voted=has_voted, now=now)
+    # The head, the choices and the results come from polls/fragments.py: rendered once per
+    # cached question and counts (their stamps), the visitor's choices and what time changes.
+    # Data cached before the stamps existed, and a form with errors, are rendered every time.
+    stamp = getattr(question, "render_stamp", None)
+    counts_stamp = getattr(page.counts, "stamp", None)
+
+    def part(
+        key: tuple, template: str, context: Callable[[], dict], *, reuse: bool = True
+    ) -> SafeString:
+        if stamp is None or not reuse:
+            return mark_safe(render_to_string(template, context()))  # noqa: S308  (autoescaped)
+        return fragments.render((template, stamp, *key), template, context)
+
+    def options() -> dict:
+        chosen = form or VoteForm(
+            initial={"choice": list(mine)}, question=question, choices=choices
+        )
+        # Each radio button or checkbox with its choice, for the choice's picture.
+        return {"form": chosen, "options": list(zip(chosen["choice"], choices, strict=True))}
+
+    head = part(
+        (closed, ago(question.published_at)),
+        "polls/_question_head.html",
+        lambda: {"question": question, "closed": closed},
+    )
     context = {
         "question": question,
-        "choices": choices,
-        "form": form,
-        # Each radio button or checkbox with its choice, for the choice's picture.
-        "options": list(zip(form["choice"], choices, strict=True)),
-        "closed": question.is_closed(now),
+        "head": head,
+        "options": None
+        if closed
+        else part((mine,), "polls/_vote_options.html", options, reuse=form is None),
+        "closed": closed,
         "has_voted": has_voted,
-        "results_visible": visible,
-        "results": choice_results(choices, page.counts, set(page.mine)) if visible else None,
-        "voters": page.counts.voters,
+        "results": None,
     }
+    if visible:
+        context["results"] = part(
+            (counts_stamp, mine, closed),
+            "polls/_results.html",
+            lambda: {
+                "question": question,
+                "closed": closed,
+                "results": choice_results(choices, page.counts, set(mine)),
+                "voters": page.counts.voters,
+            },
+            reuse=counts_stamp is not None,
+        )
     return render(request, "polls/question_detail.html", context, status=status)
 
 
