@@ -12,6 +12,7 @@ from pathlib import Path
 
 import environ
 
+from beebeta.cache import GroupedRendezvousHash
 from beebeta.env import env_bool, env_float, env_int, env_list, env_secret, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -133,6 +134,8 @@ if MEMCACHED_LOCATIONS:
                 "retry_attempts": 2**31,
                 "retry_timeout": env_int("MEMCACHED_DEAD_SECONDS", 10, minimum=1),
                 "no_delay": True,
+                # A question's keys (polls/cache_keys.py) share a node: one round trip.
+                "hasher": GroupedRendezvousHash,
             },
         },
         "fragments": FRAGMENTS_CACHE,
