@@ -176,10 +176,11 @@ _VOTE_MESSAGES = {
 
 @require_POST
 def vote(request: HttpRequest, slug: str) -> HttpResponse:
-    page = reads.question_page(slug, _user_id(request))
-    if page is None:
+    # The question alone: the counts and the ballot change with every vote, so reading them here
+    # would cost MySQL queries on each one. They are read only to show the form again.
+    question = reads.public_question(slug)
+    if question is None:
         raise Http404("No such question.")
-    question = page.question
     if not request.user.is_authenticated:
         # Back to the question, not to this POST-only address.
         return redirect_to_login(question.get_absolute_url())
@@ -190,7 +191,7 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
         window=settings.VOTE_RATE_WINDOW_SECONDS,
     ):
         return too_many_requests(retry_after=settings.VOTE_RATE_WINDOW_SECONDS)
-    form = VoteForm(request.POST, question=question, choices=page.choices)
+    form = VoteForm(request.POST, question=question, choices=list(question.choices.all()))
     if form.is_valid():
         try:
             outcome = services.cast_vote(
@@ -206,10 +207,13 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
                     event,
                     question,
                     choice_ids=outcome.choice_ids,
-                    previous_choice_ids=list(page.mine),
+                    previous_choice_ids=list(outcome.previous_ids),
                 )
             messages.success(request, _VOTE_MESSAGES[(outcome.first, outcome.changed)])
             return redirect(question)
+    page = reads.question_page(slug, request.user.pk)
+    if page is None:  # hidden or deleted a moment ago
+        raise Http404("No such question.")
     return _render_question(request, page, form, status=400)
 
 

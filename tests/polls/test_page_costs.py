@@ -113,3 +113,27 @@ def test_warm_question_page_costs_the_same_with_many_more_votes(
             visit(client, question.get_absolute_url())
     assert sent.count("_fetch_cmd") == PAGE_READS["question"] + SESSION_READS["member"], sent
     assert sent.count("_misc_cmd") == WARM_COUNTERS["question"], sent
+
+
+def test_a_vote_writes_without_reading_counts_or_ballots_it_does_not_need(
+    client, bob, pages, django_assert_num_queries, settings
+):
+    from django.urls import reverse
+
+    from polls.models import Question
+
+    settings.RANKING_REFRESH_SECONDS = 3600
+    question = Question.objects.get(title="Best ramen?")
+    url = question.get_absolute_url()
+    client.force_login(bob)
+    visit(client, url)  # warm: the question and bob's ballot are cached
+    choice = question.choices.last()
+    # A change of vote: the user; then in one transaction (a savepoint in a test) the choices
+    # with their question's state, the ballot (locked), its old votes, their removal, the
+    # ballot's time, the new vote and both choices' counters in one statement. No counts are
+    # summed and no ballot is read outside the transaction.
+    with django_assert_num_queries(10) as captured:
+        response = client.post(reverse("polls:vote", args=[question.slug]), {"choice": choice.pk})
+    assert response.status_code == 302
+    sql = [query["sql"] for query in captured.captured_queries]
+    assert not [text for text in sql if "SUM(" in text], sql
