@@ -17,7 +17,6 @@ it would through the load balancer, and the per-address vote limit measures noth
 from __future__ import annotations
 
 import contextlib
-import secrets
 import shutil
 import tempfile
 import time
@@ -93,11 +92,7 @@ class BenchStack(Stack):
         return proc
 
     def _start_bench(self, announce: Callable[[str], None]) -> None:
-        self.home.chmod(0o755)
-        secret_key = self.home / "secret_key"
-        secret_key.touch(mode=0o600)
-        secret_key.write_text(secrets.token_urlsafe(50))
-        self._copy_error_pages()
+        self._prepare_home()
         for rung in APP_SERVERS:
             self._render_nginx(rung)
         with ThreadPoolExecutor(max_workers=8) as pool:

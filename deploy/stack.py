@@ -290,7 +290,8 @@ class Stack:
         announce(f"ready in {time.monotonic() - began:.1f} s")
         return stack
 
-    def _start_all(self, announce: Callable[[str], None]) -> None:
+    def _prepare_home(self) -> None:
+        """The folder's secret key and error pages."""
         # nginx's workers run as an unprivileged user (nobody here, www-data on Ubuntu) and must
         # read the static files and the 429 page, as they read /srv/beebeta/static and
         # /srv/beebeta/app/templates in production; the secrets in the folder stay private to
@@ -300,6 +301,9 @@ class Stack:
         secret_key.touch(mode=0o600)
         secret_key.write_text(secrets.token_urlsafe(50))
         self._copy_error_pages()
+
+    def _start_all(self, announce: Callable[[str], None]) -> None:
+        self._prepare_home()
         self._render_configs()
         with ThreadPoolExecutor(max_workers=10) as pool:
 
