@@ -24,7 +24,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from deploy.render import render_file
 from deploy.stack import DEPLOY, STOP_TIMEOUT, Proc, Stack, _free_ports, say
 from tests import services
 from tests.services import HOST
@@ -142,21 +141,10 @@ class BenchStack(Stack):
             connection.close()
 
     def _render_nginx(self, rung: str) -> None:
-        folder = self.home / f"nginx-{rung}"
-        site = render_file(
-            DEPLOY / "nginx" / "beebeta.conf",
-            {
-                "LISTEN": f"{HOST}:{self.ports[f'nginx-{rung}']}",
-                "LB_NETWORK": CLIENT_NETWORK,
-                "APP_SERVERS": f"server {HOST}:{self.ports[f'gunicorn-{rung}']};",
-                "OWN_APP_SERVER": f"{HOST}:{self.ports[f'gunicorn-{rung}']}",
-                "STATIC_ROOT": str(self.home / "static"),
-                "ERROR_PAGES": str(self.error_pages),
-                "SNIPPETS": str(DEPLOY / "nginx"),
-                "ACCESS_LOG": str(folder / "access.log"),
-            },
+        own = self.ports[f"gunicorn-{rung}"]
+        self._render_site(
+            f"nginx-{rung}", trusted=CLIENT_NETWORK, own=own, app_servers=f"server {HOST}:{own};"
         )
-        self._write_nginx(folder, site)
 
     def down(self) -> None:
         """Stop every process of the benchmark (the fronts first), then remove its folder."""

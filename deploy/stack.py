@@ -421,29 +421,39 @@ class Stack:
         shutil.copyfile(ROOT / "templates" / "429.html", page)
         page.chmod(0o644)
 
+    def _render_site(self, name: str, *, trusted: str, own: int, app_servers: str) -> None:
+        """deploy/nginx/beebeta.conf for the nginx ``name``, in front of gunicorn port ``own``,
+        believing X-Forwarded-For from ``trusted`` only."""
+        folder = self.home / name
+        site = render_file(
+            DEPLOY / "nginx" / "beebeta.conf",
+            {
+                "LISTEN": f"{HOST}:{self.ports[name]}",
+                "LB_NETWORK": trusted,
+                "APP_SERVERS": app_servers,
+                "OWN_APP_SERVER": f"{HOST}:{own}",
+                "STATIC_ROOT": str(self.home / "static"),
+                "ERROR_PAGES": str(self.error_pages),
+                "SNIPPETS": str(DEPLOY / "nginx"),
+                "ACCESS_LOG": str(folder / "access.log"),
+            },
+        )
+        self._write_nginx(folder, site)
+
     def _render_configs(self) -> None:
         ports = self.ports
         for number, other in ((1, 2), (2, 1)):
             own, spare = ports[f"gunicorn-{number}"], ports[f"gunicorn-{other}"]
-            folder = self.home / f"nginx-{number}"
-            site = render_file(
-                DEPLOY / "nginx" / "beebeta.conf",
-                {
-                    "LISTEN": f"{HOST}:{ports[f'nginx-{number}']}",
-                    "LB_NETWORK": LB_ADDRESS,
-                    # Its own app server first; the other one only when its own refuses.
-                    "APP_SERVERS": (
-                        f"server {HOST}:{own} max_fails=1 fail_timeout=5s;\n"
-                        f"    server {HOST}:{spare} backup;"
-                    ),
-                    "OWN_APP_SERVER": f"{HOST}:{own}",
-                    "STATIC_ROOT": str(self.home / "static"),
-                    "ERROR_PAGES": str(self.error_pages),
-                    "SNIPPETS": str(DEPLOY / "nginx"),
-                    "ACCESS_LOG": str(folder / "access.log"),
-                },
+            self._render_site(
+                f"nginx-{number}",
+                trusted=LB_ADDRESS,
+                own=own,
+                # Its own app server first; the other one only when its own refuses.
+                app_servers=(
+                    f"server {HOST}:{own} max_fails=1 fail_timeout=5s;\n"
+                    f"    server {HOST}:{spare} backup;"
+                ),
             )
-            self._write_nginx(folder, site)
         cdn = render_file(
             DEPLOY / "stack" / "cdn.conf",
             {
