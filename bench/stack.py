@@ -16,15 +16,13 @@ it would through the load balancer, and the per-address vote limit measures noth
 
 from __future__ import annotations
 
-import contextlib
-import shutil
 import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from deploy.stack import DEPLOY, STOP_TIMEOUT, Proc, Stack, _free_ports, say
+from deploy.stack import DEPLOY, Proc, Stack, _free_ports, say
 from tests import services
 from tests.services import HOST
 
@@ -146,22 +144,12 @@ class BenchStack(Stack):
             f"nginx-{rung}", trusted=CLIENT_NETWORK, own=own, app_servers=f"server {HOST}:{own};"
         )
 
-    def down(self) -> None:
-        """Stop every process of the benchmark (the fronts first), then remove its folder."""
-        order = sorted(
-            self.procs,
-            key=lambda name: (
-                ("nginx", "gunicorn").index(name.split("-")[0])
-                if name.split("-")[0] in ("nginx", "gunicorn")
-                else 2
-            ),
-        )
-        procs = [self.procs[name] for name in order]
-        for proc in procs:
-            proc.send(proc.stop_signal)
-        deadline = time.monotonic() + STOP_TIMEOUT
-        for proc in procs:
-            proc.finish(max(0.0, deadline - time.monotonic()))
-        shutil.rmtree(self.home, ignore_errors=True)
-        with contextlib.suppress(FileNotFoundError):
-            self.state_path.unlink()
+    def _stop_order(self) -> list[str]:
+        """Every process of the benchmark: the nginx first, then gunicorn, then the services."""
+        fronts = ("nginx", "gunicorn")
+
+        def rank(name: str) -> int:
+            kind = name.split("-")[0]
+            return fronts.index(kind) if kind in fronts else len(fronts)
+
+        return sorted(self.procs, key=rank)

@@ -711,9 +711,13 @@ class Stack:
 
     # --- stopping -------------------------------------------------------------------------------
 
+    def _stop_order(self) -> list[str]:
+        """The names of the processes to stop, the front first."""
+        return [name for name in STOP_ORDER if name in self.procs]
+
     def down(self) -> None:
         """Stop every process this stack started, then remove its folder and state file."""
-        procs = [self.procs[name] for name in STOP_ORDER if name in self.procs]
+        procs = [self.procs[name] for name in self._stop_order()]
         # Everyone is told first, then waited for: shutdowns overlap instead of adding up.
         for proc in procs:
             proc.send(proc.stop_signal)
