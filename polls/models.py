@@ -77,7 +77,7 @@ class QuestionQuerySet(models.QuerySet):
 
     def rows_for_cards(self) -> QuestionQuerySet:
         """for_cards() without the tags: for polls.paging, which fetches them once per page."""
-        return self.select_related("image").defer("description", "search_text")
+        return self.select_related("image", "leading_choice").defer("description", "search_text")
 
     def needs_review(self) -> QuestionQuerySet:
         """Pending questions, and questions with open reports (hidden by them or not)."""
@@ -129,6 +129,14 @@ class Question(models.Model):
     voter_count = models.PositiveIntegerField(default=0, editable=False)
     votes_24h = models.PositiveIntegerField(default=0, editable=False)
     votes_7d = models.PositiveIntegerField(default=0, editable=False)
+    # The choice with the most votes and its votes, for the lists' cards; refreshed with the
+    # ranking copies. No leading choice with votes means a tie at the top.
+    leading_choice = models.ForeignKey(
+        "Choice", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    leading_votes = models.PositiveIntegerField(default=0, editable=False)
+    # When the question was held in the moderation queue on asking (None: it never was).
+    held_for_review_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Title, description and choices in one column, for search.
     search_text = models.TextField(blank=True, editable=False)
 
@@ -142,6 +150,8 @@ class Question(models.Model):
             models.Index(
                 fields=["status", "votes_24h", "votes_7d", "id"], name="question_trending"
             ),
+            # Moderation insights count the questions held per day.
+            models.Index(fields=["held_for_review_at"], name="question_held"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -187,6 +197,16 @@ class Question(models.Model):
     @property
     def allows_multiple(self) -> bool:
         return self.max_choices > 1
+
+    @property
+    def results_public(self) -> bool:
+        """Whether everyone, voter or not, may see the results now."""
+        return self.results_visible_to(has_voted=False)
+
+    @property
+    def leading_share(self) -> float:
+        """The leading choice's share of the voters, in percent (from the ranking copies)."""
+        return 100 * self.leading_votes / self.voter_count if self.voter_count else 0.0
 
     def is_closed(self, now: datetime | None = None) -> bool:
         if self.status == self.Status.CLOSED:

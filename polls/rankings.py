@@ -1,7 +1,8 @@
 """The ranking copies on Question that order the lists.
 
 ``voter_count`` is the sum of the question's voter tallies; ``votes_24h`` and
-``votes_7d`` sum its hourly first-vote activity. They are refreshed after a
+``votes_7d`` sum its hourly first-vote activity; ``leading_choice`` and ``leading_votes``
+come from its choice tallies, for the cards of the lists. They are refreshed after a
 vote (throttled per question), by ``manage.py refresh_rankings`` on a timer
 (which also lets Trending decay when votes stop), and by ``recount_votes``.
 Each refresh reads a bounded number of counter rows, never the vote rows.
@@ -15,7 +16,7 @@ from datetime import datetime, timedelta
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from polls.models import Question, QuestionTally, VoteActivity
+from polls.models import ChoiceTally, Question, QuestionTally, VoteActivity
 from polls.tallies import hour_of
 
 _BATCH = 500
@@ -49,6 +50,28 @@ def _sums(queryset, field: str) -> dict[int, int]:
     }
 
 
+def _leaders(ids: list[int]) -> dict[int, tuple[int | None, int]]:
+    """Each question's leading choice id and its votes; None for the choice when tied."""
+    totals = (
+        ChoiceTally.objects.filter(question_id__in=ids)
+        .values("question_id", "choice_id")
+        .annotate(total=Sum("votes"))
+        .order_by()
+    )
+    leaders: dict[int, tuple[int | None, int]] = {}
+    for row in totals:
+        votes = max(row["total"] or 0, 0)
+        best = leaders.get(row["question_id"], (None, 0))
+        if votes > best[1]:
+            leaders[row["question_id"]] = (row["choice_id"], votes)
+        elif votes == best[1] and votes > 0:
+            leaders[row["question_id"]] = (None, votes)
+    return leaders
+
+
+FIELDS = ["voter_count", "votes_24h", "votes_7d", "leading_choice", "leading_votes"]
+
+
 def _refresh_batch(ids: list[int], now: datetime) -> int:
     # The current hour counts as one of the last 24.
     day_start = hour_of(now) - timedelta(hours=23)
@@ -57,18 +80,31 @@ def _refresh_batch(ids: list[int], now: datetime) -> int:
     recent = VoteActivity.objects.filter(question_id__in=ids, hour__gte=week_start)
     week = _sums(recent, "votes")
     day = _sums(recent.filter(hour__gte=day_start), "votes")
-    questions = list(
-        Question.objects.filter(pk__in=ids).only("pk", "voter_count", "votes_24h", "votes_7d")
-    )
+    leaders = _leaders(ids)
+    questions = list(Question.objects.filter(pk__in=ids).only("pk", *FIELDS))
     changed = []
     for question in questions:
         figures = (
             max(voters.get(question.pk, 0), 0),
             day.get(question.pk, 0),
             week.get(question.pk, 0),
+            *leaders.get(question.pk, (None, 0)),
         )
-        if figures != (question.voter_count, question.votes_24h, question.votes_7d):
-            question.voter_count, question.votes_24h, question.votes_7d = figures
+        now_shown = (
+            question.voter_count,
+            question.votes_24h,
+            question.votes_7d,
+            question.leading_choice_id,
+            question.leading_votes,
+        )
+        if figures != now_shown:
+            (
+                question.voter_count,
+                question.votes_24h,
+                question.votes_7d,
+                question.leading_choice_id,
+                question.leading_votes,
+            ) = figures
             changed.append(question)
-    Question.objects.bulk_update(changed, ["voter_count", "votes_24h", "votes_7d"])
+    Question.objects.bulk_update(changed, FIELDS)
     return len(changed)

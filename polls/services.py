@@ -254,6 +254,7 @@ def ask_question(
             description=description,
             author=author,
             status=Question.Status.PENDING if waits else Question.Status.PUBLISHED,
+            held_for_review_at=timezone.now() if waits else None,
             max_choices=max_choices,
             closes_at=closes_at,
             results_visibility=results_visibility,

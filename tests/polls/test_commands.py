@@ -104,12 +104,13 @@ def test_recount_votes_keeps_trending_figures(alice, bob, question):
 )
 def test_refresh_rankings_lets_votes_age_out_of_trending(alice, bob, question, days_ago, figures):
     moment = timezone.now() - timedelta(days=days_ago)
+    first = question.choices.first()
     for user in (alice, bob):
-        services.cast_vote(
-            user=user, question=question, choice_ids=[question.choices.first().pk], now=moment
-        )
+        services.cast_vote(user=user, question=question, choice_ids=[first.pk], now=moment)
     # The figures as a refresh at voting time left them.
-    Question.objects.filter(pk=question.pk).update(voter_count=2, votes_24h=2, votes_7d=2)
+    Question.objects.filter(pk=question.pk).update(
+        voter_count=2, votes_24h=2, votes_7d=2, leading_choice=first, leading_votes=2
+    )
     output = run("refresh_rankings")
     question.refresh_from_db()
     assert (question.voter_count, question.votes_24h, question.votes_7d) == figures

@@ -601,6 +601,7 @@ def create_question(
         results_visibility=spec.results,
         created_at=created_at,
         published_at=None if pending else created_at + timedelta(minutes=rng.randint(5, 180)),
+        held_for_review_at=created_at if pending else None,
     )
     if spec.closes_in_days is not None:
         question.closes_at = now + timedelta(days=spec.closes_in_days)
