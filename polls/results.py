@@ -46,3 +46,25 @@ def choice_results(choices: list[Choice], counts: Counts, mine: set[int]) -> lis
             )
         )
     return rows
+
+
+# Fewer voters than this and a result says so rather than naming a winner.
+TOO_FEW_TO_TELL = 10
+
+
+def headline(rows: list[ChoiceResult], *, voters: int, closed: bool) -> str:
+    """The result in one plain sentence: who leads, or why that cannot be said."""
+    if voters <= 0 or not any(row.votes for row in rows):
+        return "Nobody voted." if closed else "No votes yet: be the first."
+    ranked = sorted(rows, key=lambda row: -row.votes)
+    first, second = ranked[0], ranked[1] if len(ranked) > 1 else None
+    if second is not None and second.votes == first.votes:
+        return f"A tie between “{first.choice.text}” and “{second.choice.text}”."
+    if voters < TOO_FEW_TO_TELL:
+        return "Too few votes to tell yet." if not closed else "Too few votes to tell."
+    # Within the margin of error, the order could be chance.
+    if second is not None and first.percent - second.percent < first.margin + second.margin:
+        return f"Too close to call between “{first.choice.text}” and “{second.choice.text}”."
+    if first.percent > 50:
+        return f"Most {'said' if closed else 'say'} “{first.choice.text}”."
+    return f"“{first.choice.text}” {'came' if closed else 'is'} first."

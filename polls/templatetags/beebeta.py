@@ -9,7 +9,10 @@ from django import template
 from django.conf import settings
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
-from django.utils.timesince import timesince
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.timesince import timesince, timeuntil
+
+from polls import cards, results
 
 register = template.Library()
 
@@ -47,3 +50,38 @@ def ago(moment: datetime | None) -> str:
     if timezone.now() - moment < timedelta(minutes=1):
         return "just now"
     return f"{timesince(moment, depth=1)} ago"
+
+
+# Questions closing sooner than this say so on their card.
+CLOSING_SOON = timedelta(days=7)
+
+
+@register.filter
+def closing_in(moment: datetime | None) -> str:
+    """'in 3 hours' for a closing time within CLOSING_SOON, else ''."""
+    if moment is None:
+        return ""
+    left = moment - timezone.now()
+    if left <= timedelta(0) or left > CLOSING_SOON:
+        return ""
+    if left < timedelta(minutes=1):
+        return "in under a minute"
+    return f"in {timeuntil(moment, depth=1)}"
+
+
+@register.filter
+def voted_mark(question_id: int) -> SafeString:
+    """Where a card says "you voted" to a visitor who did (polls/cards.py)."""
+    return cards.marker(question_id)
+
+
+@register.simple_tag
+def you_voted() -> SafeString:
+    """The "you voted" mark of a card whose visitor voted on its question."""
+    return mark_safe(cards.VOTED)  # noqa: S308  (a constant)
+
+
+@register.simple_tag
+def headline(rows: list[results.ChoiceResult], voters: int, closed: bool) -> str:
+    """{% headline results voters closed %}: the result in one sentence."""
+    return results.headline(rows, voters=voters, closed=bool(closed))
