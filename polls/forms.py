@@ -98,11 +98,23 @@ class ImageSlotForm(forms.Form):
     image = forms.FileField(
         required=False,
         allow_empty_file=True,  # store_image says what is wrong with it
-        label="Picture (optional)",
+        label="Picture file",
         widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/gif"}),
     )
     kept_image = forms.CharField(required=False, widget=forms.HiddenInput)
     remove_image = forms.BooleanField(required=False, label="tick to remove")
+    alt_text = forms.CharField(
+        required=False,
+        max_length=Image._meta.get_field("alt_text").max_length,
+        label="Describe the picture (optional)",
+        error_messages={
+            "max_length": (
+                "Keep the description to %(limit_value)d characters (it has %(show_value)d)."
+            )
+        },
+    )
+    # Says what an empty description becomes; set by the form that holds the slot.
+    alt_default = "the text beside it"
 
     def __init__(
         self,
@@ -117,6 +129,10 @@ class ImageSlotForm(forms.Form):
         self.picture = picture
         self.image_refusals = list(image_errors)
         self._settled = not self.is_bound
+        self.fields["alt_text"].help_text = (
+            "For people who cannot see it, for example “A bowl of ramen with a soft egg”. "
+            f"Left empty, {self.alt_default} is used."
+        )
 
     def settle_image(self) -> None:
         """Work out which picture this slot holds now, storing a new upload."""
@@ -139,6 +155,9 @@ class ImageSlotForm(forms.Form):
         self.settle_image()
         for refusal in self.image_refusals:
             self.add_error("image", refusal)
+        if self.picture is not None:
+            # Saved with the question; an empty one becomes its text (services.ask_question).
+            self.picture.alt_text = " ".join(cleaned.get("alt_text", "").split())
         return cleaned
 
     @property
@@ -155,6 +174,7 @@ def _too_long(what: str) -> dict[str, str]:
 
 
 class ChoiceForm(ImageSlotForm):
+    alt_default = "the choice's text"
     text = forms.CharField(
         required=False,
         max_length=Choice._meta.get_field("text").max_length,
@@ -168,6 +188,7 @@ class ChoiceRow:
 
     text: str = ""
     picture: Image | None = None
+    alt_text: str = ""
     image_errors: list[str] = field(default_factory=list)
 
 
@@ -182,7 +203,7 @@ class BaseChoiceFormSet(forms.BaseFormSet):
         self.user = user
         self.rows = list(rows or [])
         if rows is not None:
-            kwargs["initial"] = [{"text": row.text} for row in self.rows]
+            kwargs["initial"] = [{"text": row.text, "alt_text": row.alt_text} for row in self.rows]
         super().__init__(*args, **kwargs)
 
     def get_form_kwargs(self, index: int | None) -> dict:
@@ -324,7 +345,8 @@ class AskForm(ImageSlotForm):
     )
 
     TYPED = ("title", "description", "tags", "kind", "max_choices", "closes_at")
-    TYPED += ("results_visibility",)
+    TYPED += ("results_visibility", "alt_text")
+    alt_default = "the question"
 
     def __init__(
         self,
@@ -341,7 +363,7 @@ class AskForm(ImageSlotForm):
             data, files, user=user, initial=initial, picture=picture, image_errors=image_errors
         )
         picture_field = self.fields["image"]
-        picture_field.label = "A picture for the question (optional)"
+        picture_field.label = "Picture file"
         size = filesizeformat(settings.MAX_UPLOAD_BYTES)
         picture_field.help_text = f"JPEG, PNG, WebP or GIF, up to {size}. Choices can have one too."
         if data is None and rows is None:
@@ -426,8 +448,8 @@ class AskForm(ImageSlotForm):
         for index, form in enumerate(self.choices.forms):
             form.settle_image()
             if index != remove:
-                text = form["text"].data or ""
-                rows.append(ChoiceRow(text, form.picture, form.image_refusals))
+                text, alt_text = form["text"].data or "", form["alt_text"].data or ""
+                rows.append(ChoiceRow(text, form.picture, alt_text, form.image_refusals))
         if add:
             rows.append(ChoiceRow())
         rows = rows[:MAX_CHOICES]

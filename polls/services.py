@@ -268,8 +268,21 @@ def ask_question(
             for position, (text, choice_image) in enumerate(choices)
         )
         question.tags.set(_tags_named(tags))
+        _describe_pictures([(image, title), *((picture, text) for text, picture in choices)])
         refresh_search_text(question.pk)
     return question
+
+
+def _describe_pictures(pictures: Iterable[tuple[Image | None, str]]) -> None:
+    """Store each picture's description as typed, or else the text it illustrates, so that
+    no picture is ever shown without one."""
+    limit = Image._meta.get_field("alt_text").max_length
+    described = []
+    for picture, text in pictures:
+        if picture is not None:
+            picture.alt_text = (getattr(picture, "alt_text", "") or text)[:limit]
+            described.append(picture)
+    Image.objects.bulk_update(described, ["alt_text"])
 
 
 def _lock_images(images: Iterable[Image | None]) -> set[int]:

@@ -125,11 +125,13 @@ ASK_FIELDS = [
     "results_visibility",
     "kept_image",
     "remove_image",
+    "alt_text",
     *(f"choices-{part}" for part in ("TOTAL_FORMS", "INITIAL_FORMS", "MIN_NUM_FORMS")),
     "choices-MAX_NUM_FORMS",
     *(f"choices-{i}-text" for i in range(MAX_CHOICES + 1)),
     "choices-0-remove_image",
     "choices-0-kept_image",
+    "choices-0-alt_text",
 ]
 
 
