@@ -11,13 +11,19 @@ from __future__ import annotations
 from collections import Counter
 
 from django.contrib import admin, messages
-from django.db.models import Count, Prefetch, Q, QuerySet
-from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest
-from django.shortcuts import redirect
-from django.urls import reverse
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import SafeString
 from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
 
 from polls import services
 from polls.models import Ballot, Choice, Image, ModerationQueue, Question, Report, Tag, Vote
@@ -40,11 +46,33 @@ class TagAdmin(admin.ModelAdmin):
         return tag.question_count
 
 
+def picture(image: Image | None) -> SafeString | str:
+    """A picture as moderators should see it: the thumbnail and its description."""
+    if image is None:
+        return "no picture"
+    return format_html(
+        '<img class="moderation-thumb" src="{}" width="{}" height="{}" alt="{}"> {}',
+        image.thumbnail.url,
+        image.thumbnail_width,
+        image.thumbnail_height,
+        image.alt_text,
+        image.alt_text or "no description",
+    )
+
+
 class ChoiceInline(admin.TabularInline):
     model = Choice
-    fields = ("text", "position", "image")
+    fields = ("text", "position", "image", "picture")
+    readonly_fields = ("picture",)
     raw_id_fields = ("image",)
     extra = 2
+
+    @admin.display(description="picture as shown")
+    def picture(self, choice: Choice) -> SafeString | str:
+        return picture(choice.image)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Choice]:
+        return super().get_queryset(request).select_related("image")
 
     def has_delete_permission(self, request: HttpRequest, obj: Question | None = None) -> bool:
         # Deleting a choice cascades to its votes and would silently change
@@ -52,43 +80,6 @@ class ChoiceInline(admin.TabularInline):
         if obj is not None and obj.ballots.exists():
             return False
         return super().has_delete_permission(request, obj)
-
-
-class _ViewOnlyFormSet(BaseInlineFormSet):
-    """Rows shown, never submitted: a change form posted without them (a script,
-    a hand-made request) must still save the question."""
-
-    def is_valid(self) -> bool:
-        return True
-
-    def has_changed(self) -> bool:
-        return False
-
-    def save(self, commit: bool = True) -> list:
-        self.new_objects, self.changed_objects, self.deleted_objects = [], [], []
-        return []
-
-
-class ReportInline(admin.TabularInline):
-    model = Report
-    formset = _ViewOnlyFormSet
-    fk_name = "question"
-    fields = ("reason", "details", "reporter", "created_at", "resolved_at", "resolved_by")
-    readonly_fields = fields
-    ordering = ("-created_at",)
-    extra = 0
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Report]:
-        return super().get_queryset(request).select_related("reporter", "resolved_by")
-
-    def has_add_permission(self, request: HttpRequest, obj: Question | None = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Question | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Question | None = None) -> bool:
-        return False
 
 
 class NeedsReviewFilter(admin.SimpleListFilter):
@@ -113,13 +104,23 @@ class QuestionAdmin(admin.ModelAdmin):
     search_fields = ("title", "description", "slug")
     # Counting every question on each changelist page is a full scan on a big table.
     show_full_result_count = False
-    inlines = (ChoiceInline, ReportInline)
-    readonly_fields = ("slug", "voter_count", "votes_24h", "votes_7d", "created_at", "published_at")
+    inlines = (ChoiceInline,)
+    readonly_fields = (
+        "slug",
+        "voter_count",
+        "votes_24h",
+        "votes_7d",
+        "created_at",
+        "published_at",
+        "picture",
+    )
     filter_horizontal = ("tags",)
     autocomplete_fields = ("author",)
     raw_id_fields = ("image",)
+    # The reports and the moderation buttons come first (templates/admin/polls/question/).
+    change_form_template = "admin/polls/question/change_form.html"
     fieldsets = (
-        (None, {"fields": ("title", "slug", "description", "author", "image", "tags")}),
+        (None, {"fields": ("title", "slug", "description", "author", "image", "picture", "tags")}),
         ("Voting", {"fields": ("status", "max_choices", "closes_at", "results_visibility")}),
         (
             "Figures",
@@ -127,6 +128,18 @@ class QuestionAdmin(admin.ModelAdmin):
         ),
     )
     actions = ("publish", "hide", "close")
+
+    @admin.display(description="picture as shown")
+    def picture(self, question: Question) -> SafeString | str:
+        return picture(question.image)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None
+    ) -> HttpResponse:
+        question = self.get_object(request, object_id)
+        if question is not None:
+            extra_context = {**(extra_context or {}), **moderation_context(question)}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.action(description="Publish selected questions")
     def publish(self, request: HttpRequest, queryset: QuerySet[Question]) -> None:
@@ -152,32 +165,85 @@ class QuestionAdmin(admin.ModelAdmin):
         self.message_user(request, message, messages.SUCCESS)
 
 
+# --- The moderation queue and its decisions ---------------------------------------------------
+
+DECISIONS = {
+    "approve": "Approve",
+    "hide": "Hide",
+    "ban": "Ban the author",
+}
+
+
+def _reports_of(question: Question) -> QuerySet[Report]:
+    """A question's reports, open ones first, newest first within each."""
+    return (
+        Report.objects.filter(question=question)
+        .select_related("reporter", "resolved_by")
+        .order_by(F("resolved_at").desc(nulls_first=True), "-created_at")
+    )
+
+
+def moderation_context(question: Question) -> dict:
+    """What the question's change page shows above its fields: its reports and the buttons."""
+    return {
+        "reports": list(_reports_of(question)),
+        "decide_url": reverse("admin:polls_moderationqueue_decide", args=[question.pk]),
+        "decisions": DECISIONS,
+        "author_is_staff": bool(question.author and question.author.is_staff),
+    }
+
+
 @admin.register(ModerationQueue)
 class ModerationQueueAdmin(admin.ModelAdmin):
     """Pending questions and reported ones (hidden by their reports or not),
-    most reported first; each action settles the reports, so the queue empties.
+    most reported first; each decision settles the reports, so the queue empties.
+
+    Each row shows what a moderator decides on: the open reports first, then the question's
+    title, description, choices and pictures, with Approve, Hide and Ban the author beside
+    them (POSTed to decide_view); the same three are actions for many rows at once.
 
     Signals that keep caches and search in step listen to Question, not to
     this proxy: actions hand the services Question rows, and editing happens
     on the question's own change page.
     """
 
-    list_display = ("title", "status", "author", "report_count", "report_reasons", "created_at")
+    list_display = ("report_reasons", "content", "decide")
+    list_display_links = None
     list_filter = ("status",)
-    list_select_related = ("author",)
+    list_select_related = ("author", "image")
     search_fields = ("title", "description", "slug")
     actions = ("approve", "hide_for_good", "ban_author")
+    change_list_template = "admin/polls/moderationqueue/change_list.html"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Question]:
-        open_reports = Report.objects.filter(resolved_at__isnull=True).order_by("created_at")
+        open_reports = (
+            Report.objects.filter(resolved_at__isnull=True)
+            .select_related("reporter")
+            .order_by("created_at")
+        )
         return (
             super()
             .get_queryset(request)
             .needs_review()
             .annotate(report_count=Count("reports", filter=Q(reports__resolved_at__isnull=True)))
-            .prefetch_related(Prefetch("reports", queryset=open_reports, to_attr="open_reports"))
+            .prefetch_related(
+                Prefetch("reports", queryset=open_reports, to_attr="open_reports"),
+                Prefetch("choices", queryset=Choice.objects.select_related("image")),
+            )
             .order_by("-report_count", "created_at")
         )
+
+    def get_urls(self) -> list:
+        decide = path(
+            "<path:object_id>/decide/",
+            self.admin_site.admin_view(self.decide_view),
+            name="polls_moderationqueue_decide",
+        )
+        return [decide, *super().get_urls()]
+
+    def changelist_view(self, request: HttpRequest, extra_context=None) -> HttpResponse:
+        title = {"title": "Questions to review: reported ones first"}
+        return super().changelist_view(request, {**title, **(extra_context or {})})
 
     def change_view(self, request: HttpRequest, object_id: str, *args, **kwargs):
         return redirect(reverse("admin:polls_question_change", args=[object_id]))
@@ -189,29 +255,76 @@ class ModerationQueueAdmin(admin.ModelAdmin):
         return False
 
     @admin.display(description="open reports", ordering="report_count")
-    def report_count(self, question: Question) -> int:
-        return question.report_count
-
-    @admin.display(description="reasons")
-    def report_reasons(self, question: Question) -> str:
+    def report_reasons(self, question: Question) -> SafeString | str:
+        if not question.open_reports:
+            return "none"
         reasons = Counter(report.get_reason_display() for report in question.open_reports)
-        return ", ".join(f"{reason} ×{n}" if n > 1 else reason for reason, n in reasons.items())
+        summary = ", ".join(f"{reason} ×{n}" if n > 1 else reason for reason, n in reasons.items())
+        return render_to_string(
+            "admin/polls/moderationqueue/_reports.html",
+            {"summary": summary, "reports": question.open_reports},
+        )
+
+    @admin.display(description="question")
+    def content(self, question: Question) -> str:
+        return render_to_string(
+            "admin/polls/moderationqueue/_content.html",
+            {
+                "question": question,
+                "change_url": reverse("admin:polls_question_change", args=[question.pk]),
+            },
+        )
+
+    @admin.display(description="decide")
+    def decide(self, question: Question) -> str:
+        return render_to_string(
+            "admin/polls/moderationqueue/_decide.html",
+            {
+                "question": question,
+                "decide_url": reverse("admin:polls_moderationqueue_decide", args=[question.pk]),
+                "decisions": DECISIONS,
+            },
+        )
 
     @admin.action(description="Approve (publish and clear reports)")
     def approve(self, request: HttpRequest, queryset: QuerySet[Question]) -> None:
-        questions = _questions(queryset)
-        services.approve_questions(questions=questions, moderator=request.user)
-        self._done(request, len(questions), "approved")
+        self._apply(request, "approve", _questions(queryset))
 
     @admin.action(description="Hide (and clear reports)")
     def hide_for_good(self, request: HttpRequest, queryset: QuerySet[Question]) -> None:
-        questions = _questions(queryset)
-        services.hide_questions(questions=questions, moderator=request.user)
-        self._done(request, len(questions), "hidden")
+        self._apply(request, "hide", _questions(queryset))
 
     @admin.action(description="Ban the author (and hide the question)")
     def ban_author(self, request: HttpRequest, queryset: QuerySet[Question]) -> None:
-        outcome = services.ban_authors(questions=_questions(queryset), moderator=request.user)
+        self._apply(request, "ban", _questions(queryset))
+
+    @method_decorator(require_POST)
+    def decide_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """One decision on one question, from its row in the queue or its change page."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        decision = request.POST.get("decision", "")
+        if decision in DECISIONS:
+            question = get_object_or_404(Question.objects.select_related("author"), pk=object_id)
+            self._apply(request, decision, [question])
+        else:
+            self.message_user(request, "Pick Approve, Hide or Ban the author.", messages.ERROR)
+        back = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
+            back = reverse("admin:polls_moderationqueue_changelist")
+        return redirect(back)
+
+    def _apply(self, request: HttpRequest, decision: str, questions: list[Question]) -> None:
+        if decision == "approve":
+            services.approve_questions(questions=questions, moderator=request.user)
+            self._done(request, len(questions), "approved")
+        elif decision == "hide":
+            services.hide_questions(questions=questions, moderator=request.user)
+            self._done(request, len(questions), "hidden")
+        else:
+            self._banned(request, services.ban_authors(questions=questions, moderator=request.user))
+
+    def _banned(self, request: HttpRequest, outcome: services.BanOutcome) -> None:
         if outcome.banned:
             names = ", ".join(user.get_username() for user in outcome.banned)
             message = ngettext(

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from accounts.models import Ban
 from polls import services
-from polls.models import Question, Report
+from polls.models import Image, Question, Report
 
 QUEUE = reverse("admin:polls_moderationqueue_changelist")
 QUESTIONS = reverse("admin:polls_question_changelist")
@@ -184,3 +184,124 @@ def test_only_staff_see_the_queue(client, alice, who):
     response = client.get(QUEUE)
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("admin:login"))
+
+
+# --- What moderators see, and deciding one question at a time --------------------------------
+
+
+def decide_url(question: Question) -> str:
+    return reverse("admin:polls_moderationqueue_decide", args=[question.pk])
+
+
+def picture(name: str) -> Image:
+    return Image.objects.create(
+        original=f"originals/{name}.jpg", display=f"display/{name}.jpg", display_width=800,
+        display_height=600, thumbnail=f"thumbs/{name}.jpg", thumbnail_width=192,
+        thumbnail_height=144, alt_text=f"A photo of {name}",
+    )  # fmt: skip
+
+
+def row_of(html: str, question: Question) -> str:
+    """The queue's table row that shows ``question``."""
+    rows = html.split("<tr")
+    return next(row for row in rows if f">{escape(question.title)}</a>" in row)
+
+
+def test_queue_shows_the_reports_first_then_the_question_whole(moderator, board):
+    hidden = board["hidden"]
+    hidden.description = "Genuine watches at a tenth of the price."
+    hidden.image = picture("watch")
+    hidden.save()
+    choice = hidden.choices.first()
+    choice.image = picture("strap")
+    choice.save()
+    Report.objects.filter(question=hidden).update(details="An advert, posted twice today.")
+    row = row_of(page(moderator, QUEUE), hidden)
+    reasons = row.index("Spam or advertising ×2")
+    title = row.index(f">{escape(hidden.title)}</a>")
+    assert reasons < title
+    assert "An advert, posted twice today." in row and "carol" in row and "dave" in row
+    assert escape(hidden.description) in row
+    for text in hidden.choices.values_list("text", flat=True):
+        assert f"{escape(text)}</li>" in row
+    for image in (hidden.image, choice.image):
+        assert f'src="{image.thumbnail.url}"' in row and f'alt="{image.alt_text}"' in row
+    assert "not public" in row and f'href="{hidden.get_absolute_url()}"' in row
+    for decision in ("approve", "hide", "ban"):
+        assert (
+            f'form="moderation-decisions" formaction="{decide_url(hidden)}" name="decision" '
+            f'value="{decision}"'
+        ) in row
+
+
+@pytest.mark.parametrize(
+    ("decision", "key", "status", "message"),
+    [
+        ("approve", "hidden", Question.Status.PUBLISHED, "1 question approved"),
+        ("approve", "pending", Question.Status.PUBLISHED, "1 question approved"),
+        ("hide", "reported", Question.Status.HIDDEN, "1 question hidden"),
+        ("ban", "reported", Question.Status.HIDDEN, "Banned bob"),
+    ],
+)
+def test_a_row_button_decides_that_question_alone(moderator, board, decision, key, status, message):
+    others = {k: q.status for k, q in board.items() if k != key}
+    response = moderator.post(
+        decide_url(board[key]), {"decision": decision, "next": QUEUE + "?status__exact=hidden"}
+    )
+    assert response.status_code == 302 and response["Location"] == QUEUE + "?status__exact=hidden"
+    assert message in page(moderator, QUEUE)
+    board[key].refresh_from_db()
+    assert board[key].status == status
+    assert not Report.objects.filter(question=board[key], resolved_at__isnull=True).exists()
+    for other, was in others.items():
+        board[other].refresh_from_db()
+        assert board[other].status == was, other
+    assert get_user_model().objects.get(username="bob").is_active == (decision != "ban")
+
+
+def test_a_decision_needs_a_post_from_staff_and_a_known_choice(client, alice, moderator, board):
+    question = board["pending"]
+    assert moderator.get(decide_url(question)).status_code == 405
+    client.force_login(alice)
+    refused = client.post(decide_url(question), {"decision": "approve"})
+    assert refused.status_code == 302 and refused["Location"].startswith(reverse("admin:login"))
+    unknown = moderator.post(
+        decide_url(question), {"decision": "publish", "next": "https://x.example/"}
+    )
+    assert unknown["Location"] == QUEUE  # never to another site
+    assert "Pick Approve, Hide or Ban the author." in page(moderator, QUEUE)
+    question.refresh_from_db()
+    assert question.status == Question.Status.PENDING
+
+
+def test_the_question_page_puts_reports_and_the_three_buttons_first(moderator, board):
+    hidden = board["hidden"]
+    change = reverse("admin:polls_question_change", args=[hidden.pk])
+    html = page(moderator, change)
+    assert html.index("Reports, open ones first") < html.index('name="title"')
+    assert html.index("carol") < html.index('name="title"')
+    assert f'<form id="moderation-decisions" method="post" action="{decide_url(hidden)}">' in html
+    for decision, label in (("approve", "Approve"), ("hide", "Hide"), ("ban", "Ban the author")):
+        assert f'form="moderation-decisions" name="decision" value="{decision}"' in html
+        assert f">{label}</button>" in html
+    # Each button works from here, and comes back to the queue.
+    response = moderator.post(decide_url(hidden), {"decision": "approve", "next": QUEUE})
+    assert response["Location"] == QUEUE
+    hidden.refresh_from_db()
+    assert hidden.status == Question.Status.PUBLISHED
+
+
+def test_the_question_page_never_offers_to_ban_staff(moderator, staff, make_question):
+    theirs = make_question("A staff member's own question?", author=staff, status="pending")
+    html = page(moderator, reverse("admin:polls_question_change", args=[theirs.pk]))
+    assert 'value="ban" class="button" disabled' in html and "staff are never banned" in html
+
+
+def test_pictures_show_as_pictures_on_the_question_page(moderator, make_question):
+    question = make_question("Which strap?", ("Leather", "Steel"), image=picture("watch"))
+    choice = question.choices.first()
+    choice.image = picture("strap")
+    choice.save()
+    html = page(moderator, reverse("admin:polls_question_change", args=[question.pk]))
+    for image in (question.image, choice.image):
+        assert f'src="{image.thumbnail.url}"' in html and image.alt_text in html
