@@ -1,93 +1,32 @@
 """CSRF, methods and access control, generated from the URL configuration.
 
-Every route of Beebeta's own URLconf (admin aside) must be listed in ROUTES with who may use it
-and what it does; a new route that is not fails test_every_route_is_classified, so none can be
-added unnoticed. The admin's routes are checked as a whole: staff only.
+Every route of Beebeta's own URLconf (admin aside) must be listed in tests/routes.py's ROUTES
+with who may use it and what it does; a new route that is not fails
+test_every_route_is_classified, so none can be added unnoticed. The admin's routes are checked
+as a whole: staff only.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import reverse
 
 from polls.models import Question
 from polls.services import cast_vote
-
-# Who may use a route.
-PUBLIC, MEMBER, STAFF = "public", "member", "staff"
-# What a route does: READ (GET only, changes nothing), FORM (GET shows, POST changes state),
-# ACTION (POST only: changes state, GET refused).
-READ, FORM, ACTION = "read", "form", "action"
-
-
-@dataclass(frozen=True)
-class Route:
-    access: str
-    kind: str
-
-
-ROUTES = {
-    "polls:home": Route(PUBLIC, READ),
-    "polls:tags": Route(PUBLIC, READ),
-    "polls:tag": Route(PUBLIC, READ),
-    "polls:search": Route(PUBLIC, READ),
-    "polls:question": Route(PUBLIC, READ),
-    "polls:ask": Route(MEMBER, FORM),
-    "polls:ask_pending": Route(MEMBER, READ),
-    "polls:vote": Route(MEMBER, ACTION),
-    "polls:report": Route(MEMBER, FORM),
-    # Counting a copied link needs no account (anonymous visitors share too).
-    "polls:link_copied": Route(PUBLIC, ACTION),
-    "polls:insights": Route(STAFF, READ),
-    "polls:insights_activity": Route(STAFF, READ),
-    "polls:insights_signups": Route(STAFF, READ),
-    "polls:insights_moderation": Route(STAFF, READ),
-    "accounts:login": Route(PUBLIC, FORM),
-    "accounts:logout": Route(PUBLIC, ACTION),
-    "accounts:password_change": Route(MEMBER, FORM),
-    "accounts:password_change_done": Route(MEMBER, READ),
-    "accounts:password_reset": Route(PUBLIC, FORM),
-    "accounts:password_reset_done": Route(PUBLIC, READ),
-    "accounts:password_reset_complete": Route(PUBLIC, READ),
-    "accounts:password_reset_confirm": Route(PUBLIC, FORM),
-    # Owner-only by construction: these act on request.user, never on an id in the address.
-    "accounts:profile": Route(MEMBER, READ),
-    "accounts:profile_data": Route(MEMBER, READ),
-    "accounts:change_email": Route(MEMBER, FORM),
-    "accounts:delete_account": Route(MEMBER, FORM),
-    "django_registration_register": Route(PUBLIC, FORM),
-    "django_registration_complete": Route(PUBLIC, READ),
-    "django_registration_disallowed": Route(PUBLIC, READ),
-    "django_registration_activate": Route(PUBLIC, FORM),
-    "django_registration_resend": Route(PUBLIC, ACTION),
-    "django_registration_activation_complete": Route(PUBLIC, READ),
-}
-# Outside Django's URLconf: the load balancer's check (beebeta.health middleware).
-HEALTH = "/healthz"
-
-
-def walk(patterns, namespace: str = ""):
-    """(name, route) of every URL pattern, namespaces joined with ':'; unnamed ones by route."""
-    for pattern in patterns:
-        if isinstance(pattern, URLResolver):
-            inner = ":".join(filter(None, [namespace, pattern.namespace or ""]))
-            yield from walk(pattern.url_patterns, inner)
-        elif isinstance(pattern, URLPattern):
-            name = pattern.name or f"unnamed {pattern.pattern}"
-            yield f"{namespace}:{name}" if namespace else name, str(pattern.pattern)
-
-
-def site_routes() -> set[str]:
-    return {name for name, _ in walk(get_resolver().url_patterns) if not name.startswith("admin:")}
-
-
-def admin_routes() -> list[str]:
-    return sorted(
-        name for name, _ in walk(get_resolver().url_patterns) if name.startswith("admin:")
-    )
+from tests.routes import (
+    ACTION,
+    HEALTH,
+    PUBLIC,
+    READ,
+    ROUTES,
+    STAFF,
+    admin_routes,
+    site_routes,
+)
+from tests.routes import (
+    address as route_address,
+)
 
 
 def test_every_route_is_classified():
@@ -100,17 +39,10 @@ def test_every_route_is_classified():
 def address(question, make_question):
     """The address of a route, with real objects where the route names one."""
     tagged = make_question("Which tea is best?", ("Green", "Black"), tags=("Drinks",))
+    tag_slug = tagged.tags.get().slug
 
     def build(name: str) -> str:
-        kwargs = {
-            "polls:tag": {"slug": tagged.tags.get().slug},
-            "accounts:password_reset_confirm": {"uidb64": "MQ", "token": "set-password"},
-        }.get(name)
-        if name.startswith("polls:") and name.split(":")[1] in ("question", "vote", "report"):
-            kwargs = {"slug": question.slug}
-        if name == "polls:link_copied":
-            kwargs = {"slug": question.slug}
-        return reverse(name, kwargs=kwargs)
+        return route_address(name, question_slug=question.slug, tag_slug=tag_slug)
 
     return build
 

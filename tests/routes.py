@@ -1,0 +1,133 @@
+"""Beebeta's route table: every route of its own URLconf (the admin aside), who may use it and
+what it does, and the addresses to visit it by.
+
+tests/security/test_routes.py checks the table against the URL configuration, so a new route
+fails until it is listed here, and checks CSRF, methods and access from it. The guards on every
+page (tests/test_page_structure.py: one <h1>, a plain-text <title>) and the Chromium sweep
+(tests/test_sweep.py: no sideways scrolling, axe-core) visit every page of it as every role that
+may open it: a page added to the site is checked without anyone listing it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+# Who may use a route.
+PUBLIC, MEMBER, STAFF = "public", "member", "staff"
+# What a route does: READ (GET only, changes nothing), FORM (GET shows, POST changes state),
+# ACTION (POST only: changes state, GET refused).
+READ, FORM, ACTION = "read", "form", "action"
+
+
+@dataclass(frozen=True)
+class Route:
+    access: str
+    kind: str
+    # False for a READ route that answers with something other than an HTML page.
+    html: bool = True
+
+
+ROUTES = {
+    "polls:home": Route(PUBLIC, READ),
+    "polls:tags": Route(PUBLIC, READ),
+    "polls:tag": Route(PUBLIC, READ),
+    "polls:search": Route(PUBLIC, READ),
+    "polls:question": Route(PUBLIC, READ),
+    "polls:ask": Route(MEMBER, FORM),
+    "polls:ask_pending": Route(MEMBER, READ),
+    "polls:vote": Route(MEMBER, ACTION),
+    "polls:report": Route(MEMBER, FORM),
+    # Counting a copied link needs no account (anonymous visitors share too).
+    "polls:link_copied": Route(PUBLIC, ACTION),
+    "polls:insights": Route(STAFF, READ),
+    "polls:insights_activity": Route(STAFF, READ),
+    "polls:insights_signups": Route(STAFF, READ),
+    "polls:insights_moderation": Route(STAFF, READ),
+    "accounts:login": Route(PUBLIC, FORM),
+    "accounts:logout": Route(PUBLIC, ACTION),
+    "accounts:password_change": Route(MEMBER, FORM),
+    "accounts:password_change_done": Route(MEMBER, READ),
+    "accounts:password_reset": Route(PUBLIC, FORM),
+    "accounts:password_reset_done": Route(PUBLIC, READ),
+    "accounts:password_reset_complete": Route(PUBLIC, READ),
+    "accounts:password_reset_confirm": Route(PUBLIC, FORM),
+    # Owner-only by construction: these act on request.user, never on an id in the address.
+    "accounts:profile": Route(MEMBER, READ),
+    "accounts:profile_data": Route(MEMBER, READ, html=False),
+    "accounts:change_email": Route(MEMBER, FORM),
+    "accounts:delete_account": Route(MEMBER, FORM),
+    "django_registration_register": Route(PUBLIC, FORM),
+    "django_registration_complete": Route(PUBLIC, READ),
+    "django_registration_disallowed": Route(PUBLIC, READ),
+    "django_registration_activate": Route(PUBLIC, FORM),
+    "django_registration_resend": Route(PUBLIC, ACTION),
+    "django_registration_activation_complete": Route(PUBLIC, READ),
+}
+# Outside Django's URLconf: the load balancer's check (beebeta.health middleware).
+HEALTH = "/healthz"
+
+# The roles a visitor can have; each may use the routes of its own access and those below it.
+ANONYMOUS = "anonymous"
+ROLES = (ANONYMOUS, MEMBER, STAFF)
+_REACH = {ANONYMOUS: {PUBLIC}, MEMBER: {PUBLIC, MEMBER}, STAFF: {PUBLIC, MEMBER, STAFF}}
+
+
+def walk(patterns, namespace: str = ""):
+    """(name, route) of every URL pattern, namespaces joined with ':'; unnamed ones by route."""
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = ":".join(filter(None, [namespace, pattern.namespace or ""]))
+            yield from walk(pattern.url_patterns, inner)
+        elif isinstance(pattern, URLPattern):
+            name = pattern.name or f"unnamed {pattern.pattern}"
+            yield f"{namespace}:{name}" if namespace else name, str(pattern.pattern)
+
+
+def site_routes() -> set[str]:
+    return {name for name, _ in walk(get_resolver().url_patterns) if not name.startswith("admin:")}
+
+
+def admin_routes() -> list[str]:
+    return sorted(
+        name for name, _ in walk(get_resolver().url_patterns) if name.startswith("admin:")
+    )
+
+
+def address(name: str, *, question_slug: str, tag_slug: str) -> str:
+    """The address of a route, with the objects named where the route takes an argument."""
+    kwargs = {
+        "polls:tag": {"slug": tag_slug},
+        "accounts:password_reset_confirm": {"uidb64": "MQ", "token": "set-password"},
+    }.get(name)
+    if name in ("polls:question", "polls:vote", "polls:report", "polls:link_copied"):
+        kwargs = {"slug": question_slug}
+    return reverse(name, kwargs=kwargs)
+
+
+@dataclass(frozen=True)
+class Visit:
+    role: str
+    route: str
+    url: str
+
+
+def page_visits(
+    *, question_slugs: dict[str, list[str]], tag_slug: str, queries: dict[str, tuple[str, ...]]
+) -> Iterator[Visit]:
+    """Every page of the route table (the routes a GET shows as HTML) as every role that may
+    open it. ``question_slugs`` maps a role to the questions whose pages it visits (the first
+    one also stands for the routes that take a question); ``queries`` maps a route to query
+    strings it is visited with as well (a search, another time zone)."""
+    for role in ROLES:
+        for name, route in ROUTES.items():
+            if route.kind == ACTION or not route.html or route.access not in _REACH[role]:
+                continue
+            slugs = question_slugs[role] if name == "polls:question" else question_slugs[role][:1]
+            for slug in slugs:
+                url = address(name, question_slug=slug, tag_slug=tag_slug)
+                yield Visit(role, name, url)
+                for query in queries.get(name, ()):
+                    yield Visit(role, name, f"{url}?{query}")
