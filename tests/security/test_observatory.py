@@ -1,9 +1,9 @@
 """Mozilla's HTTP Observatory scanner against the TLS front (HAProxy) of the local stack.
 
-The npm package is installed once into var/observatory (outside the sources, kept between runs).
-Its install script downloads a certificate bundle, which cannot work offline, so scripts are
-skipped and the HSTS preload list it expects is an empty file. No install, no pass: this test
-fails when npm or the package is missing, it never skips.
+The npm package is installed once into var/observatory (tests/npm.py). Its install script
+downloads a certificate bundle, which cannot work offline, so scripts are skipped and the HSTS
+preload list it expects is an empty file. No install, no pass: this test fails when npm or the
+package is missing, it never skips.
 """
 
 from __future__ import annotations
@@ -15,34 +15,22 @@ import subprocess
 from pathlib import Path
 
 from deploy.stack import HOST
+from tests.npm import installed
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / "var" / "observatory"
 PACKAGE = "@mdn/mdn-http-observatory"
-INSTALLED = CACHE / "node_modules" / "@mdn" / "mdn-http-observatory"
 
 MIN_SCORE = 110
 
 
 def scanner() -> Path:
     """The scanner's entry point, installed if needed."""
-    script = INSTALLED / "src" / "scan.js"
-    if not script.exists():
-        npm = shutil.which("npm")
-        assert npm, "npm is missing: deploy/os-packages.sh test installs nodejs and npm"
-        CACHE.mkdir(parents=True, exist_ok=True)
-        result = subprocess.run(
-            [npm, "install", "--ignore-scripts", "--no-audit", "--no-fund", "--prefix", CACHE]
-            + [PACKAGE],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert result.returncode == 0, f"npm install {PACKAGE} failed:\n{result.stderr}"
-    preload = INSTALLED / "conf" / "hsts-preload.json"
+    package = installed(CACHE, PACKAGE, ignore_scripts=True)
+    preload = package / "conf" / "hsts-preload.json"
     if not preload.exists():
         preload.write_text("{}")
-    return script
+    return package / "src" / "scan.js"
 
 
 def scan(stack) -> dict:
@@ -58,7 +46,7 @@ def scan(stack) -> dict:
         text=True,
         timeout=120,
         env=env,
-        cwd=INSTALLED,
+        cwd=CACHE / "node_modules" / PACKAGE,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     # Kept for reading after a run: each test's result and score modifier.
