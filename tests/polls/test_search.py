@@ -139,3 +139,16 @@ def test_only_public_questions_are_found(client, ask):
     ]
     assert found(client, "hidden") == []
     assert found(client, "dr") == []  # the LIKE path for short words filters too
+
+
+def test_the_count_of_matches_reads_as_a_sentence(client, catalogue):
+    one = client.get("/search/", {"q": "compulsory"}).content.decode()
+    assert "1 question matches “compulsory”." in one
+    two = client.get("/search/", {"q": "ramen"}).content.decode()
+    assert "2 questions match “ramen”." in two
+
+
+def test_a_search_that_finds_nothing_offers_to_ask_it(client, catalogue):
+    html = client.get("/search/", {"q": "Is pineapple on pizza fine?"}).content.decode()
+    assert "No question matches “Is pineapple on pizza fine?” yet." in html
+    assert 'href="/ask/?title=Is%20pineapple%20on%20pizza%20fine%3F"' in html
