@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.core.cache import caches
 from django.utils import timezone
 
-from polls import services
+from polls import rankings, services
 from polls.models import Choice, Image, Question, Tag
 
 HOUR = timedelta(hours=1)
@@ -327,3 +327,77 @@ def test_multiple_choice_shares_are_of_voters_and_may_add_above_100(
         r'scope="row">(\w+)</th>.*?"num">(\d+)</td>\s*<td class="num">([\d.]+)%', html, re.S
     )
     assert shares == [("Ramen", "3", "100.0"), ("Udon", "1", "33.3"), ("Soba", "1", "33.3")]
+
+
+# --- What a card says ---------------------------------------------------------------------
+
+
+def vote_for(question: Question, picks: list[str]) -> None:
+    User = get_user_model()
+    for n, text in enumerate(picks):
+        voter = User.objects.create_user(username=f"{question.pk}-voter-{n}")
+        choice = question.choices.get(text=text)
+        services.cast_vote(user=voter, question=question, choice_ids=[choice.pk])
+    # Votes after the first refresh the list's copies on a timer (refresh_rankings).
+    rankings.refresh(question_ids=[question.pk])
+
+
+def test_a_card_shows_the_leading_answer_and_its_share_when_results_are_public(
+    client, make_question
+):
+    open_results = make_question("Tea or coffee?", ("Tea", "Coffee"))
+    vote_for(open_results, ["Tea", "Coffee", "Coffee"])
+    tied = make_question("Cats or dogs?", ("Cats", "Dogs"))
+    vote_for(tied, ["Cats", "Dogs"])
+    make_question("Nobody voted yet?", ("Yes", "No"))
+    secret = make_question(
+        "Secret until the end?",
+        ("Yes", "No"),
+        results_visibility=Question.Results.AFTER_CLOSE,
+        closes_at=timezone.now() + timedelta(days=30),
+    )
+    vote_for(secret, ["Yes"])
+    shown = rows(page(client, "/?order=newest"))
+    assert (
+        'Leading: <strong>Coffee</strong> <span class="share">67%</span>' in shown["Tea or coffee?"]
+    )
+    assert "Tied at the top." in shown["Cats or dogs?"]
+    assert "No votes yet: be the first." in shown["Nobody voted yet?"]
+    assert "row-lead" not in shown["Secret until the end?"]
+
+
+def test_a_card_says_when_it_closes_soon_and_what_most_said_once_closed(client, make_question):
+    soon = make_question("Closing soon?", ("Yes", "No"), closes_at=timezone.now() + 5.5 * HOUR)
+    make_question("Closing next month?", ("Yes", "No"), closes_at=timezone.now() + 900 * HOUR)
+    ended = make_question("Over already?", ("Yes", "No"))
+    vote_for(ended, ["No", "No", "Yes"])
+    Question.objects.filter(pk=ended.pk).update(closes_at=timezone.now() - HOUR)
+    shown = rows(page(client, "/?order=newest"))
+    assert re.search(r'badge-soon">closes in 5\s+hours<', shown[soon.title])
+    assert "closes in" not in shown["Closing next month?"]
+    assert "badge-closed" in shown["Over already?"] and "closes in" not in shown["Over already?"]
+    assert "Most said <strong>No</strong>" in shown["Over already?"]
+
+
+def test_visitors_are_told_what_beebeta_is_and_invited_to_ask(client, alice, question):
+    home = page(client, "/")
+    assert "Beebeta is a public record of opinions" in home
+    assert '<a class="button primary" href="/ask/">Ask a question</a>' in home
+    client.force_login(alice)
+    signed_in = page(client, "/")
+    assert "Beebeta is a public record of opinions" not in signed_in
+    assert '<a class="button primary" href="/ask/">Ask a question</a>' in signed_in
+
+
+def test_an_empty_list_says_what_to_do_next(client, db):
+    Tag.objects.create(name="Empty", slug="empty")
+    for url in ("/", "/tags/empty/"):
+        html = page(client, url)
+        assert "No questions here yet." in html and 'href="/ask/">ask a question</a>' in html
+
+
+def test_the_tag_page_breadcrumb_ends_in_the_tag(client, make_question):
+    make_question("Best ramen?", tags=("Food",))
+    html = page(client, "/tags/food/")
+    assert '<nav class="crumbs" aria-label="Breadcrumb">' in html
+    assert '<li><a href="/tags/">Tags</a></li><li aria-current="page">Food</li>' in html
