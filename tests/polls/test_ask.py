@@ -495,3 +495,55 @@ def test_someone_elses_kept_picture_cannot_be_attached(client, alice, bob, setti
     }
     client.post(ASK, forged)
     assert not Question.objects.filter(image__isnull=False).exists()
+
+
+# --- Describing pictures ----------------------------------------------------------------------
+
+
+def test_every_picture_slot_has_a_description_field(asker):
+    html = asker.get(ASK).content.decode()
+    for prefix in ("", "choices-0-", "choices-1-", "choices-2-"):
+        assert f'name="{prefix}alt_text"' in html
+        assert re.search(rf'<label for="id_{prefix}alt_text">Describe the picture', html)
+
+
+def test_typed_descriptions_are_stored_and_used_as_alt_text(asker, media):
+    data = ask_data(("Tea", "Coffee")) | {
+        "image": jpeg(),
+        "alt_text": "  A cup of   tea on a saucer ",
+        "choices-1-image": jpeg("coffee.jpg"),
+        "choices-1-alt_text": "An espresso with crema",
+    }
+    assert asker.post(ASK, data).status_code == 302
+    question = Question.objects.get()
+    coffee = question.choices.get(text="Coffee")
+    assert question.image.alt_text == "A cup of tea on a saucer"
+    assert coffee.image.alt_text == "An espresso with crema"
+    html = asker.get(question.get_absolute_url()).content.decode()
+    assert 'alt="A cup of tea on a saucer"' in html and 'alt="An espresso with crema"' in html
+    listing = asker.get("/").content.decode()
+    assert 'class="thumb"' in listing and 'alt="A cup of tea on a saucer"' in listing
+
+
+def test_an_empty_description_becomes_the_text_the_picture_goes_with(asker, media):
+    data = ask_data(("Tea", "Coffee")) | {"image": jpeg(), "choices-1-image": jpeg("coffee.jpg")}
+    assert asker.post(ASK, data).status_code == 302
+    question = Question.objects.get()
+    assert question.image.alt_text == question.title
+    assert question.choices.get(text="Coffee").image.alt_text == "Coffee"
+    # Beside the words it repeats, it is left empty rather than read twice.
+    html = asker.get(question.get_absolute_url()).content.decode()
+    assert re.search(r'<img class="question-image" [^>]*alt=""', html)
+
+
+def test_descriptions_survive_rearranging_and_errors(asker, media):
+    data = ask_data(("Tea", "Coffee"), add_choice="1") | {
+        "alt_text": "A steaming cup",
+        "choices-1-alt_text": "Beans",
+    }
+    html = asker.post(ASK, data).content.decode()
+    assert value_of(html, "alt_text") == "A steaming cup"
+    assert value_of(html, "choices-1-alt_text") == "Beans"
+    too_long = asker.post(ASK, ask_data() | {"alt_text": "x" * 201})
+    assert too_long.status_code == 400
+    assert "Keep the description to 200 characters (it has 201)." in too_long.content.decode()
