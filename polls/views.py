@@ -10,7 +10,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -106,11 +106,41 @@ def question_detail(request: HttpRequest, slug: str) -> HttpResponse:
     # One memcached increment, no SQL; `manage.py flush_view_counts` writes the counts.
     count_view(question_id=page.question.pk, user=request.user)
     analytics.track_question(request, "Question Viewed", page.question)
-    return _render_question(request, page)
+    return _render_question(request, page, _refused_vote(request, page))
+
+
+# A refused vote is shown on the question's own page: the POST stores what was ticked and why it
+# was refused in the session and redirects there, so a reload never posts it again.
+_REFUSED_VOTE = "refused_vote"
+
+
+def _remember_refused_vote(request: HttpRequest, question: Question, form: VoteForm) -> None:
+    request.session[_REFUSED_VOTE] = {
+        "question": question.pk,
+        "ticked": request.POST.getlist("choice"),
+        "errors": list(form.errors.get("choice", [])),
+    }
+
+
+def _refused_vote(request: HttpRequest, page: reads.QuestionPage) -> VoteForm | None:
+    """The vote form as it was refused a moment ago on this question, once, or None."""
+    if not request.user.is_authenticated or _REFUSED_VOTE not in request.session:
+        return None
+    refused = request.session.pop(_REFUSED_VOTE)
+    if refused.get("question") != page.question.pk:
+        return None
+    data = QueryDict(mutable=True)
+    data.setlist("choice", refused["ticked"])
+    form = VoteForm(data, question=page.question, choices=page.choices)
+    if form.is_valid():
+        # Refused by the vote itself (the question closed meanwhile, say), not by the form.
+        for error in refused["errors"]:
+            form.add_error("choice", error)
+    return form
 
 
 def _render_question(
-    request: HttpRequest, page: reads.QuestionPage, form: VoteForm | None = None, status: int = 200
+    request: HttpRequest, page: reads.QuestionPage, form: VoteForm | None = None
 ) -> HttpResponse:
     question, now = page.question, timezone.now()
     choices, mine = page.choices, page.mine
@@ -151,6 +181,8 @@ def _render_question(
         "closed": closed,
         "has_voted": has_voted,
         "results": None,
+        # Where no form is shown (the question has closed), why the vote was refused.
+        "vote_errors": form.errors.get("choice", []) if form is not None and closed else [],
     }
     if visible:
         context["results"] = part(
@@ -164,7 +196,7 @@ def _render_question(
             },
             reuse=counts_stamp is not None,
         )
-    return render(request, "polls/question_detail.html", context, status=status)
+    return render(request, "polls/question_detail.html", context)
 
 
 _VOTE_MESSAGES = {
@@ -211,10 +243,9 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
                 )
             messages.success(request, _VOTE_MESSAGES[(outcome.first, outcome.changed)])
             return redirect(question)
-    page = reads.question_page(slug, request.user.pk)
-    if page is None:  # hidden or deleted a moment ago
-        raise Http404("No such question.")
-    return _render_question(request, page, form, status=400)
+    _remember_refused_vote(request, question, form)
+    # 303 See Other, where a counted vote answers 302: clients and load tests tell them apart.
+    return HttpResponseRedirect(f"{question.get_absolute_url()}#vote", status=303)
 
 
 # --- Asking ---------------------------------------------------------------------------------

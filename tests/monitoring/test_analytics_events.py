@@ -149,7 +149,9 @@ def test_vote_cast_then_changed(client, mixpanel, established, tagged_question):
 
 def test_a_refused_vote_is_no_event(client, mixpanel, alice, closed_question):
     client.force_login(alice)
-    assert vote(client, closed_question, closed_question.choices.first()).status_code == 400
+    refused = vote(client, closed_question, closed_question.choices.first())
+    assert refused.status_code == 303
+    assert refused["Location"] == f"{closed_question.get_absolute_url()}#vote"
     assert not mixpanel.events("Vote Cast")
 
 

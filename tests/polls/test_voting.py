@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -13,6 +14,16 @@ from polls.tallies import read_counts
 
 def vote_url(question: Question) -> str:
     return reverse("polls:vote", args=[question.slug])
+
+
+def refused(client, question: Question, data: dict):
+    """Post a vote that is refused: it comes back on the question's own page."""
+    response = client.post(vote_url(question), data)
+    assert response.status_code == 303
+    assert response["Location"] == f"{question.get_absolute_url()}#vote"
+    shown = client.get(question.get_absolute_url())
+    assert shown.status_code == 200
+    return shown
 
 
 def choice_ids(question: Question) -> list[int]:
@@ -78,8 +89,7 @@ def test_page_shows_results_with_my_choice_highlighted(client, alice, bob, quest
 
 def test_single_choice_question_refuses_two_choices(client, alice, question):
     client.force_login(alice)
-    response = client.post(vote_url(question), {"choice": choice_ids(question)[:2]})
-    assert response.status_code == 400
+    response = refused(client, question, {"choice": choice_ids(question)[:2]})
     assert "This question takes a single choice." in response.content.decode()
     assert not Ballot.objects.exists()
 
@@ -96,8 +106,7 @@ def test_multiple_choice_up_to_its_maximum(client, alice, make_question):
     counts = read_counts(question.pk)
     assert counts.voters == 1 and counts.for_choice(python) == 1 and counts.for_choice(rust) == 1
 
-    response = client.post(vote_url(question), {"choice": [python, rust, go]})
-    assert response.status_code == 400
+    response = refused(client, question, {"choice": [python, rust, go]})
     html = response.content.decode()
     assert "You can pick at most 2 choices." in html
     # What was typed stays ticked.
@@ -112,36 +121,55 @@ def test_multiple_choice_up_to_its_maximum(client, alice, make_question):
 
 def test_no_choice_is_a_clear_error(client, alice, question):
     client.force_login(alice)
-    response = client.post(vote_url(question), {})
-    assert response.status_code == 400
+    response = refused(client, question, {})
     assert "Pick a choice before voting." in response.content.decode()
 
 
 def test_choice_of_another_question_is_refused(client, alice, question, make_question):
     other = make_question("Tea or coffee?", ("Tea", "Coffee"))
     client.force_login(alice)
-    response = client.post(vote_url(question), {"choice": choice_ids(other)[0]})
-    assert response.status_code == 400
+    response = refused(client, question, {"choice": choice_ids(other)[0]})
     assert "That choice is not part of this question." in response.content.decode()
-    response = client.post(vote_url(question), {"choice": "not-a-number"})
-    assert response.status_code == 400
+    response = refused(client, question, {"choice": "not-a-number"})
+    assert "That choice is not part of this question." in response.content.decode()
 
 
 def test_closed_question_takes_no_votes(client, alice, closed_question):
     client.force_login(alice)
     html = client.get(closed_question.get_absolute_url()).content.decode()
     assert "badge-closed" in html and "Voting has ended" in html
-    response = client.post(vote_url(closed_question), {"choice": choice_ids(closed_question)[0]})
-    assert response.status_code == 400
-    assert "closed" in response.content.decode()
+    response = refused(client, closed_question, {"choice": choice_ids(closed_question)[0]})
+    html = response.content.decode()
+    closed = "This question is closed; it no longer takes votes."
+    assert f'<div class="notice notice-error" id="vote" role="alert"><p>{closed}</p>' in html
     assert not Ballot.objects.exists()
 
 
 def test_question_closed_by_moderator_takes_no_votes(client, alice, question):
     services.set_status(questions=[question], status=Question.Status.CLOSED)
     client.force_login(alice)
-    response = client.post(vote_url(question), {"choice": choice_ids(question)[0]})
-    assert response.status_code == 400
+    response = refused(client, question, {"choice": choice_ids(question)[0]})
+    assert "This question is closed; it no longer takes votes." in response.content.decode()
+    assert not Ballot.objects.exists()
+
+
+def test_a_refused_vote_is_shown_at_the_questions_own_address(client, alice, make_question):
+    question = make_question("Which languages?", ("Python", "Rust", "Go"), max_choices=2)
+    python, rust, go = choice_ids(question)
+    client.force_login(alice)
+    # Post, redirect, get: the browser ends on the question's address, not on /vote/.
+    response = client.post(vote_url(question), {"choice": [python, rust, go]}, follow=True)
+    assert response.redirect_chain == [(f"{question.get_absolute_url()}#vote", 303)]
+    assert response.request["PATH_INFO"] == question.get_absolute_url()
+    html = response.content.decode()
+    assert (
+        '<ul id="choice-errors" class="errorlist" role="alert"><li>You can pick at most 2' in html
+    )
+    for pk in (python, rust, go):
+        assert re.search(rf'<input[^>]* value="{pk}"[^>]* checked', html), "what was ticked stays"
+    # Reloading the page shows it afresh: nothing is posted again.
+    again = client.get(question.get_absolute_url()).content.decode()
+    assert "choice-errors" not in again and "checked" not in again
     assert not Ballot.objects.exists()
 
 
