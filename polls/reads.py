@@ -41,10 +41,10 @@ class QuestionPage:
         return list(self.question.choices.all())
 
 
-def _load_question(slug: str) -> Question | None:
+def _load_question(slug: str, *, public: bool = True) -> Question | None:
+    questions = Question.objects.public() if public else Question.objects.all()
     return (
-        Question.objects.public()
-        .select_related("author", "image")
+        questions.select_related("author", "image")
         # The object is pickled into memcached: keep the author's private
         # fields out of it.
         .defer("author__password", "author__email", "author__first_name", "author__last_name")
@@ -118,6 +118,16 @@ def question_page(slug: str, user_id: int | None) -> QuestionPage | None:
     if missing:
         cache.set_many(missing, QUESTION_CACHE_SECONDS)
     return QuestionPage(question=question, counts=counts, mine=mine)
+
+
+def private_question_page(slug: str, user_id: int | None) -> QuestionPage | None:
+    """The question at ``slug`` whatever its status, for staff: read from MySQL and never
+    cached, so nothing of a question the public cannot see reaches memcached."""
+    question = _load_question(slug, public=False)
+    if question is None or question.slug != slug:
+        return None
+    mine = _load_ballot(user_id, question.pk) if user_id is not None else ()
+    return QuestionPage(question=question, counts=tallies.read_counts(question.pk), mine=mine)
 
 
 def tag_cloud() -> list[Tag]:

@@ -13,7 +13,9 @@ from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -102,11 +104,23 @@ def _user_id(request: HttpRequest) -> int | None:
 def question_detail(request: HttpRequest, slug: str) -> HttpResponse:
     page = reads.question_page(slug, _user_id(request))
     if page is None:
-        raise Http404("No such question.")
+        return _private_question(request, slug)
     # One memcached increment, no SQL; `manage.py flush_view_counts` writes the counts.
     count_view(question_id=page.question.pk, user=request.user)
     analytics.track_question(request, "Question Viewed", page.question)
     return _render_question(request, page, _refused_vote(request, page))
+
+
+def _private_question(request: HttpRequest, slug: str) -> HttpResponse:
+    """A question the public cannot see (pending, hidden, draft): a 404 for everyone but staff,
+    who see it marked as not public, on a page no cache keeps."""
+    page = reads.private_question_page(slug, _user_id(request)) if request.user.is_staff else None
+    if page is None:
+        raise Http404("No such question.")
+    admin_url = reverse("admin:polls_question_change", args=[page.question.pk])
+    response = _render_question(request, page, extra={"admin_url": admin_url})
+    add_never_cache_headers(response)
+    return response
 
 
 # A refused vote is shown on the question's own page: the POST stores what was ticked and why it
@@ -140,7 +154,11 @@ def _refused_vote(request: HttpRequest, page: reads.QuestionPage) -> VoteForm | 
 
 
 def _render_question(
-    request: HttpRequest, page: reads.QuestionPage, form: VoteForm | None = None
+    request: HttpRequest,
+    page: reads.QuestionPage,
+    form: VoteForm | None = None,
+    *,
+    extra: dict | None = None,
 ) -> HttpResponse:
     question, now = page.question, timezone.now()
     choices, mine = page.choices, page.mine
@@ -183,6 +201,7 @@ def _render_question(
         "results": None,
         # Where no form is shown (the question has closed), why the vote was refused.
         "vote_errors": form.errors.get("choice", []) if form is not None and closed else [],
+        **(extra or {}),
     }
     if visible:
         context["results"] = part(

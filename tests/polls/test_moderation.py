@@ -305,3 +305,36 @@ def test_pictures_show_as_pictures_on_the_question_page(moderator, make_question
     html = page(moderator, reverse("admin:polls_question_change", args=[question.pk]))
     for image in (question.image, choice.image):
         assert f'src="{image.thumbnail.url}"' in html and image.alt_text in html
+
+
+# --- Staff open questions the public cannot see ---------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["pending", "hidden"])
+def test_staff_open_a_question_the_public_cannot_see_marked_not_public(
+    client, moderator, alice, board, key
+):
+    question = board[key]
+    url = question.get_absolute_url()
+    response = moderator.get(url)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<span class="badge badge-private">not public</span>' in html
+    assert f'href="{reverse("admin:polls_question_change", args=[question.pk])}"' in html
+    assert '<meta name="robots" content="noindex">' in html
+    assert 'class="vote-form" id="vote"' not in html and "Report this question" not in html
+    # Never kept by a cache, and nothing of it in memcached for the public to be served.
+    assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
+    for visitor in (None, alice):
+        client.logout()
+        if visitor is not None:
+            client.force_login(visitor)
+        assert client.get(url).status_code == 404
+    # The admin's "View on site" leads there.
+    change = page(moderator, reverse("admin:polls_question_change", args=[question.pk]))
+    assert "View on site" in change
+
+
+def test_a_public_question_is_never_marked_not_public(moderator, board):
+    html = page(moderator, board["quiet"].get_absolute_url())
+    assert "badge-private" not in html and 'class="vote-form" id="vote"' in html
