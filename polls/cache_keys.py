@@ -30,6 +30,11 @@ def ballot(user_id: int, slug: str) -> str:
     return f"b:{user_id}:{{{_digest(slug)}}}"
 
 
+def voted(user_id: int) -> str:
+    """The ids of the questions a member has voted on, for "you voted" on list cards."""
+    return f"v:{user_id}"
+
+
 def tag(slug: str) -> str:
     return f"t:{_digest(slug)}"
 

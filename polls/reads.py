@@ -16,7 +16,7 @@ from django.core.cache import cache
 from django.db.models import Count, Prefetch, Q
 
 from polls import cache_keys, tallies
-from polls.models import Choice, Question, Tag, Vote
+from polls.models import Ballot, Choice, Question, Tag, Vote
 from polls.tallies import Counts
 
 # Changes delete these keys at once, but a worker that has just given up on a memcached node
@@ -118,6 +118,20 @@ def question_page(slug: str, user_id: int | None) -> QuestionPage | None:
     if missing:
         cache.set_many(missing, QUESTION_CACHE_SECONDS)
     return QuestionPage(question=question, counts=counts, mine=mine)
+
+
+def voted_question_ids(user_id: int) -> frozenset[int]:
+    """The ids of the questions ``user_id`` has voted on: one cache read when warm, else one
+    index range of their ballots. A first vote drops it (polls.services), so a list shows
+    "you voted" at once; a missed drop shows within COUNTS_CACHE_SECONDS."""
+    key = cache_keys.voted(user_id)
+    voted = cache.get(key)
+    if voted is None:
+        voted = frozenset(
+            Ballot.objects.filter(user_id=user_id).values_list("question_id", flat=True)
+        )
+        cache.set(key, voted, settings.COUNTS_CACHE_SECONDS)
+    return voted
 
 
 def private_question_page(slug: str, user_id: int | None) -> QuestionPage | None:

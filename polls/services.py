@@ -82,7 +82,7 @@ def cast_vote(
                 continue
             raise
     if outcome.changed:
-        _after_votes_changed(question=question, user_ids=[user.pk])
+        _after_votes_changed(question=question, user_ids=[user.pk], first_vote=outcome.first)
     return outcome
 
 
@@ -179,16 +179,25 @@ def withdraw_votes(*, user) -> int:
         question_ids.append(question_id)
     for question in Question.objects.filter(pk__in=question_ids).only("pk", "slug"):
         _after_votes_changed(question=question, user_ids=[user.pk], throttle=False)
+    cache.delete(cache_keys.voted(user.pk))
     return len(question_ids)
 
 
 def _after_votes_changed(
-    *, question: Question, user_ids: Iterable[int], throttle: bool = True
+    *,
+    question: Question,
+    user_ids: Iterable[int],
+    throttle: bool = True,
+    first_vote: bool = False,
 ) -> None:
+    user_ids = list(user_ids)
     cache.delete_many(
         [cache_keys.counts(question.slug)]
         + [cache_keys.ballot(user_id, question.slug) for user_id in user_ids]
     )
+    if first_vote:
+        # Only a first vote adds a question to the voter's set; a change leaves it as it is.
+        cache.delete_many([cache_keys.voted(user_id) for user_id in user_ids])
     # Lists are ordered by copies of the counts; refresh them at most once
     # per RANKING_REFRESH_SECONDS per question (the periodic sweep catches
     # whatever a throttled refresh skipped).

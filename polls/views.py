@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from beebeta import analytics
 from beebeta.views import too_many_requests
-from polls import cache_keys, fragments, ratelimit, reads, search, services
+from polls import cache_keys, cards, fragments, ratelimit, reads, search, services
 from polls.activity import count_view
 from polls.forms import AskForm, ReportForm, VoteForm
 from polls.models import CARD_PREFETCH, PUBLIC_STATUSES, Question, Tag
@@ -61,10 +61,19 @@ def _render_list(
         # A cursor we did not make (edited or truncated link): start over.
         return redirect(request.path)
     order_key, body = listed
+    # The rows are shared by everyone; a member's "you voted" is filled in here.
+    body = cards.mark_voted(body, _voted(request))
     context.update(
         {"orders": ORDERS.values(), "current_order": order_key, "rows": mark_safe(body), "tag": tag}  # noqa: S308  (rendered with autoescape above)
     )
     return render(request, template, context)
+
+
+def _voted(request: HttpRequest) -> frozenset[int]:
+    """The questions the visitor voted on: none for an anonymous visitor, at no cost."""
+    if not request.user.is_authenticated:
+        return frozenset()
+    return reads.voted_question_ids(request.user.pk)
 
 
 @require_GET
@@ -92,6 +101,7 @@ def search_view(request: HttpRequest) -> HttpResponse:
         "outcome": outcome,
         "search_query": outcome.query,
         "tags": reads.tag_cloud() if not outcome.searched else [],
+        "voted": _voted(request) if outcome.questions else frozenset(),
     }
     return render(request, "polls/search.html", context)
 

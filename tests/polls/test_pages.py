@@ -401,3 +401,24 @@ def test_the_tag_page_breadcrumb_ends_in_the_tag(client, make_question):
     html = page(client, "/tags/food/")
     assert '<nav class="crumbs" aria-label="Breadcrumb">' in html
     assert '<li><a href="/tags/">Tags</a></li><li aria-current="page">Food</li>' in html
+
+
+def test_members_see_you_voted_on_their_cards_and_nobody_else_does(
+    client, alice, bob, make_question
+):
+    tea = make_question("Tea or coffee?", ("Tea", "Coffee"), tags=("Drinks",))
+    cats = make_question("Cats or dogs?", ("Cats", "Dogs"), tags=("Drinks",))
+    services.cast_vote(user=alice, question=tea, choice_ids=[tea.choices.first().pk])
+    anonymous = page(client, "/")  # the list is now cached for everyone
+    assert "you voted" not in anonymous and "<!--voted" not in anonymous
+    client.force_login(alice)
+    for url in ("/", "/tags/drinks/"):
+        html = page(client, url)
+        assert "badge-voted" in rows(html)["Tea or coffee?"], url
+        assert "<!--voted" not in html
+    assert "badge-voted" not in rows(page(client, "/"))["Cats or dogs?"]
+    # A first vote shows at once, though the list itself is reused.
+    services.cast_vote(user=alice, question=cats, choice_ids=[cats.choices.first().pk])
+    assert "badge-voted" in rows(page(client, "/"))["Cats or dogs?"]
+    client.force_login(bob)
+    assert "badge-voted" not in page(client, "/")

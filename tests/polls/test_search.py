@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+from polls import services
 from polls.models import Choice, Question
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -152,3 +153,13 @@ def test_a_search_that_finds_nothing_offers_to_ask_it(client, catalogue):
     html = client.get("/search/", {"q": "Is pineapple on pizza fine?"}).content.decode()
     assert "No question matches “Is pineapple on pizza fine?” yet." in html
     assert 'href="/ask/?title=Is%20pineapple%20on%20pizza%20fine%3F"' in html
+
+
+def test_search_results_say_you_voted_to_the_member_who_did(client, alice, catalogue):
+    question = Question.objects.get(title="Should voting be compulsory?")
+    services.cast_vote(user=alice, question=question, choice_ids=[question.choices.first().pk])
+    client.force_login(alice)
+    html = client.get("/search/", {"q": "voting"}).content.decode()
+    assert "badge-voted" in html
+    client.logout()
+    assert "badge-voted" not in client.get("/search/", {"q": "voting"}).content.decode()
