@@ -25,7 +25,7 @@ from polls import cache_keys, cards, fragments, ratelimit, reads, search, servic
 from polls.activity import count_view
 from polls.forms import AskForm, ReportForm, VoteForm
 from polls.models import CARD_PREFETCH, PUBLIC_STATUSES, Question, Tag
-from polls.paging import DEFAULT_ORDER, ORDERS, BadCursor, paginate
+from polls.paging import DEFAULT_ORDER, ORDERS, BadCursor, Order, paginate
 from polls.results import choice_results
 from polls.templatetags.beebeta import ago
 
@@ -40,17 +40,30 @@ def _list_body(request: HttpRequest, *, scope: str, tag: Tag | None) -> tuple[st
         queryset = Question.objects.rows_for_cards()
         if tag is not None:
             queryset = queryset.filter(tags=tag)
-        # Public questions, one status at a time: each is read straight from its sort index.
-        public = [Q(status=status) for status in PUBLIC_STATUSES]
         try:
             page = paginate(
-                queryset, order, after=after, before=before, parts=public, prefetch=CARD_PREFETCH
+                queryset,
+                order,
+                after=after,
+                before=before,
+                parts=_listed(order),
+                prefetch=CARD_PREFETCH,
             )
         except BadCursor:
             return None
         body = render_to_string("polls/_question_rows.html", {"page": page, "order": order})
         cache.set(key, body, settings.LIST_CACHE_SECONDS)
     return order.key, body
+
+
+def _listed(order: Order) -> list[Q]:
+    """What a list in ``order`` shows, one status at a time: each is read straight from its
+    sort index. Trending is for questions still open to votes: closed ones, whose last days of
+    votes would keep them on top for a week, are under Newest and Most voted."""
+    if order.key == "trending":
+        still_open = Q(closes_at__isnull=True) | Q(closes_at__gt=timezone.now())
+        return [Q(status=Question.Status.PUBLISHED) & still_open]
+    return [Q(status=status) for status in PUBLIC_STATUSES]
 
 
 def _render_list(

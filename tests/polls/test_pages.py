@@ -139,7 +139,9 @@ def test_published_and_closed_questions_interleave_in_one_order_across_pages(cli
         "newest": lambda q: (q.published_at, q.pk),
         "most-voted": lambda q: (q.voter_count, q.pk),
     }
-    expected = [q.title for q in sorted(questions, key=keys[order], reverse=True)]
+    # Trending lists open questions only.
+    listed_here = [q for q in questions if order != "trending" or q.status == "published"]
+    expected = [q.title for q in sorted(listed_here, key=keys[order], reverse=True)]
 
     html = page(client, f"/?order={order}")
     pages = [listed(html)]
@@ -188,13 +190,16 @@ def test_only_public_questions_are_listed_and_closed_ones_say_so(
     make_question("Closed by a moderator", tags=("Food",), status=Question.Status.CLOSED)
     ended = closed_question  # still "published", but its closing time has passed
     ended.tags.add(Tag.objects.get(slug="food"))
-    for url in ("/", "/?order=newest", "/?order=most-voted", "/tags/food/"):
+    for url in ("/?order=newest", "/?order=most-voted", "/tags/food/?order=newest"):
         shown = rows(page(client, url))
         assert sorted(shown) == sorted(["Open", "Closed by a moderator", ended.title])
         assert "badge-closed" not in shown["Open"]
         assert "badge-closed" in shown["Closed by a moderator"]
         # Its own page says "closed"; the list must not offer it as open.
         assert "badge-closed" in shown[ended.title], url
+    # Trending, the default order, is for questions still open to votes.
+    for url in ("/", "/?order=trending", "/tags/food/"):
+        assert list(rows(page(client, url))) == ["Open"], url
 
 
 # --- What a page costs -------------------------------------------------------------
@@ -207,8 +212,14 @@ def test_list_pages_cost_the_same_whatever_the_number_of_questions(
     questions = publish_many(population, tag=Tag.objects.create(name="Food", slug="food"))
     Question.objects.filter(pk__in=[q.pk for q in questions[::3]]).update(image=make_image())
     # Cold: a page of published questions and one of closed ones (each read in index order),
-    # then their tags; the tag page first finds its tag. Warm: none (the tag is cached too).
-    for url, cold, warm in [("/", 3, 0), ("/tags/food/", 4, 0)]:
+    # then their tags; the first tag page first finds its tag (then cached). Trending, the
+    # default order, reads open questions only. Warm: none.
+    for url, cold, warm in [
+        ("/?order=newest", 3, 0),
+        ("/", 2, 0),
+        ("/tags/food/?order=newest", 4, 0),
+        ("/tags/food/", 2, 0),
+    ]:
         with django_assert_num_queries(cold):
             page(client, url)
         with django_assert_num_queries(warm):
