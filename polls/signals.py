@@ -12,7 +12,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save, pre_de
 from django.dispatch import receiver
 
 from polls import cache_keys
-from polls.models import Choice, Question
+from polls.models import Choice, Question, Tag
 
 
 def _forget(question: Question) -> None:
@@ -21,11 +21,13 @@ def _forget(question: Question) -> None:
 
 
 def refresh_search_text(question_id: int) -> None:
+    """Title, description, choices and tag names in the one column search reads."""
     question = Question.objects.filter(pk=question_id).only("title", "description").first()
     if question is None:
         return
     choices = Choice.objects.filter(question_id=question_id).values_list("text", flat=True)
-    text = "\n".join([question.title, question.description, *choices])
+    tags = Tag.objects.filter(questions=question_id).values_list("name", flat=True)
+    text = "\n".join([question.title, question.description, *choices, *tags])
     Question.objects.filter(pk=question_id).update(search_text=text)
 
 
@@ -53,6 +55,16 @@ def choice_changed(sender, instance: Choice, **kwargs) -> None:
 def tags_changed(sender, instance, action: str, **kwargs) -> None:
     if action.startswith("post_") and isinstance(instance, Question):
         _forget(instance)
+        refresh_search_text(instance.pk)
+
+
+@receiver(post_save, sender=Tag)
+def tag_saved(sender, instance: Tag, created: bool, **kwargs) -> None:
+    # A renamed tag is found by its new name. Renaming happens in the admin, rarely: one
+    # refresh per question of the tag is affordable there.
+    if not created:
+        for question_id in instance.questions.values_list("pk", flat=True):
+            refresh_search_text(question_id)
 
 
 @receiver(pre_delete, sender=get_user_model())

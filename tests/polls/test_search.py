@@ -163,3 +163,22 @@ def test_search_results_say_you_voted_to_the_member_who_did(client, alice, catal
     assert "badge-voted" in html
     client.logout()
     assert "badge-voted" not in client.get("/search/", {"q": "voting"}).content.decode()
+
+
+def test_tags_are_searched_by_their_names(client, ask):
+    from polls.models import Tag
+
+    cafe = Tag.objects.create(name="Café", slug="café")
+    question = ask("Where is the best espresso in town?")
+    question.tags.add(cafe)
+    ask("Is a café a good place to work?")
+    assert sorted(found(client, "café")) == [
+        "Is a café a good place to work?",
+        "Where is the best espresso in town?",
+    ]
+    # A renamed tag is found by its new name, and tags taken off are no longer searched.
+    cafe.name = "Coffee houses"
+    cafe.save()
+    assert found(client, "houses") == ["Where is the best espresso in town?"]
+    question.tags.remove(cafe)
+    assert found(client, "houses") == []
