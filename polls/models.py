@@ -17,6 +17,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -33,7 +34,8 @@ class Tag(models.Model):
     slug = models.SlugField(max_length=60, unique=True, allow_unicode=True)
 
     class Meta:
-        ordering = ["name"]
+        # Without regard to case on every database (SQLite compares bytes).
+        ordering = [Lower("name"), "name"]
 
     def __str__(self) -> str:
         return self.name

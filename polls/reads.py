@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, Prefetch, Q
+from django.db.models.functions import Lower
 
 from polls import cache_keys, tallies
 from polls.models import Ballot, Choice, Question, Tag, Vote
@@ -153,7 +154,7 @@ def tag_cloud() -> list[Tag]:
                 question_count=Count(
                     "questions", filter=Q(questions__status__in=("published", "closed"))
                 )
-            ).order_by("name")
+            ).order_by(Lower("name"), "name")
         )
         cache.set(cache_keys.TAG_CLOUD, tags, TAG_CLOUD_SECONDS)
     return tags
