@@ -304,7 +304,11 @@ def _active_user(request: HttpRequest) -> AbstractBaseUser:
 def ask(request: HttpRequest) -> HttpResponse:
     user = _active_user(request)
     if request.method == "GET":
-        return _render_ask(request, AskForm(user=user))
+        # A search that found nothing offers to ask it: its words arrive as the title.
+        title = " ".join(request.GET.get("title", "").split())[
+            : AskForm.base_fields["title"].max_length
+        ]
+        return _render_ask(request, AskForm(user=user, initial={"title": title}))
     form = AskForm(request.POST, request.FILES, user=user)
     # "Add another choice" and "Remove" work without JavaScript: they submit
     # the whole form, which comes back with everything typed and no errors.

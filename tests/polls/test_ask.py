@@ -547,3 +547,15 @@ def test_descriptions_survive_rearranging_and_errors(asker, media):
     too_long = asker.post(ASK, ask_data() | {"alt_text": "x" * 201})
     assert too_long.status_code == 400
     assert "Keep the description to 200 characters (it has 201)." in too_long.content.decode()
+
+
+def test_the_title_can_arrive_filled_in_from_a_search(asker, client):
+    html = asker.get(ASK, {"title": "  Is pineapple   on pizza fine? "}).content.decode()
+    assert value_of(html, "title") == "Is pineapple on pizza fine?"
+    assert all_errors(html) == []
+    client.logout()
+    response = client.get(ASK, {"title": "Is pineapple on pizza fine?"})
+    # Asked to log in first, and brought back with the title still there.
+    assert response["Location"].endswith(
+        "next=/ask/%3Ftitle%3DIs%2Bpineapple%2Bon%2Bpizza%2Bfine%253F"
+    )
