@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import TruncDate
 
 from polls.models import (
@@ -291,9 +291,6 @@ def signup_funnel(*, now: datetime, days: int) -> list[FunnelStep]:
 # --- Moderation load -------------------------------------------------------------------------
 
 MODERATION_DAYS = 30
-# A question published this long after it was asked waited for a moderator;
-# one published on asking gets its publication time within milliseconds.
-HELD_AFTER = timedelta(seconds=1)
 
 
 @dataclass(frozen=True)
@@ -314,26 +311,17 @@ class ModerationLoad:
 def moderation_load(*, now: datetime, days: int = MODERATION_DAYS) -> ModerationLoad:
     """Per UTC day: questions held for review, reports filed and reports resolved: five queries.
 
-    Questions keep no history, so "held for review" is read from what they
-    are now: still pending, hidden without ever being published, or
-    published later than they were asked. Each query can be answered from a
-    bounded range of an index: (status, published_at) for questions, and
-    (resolved_at, question) for reports, since a report filed in the window
-    is either still open or was resolved since.
+    A question is held for review when the moderation queue holds it on asking
+    (``Question.held_for_review_at``, counted on that day), whatever became of it
+    since. Each query can be answered from a bounded range of an index:
+    held_for_review_at for questions, and (resolved_at, question) for reports,
+    since a report filed in the window is either still open or was resolved since.
     """
     first = now.date() - timedelta(days=days - 1)
     start = datetime.combine(first, time.min, tzinfo=now.tzinfo)
     status = Question.Status
-    held = (
-        Q(status=status.PENDING)
-        | Q(status=status.HIDDEN, published_at__isnull=True)
-        | Q(
-            status__in=(status.PUBLISHED, status.CLOSED, status.HIDDEN),
-            published_at__gte=start,
-            published_at__gt=F("created_at") + HELD_AFTER,
-        )
-    )
-    held_per_day = _per_day(Question.objects.filter(held, created_at__gte=start), "created_at")
+    held = Question.objects.filter(held_for_review_at__gte=start)
+    held_per_day = _per_day(held, "held_for_review_at")
     recent_reports = Report.objects.filter(
         Q(resolved_at__isnull=True) | Q(resolved_at__gte=start), created_at__gte=start
     )

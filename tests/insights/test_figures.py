@@ -229,19 +229,25 @@ def test_moderation_load_equals_the_questions_and_reports(make_question, alice, 
     now = timezone.now()
     status = Question.Status
 
-    def asked(title: str, days_ago: float, question_status: str, published_days_ago=None):
+    def asked(
+        title: str, days_ago: float, question_status: str, published_days_ago=None, held=True
+    ):
         created = now - timedelta(days=days_ago)
         published = None if published_days_ago is None else now - timedelta(days=published_days_ago)
         return Question.objects.create(
-            title=title, status=question_status, created_at=created, published_at=published
-        )
+            title=title, status=question_status, created_at=created, published_at=published,
+            held_for_review_at=created if held else None,
+        )  # fmt: skip
 
     asked("Still pending", 2, status.PENDING)
     approved = asked("Approved later", 5, status.PUBLISHED, published_days_ago=4)
     asked("Rejected", 1, status.HIDDEN)
-    at_once = asked("Published at once", 3, status.PUBLISHED, published_days_ago=3)
+    at_once = asked("Published at once", 3, status.PUBLISHED, published_days_ago=3, held=False)
     old_pending = asked("Pending for long", 40, status.PENDING)
-    asked("A draft", 1, status.DRAFT)
+    asked("A draft", 1, status.DRAFT, held=False)
+    # Published by someone else hours after it was written (the demo data, an editor in the
+    # admin) without the queue ever holding it: not held for review.
+    asked("Published later", 6, status.PUBLISHED, published_days_ago=5.9, held=False)
 
     def report(question, reporter, days_ago: float, resolved_days_ago=None):
         resolved = None if resolved_days_ago is None else now - timedelta(days=resolved_days_ago)
@@ -279,7 +285,7 @@ def test_moderation_load_equals_the_questions_and_reports(make_question, alice, 
 def test_moderation_page_shows_the_queue_and_the_days(staff_client, make_question, alice):
     question = make_question("Is this spam?")
     services.report_question(question=question, reporter=alice, reason="spam")
-    make_question("Waiting", status=Question.Status.PENDING)
+    make_question("Waiting", status=Question.Status.PENDING, held_for_review_at=timezone.now())
     html = staff_client.get("/insights/moderation/").content.decode()
     assert '<strong id="pending-now">1</strong>' in html
     assert '<strong id="reported-now">1</strong>' in html
@@ -288,3 +294,18 @@ def test_moderation_page_shows_the_queue_and_the_days(staff_client, make_questio
     assert html.count(f"<title>{today}: 1</title>") == 2
     assert html.count(f"<title>{today}: 0</title>") == 1
     assert html.count('<tr><th scope="row"><time') == 30
+
+
+def test_asking_marks_only_the_questions_the_queue_holds(alice, bob, settings):
+    settings.MODERATE_FIRST_QUESTIONS = 1
+    fields = {
+        "description": "", "choices": [("Yes", None), ("No", None)], "tags": [],
+        "max_choices": 1, "closes_at": None, "results_visibility": "always", "image": None,
+    }  # fmt: skip
+    held = services.ask_question(author=alice, title="A new member's first question?", **fields)
+    assert held.status == Question.Status.PENDING and held.held_for_review_at is not None
+    Question.objects.create(title="Bob's approved one", author=bob, status="published")
+    trusted = services.ask_question(author=bob, title="A trusted member's question?", **fields)
+    assert trusted.status == Question.Status.PUBLISHED and trusted.held_for_review_at is None
+    load = insights.moderation_load(now=timezone.now())
+    assert load.days[-1].held == 1
