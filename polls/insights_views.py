@@ -88,6 +88,7 @@ def insights_activity(request: HttpRequest) -> HttpResponse:
     context = {
         "heatmap": heatmap,
         "charts": [HeatmapChart.of(grid) for grid in heatmap.grids],
+        "heat_legend": HEAT_LEGEND,
         "zones": zones,
         "zone": zone.key,
         "hour_labels": [f"{hour:02d}" for hour in range(24)],
@@ -146,6 +147,12 @@ def _choice(value: str, allowed: Sequence[int], default: int) -> int:
 # --- Chart layout ------------------------------------------------------------------------------
 
 HEAT_LEVELS = 5
+
+
+# What each shade means, for the legend beside every heatmap: a share of its busiest cell.
+HEAT_LEGEND = [(0, "none")] + [
+    (level, f"up to {100 * level // HEAT_LEVELS}%") for level in range(1, HEAT_LEVELS + 1)
+]
 
 
 def heat_level(value: int, highest: int) -> int:

@@ -309,3 +309,17 @@ def test_asking_marks_only_the_questions_the_queue_holds(alice, bob, settings):
     assert trusted.status == Question.Status.PUBLISHED and trusted.held_for_review_at is None
     load = insights.moderation_load(now=timezone.now())
     assert load.days[-1].held == 1
+
+
+def test_each_heatmap_has_a_legend_of_its_shades(staff_client):
+    from polls.insights_views import HEAT_LEVELS
+
+    html = staff_client.get("/insights/activity/").content.decode()
+    legend = re.findall(
+        r'<span class="swatch heat-(\d)" aria-hidden="true"></span> ([^<]+)</li>', html
+    )
+    assert legend[: HEAT_LEVELS + 1] == [
+        ("0", "none"), ("1", "up to 20%"), ("2", "up to 40%"), ("3", "up to 60%"),
+        ("4", "up to 80%"), ("5", "up to 100%"),
+    ]  # fmt: skip
+    assert "against this group's busiest hour" in html
