@@ -85,3 +85,9 @@ def you_voted() -> SafeString:
 def headline(rows: list[results.ChoiceResult], voters: int, closed: bool) -> str:
     """{% headline results voters closed %}: the result in one sentence."""
     return results.headline(rows, voters=voters, closed=bool(closed))
+
+
+@register.filter
+def too_few_to_tell(voters: int) -> bool:
+    """Whether so few have voted that a share would only look precise."""
+    return voters < results.TOO_FEW_TO_TELL

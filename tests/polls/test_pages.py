@@ -357,7 +357,9 @@ def test_a_card_shows_the_leading_answer_and_its_share_when_results_are_public(
     client, make_question
 ):
     open_results = make_question("Tea or coffee?", ("Tea", "Coffee"))
-    vote_for(open_results, ["Tea", "Coffee", "Coffee"])
+    vote_for(open_results, ["Tea"] * 4 + ["Coffee"] * 8)
+    early = make_question("Early days?", ("Yes", "No"))
+    vote_for(early, ["Yes", "Yes", "No"])
     tied = make_question("Cats or dogs?", ("Cats", "Dogs"))
     vote_for(tied, ["Cats", "Dogs"])
     make_question("Nobody voted yet?", ("Yes", "No"))
@@ -373,6 +375,11 @@ def test_a_card_shows_the_leading_answer_and_its_share_when_results_are_public(
         'Leading: <strong>Coffee</strong> <span class="share">67%</span>' in shown["Tea or coffee?"]
     )
     assert "Tied at the top." in shown["Cats or dogs?"]
+    # Under ten voters, a share would only look precise.
+    assert (
+        'Leading: <strong>Yes</strong> <span class="hint">(too few votes to tell)</span>'
+        in (shown["Early days?"])
+    )
     assert "No votes yet: be the first." in shown["Nobody voted yet?"]
     assert "row-lead" not in shown["Secret until the end?"]
 
@@ -381,7 +388,7 @@ def test_a_card_says_when_it_closes_soon_and_what_most_said_once_closed(client, 
     soon = make_question("Closing soon?", ("Yes", "No"), closes_at=timezone.now() + 5.5 * HOUR)
     make_question("Closing next month?", ("Yes", "No"), closes_at=timezone.now() + 900 * HOUR)
     ended = make_question("Over already?", ("Yes", "No"))
-    vote_for(ended, ["No", "No", "Yes"])
+    vote_for(ended, ["No"] * 7 + ["Yes"] * 3)
     Question.objects.filter(pk=ended.pk).update(closes_at=timezone.now() - HOUR)
     shown = rows(page(client, "/?order=newest"))
     assert re.search(r'badge-soon">closes in 5\s+hours<', shown[soon.title])
