@@ -58,6 +58,12 @@ def _leaders(ids: list[int]) -> dict[int, tuple[int | None, int]]:
         .annotate(total=Sum("votes"))
         .order_by()
     )
+    return leaders_of(totals)
+
+
+def leaders_of(totals: Iterable[dict]) -> dict[int, tuple[int | None, int]]:
+    """From rows of question_id, choice_id and their summed votes (``total``): each question's
+    leading choice id and its votes, or None for the choice when two or more tie at the top."""
     leaders: dict[int, tuple[int | None, int]] = {}
     for row in totals:
         votes = max(row["total"] or 0, 0)

@@ -5,6 +5,9 @@ from django.conf import settings
 from django.db import migrations, models
 from django.db.models import F, Sum
 
+# A function of plain rows, not of the models, so the migration can share it.
+from polls.rankings import leaders_of
+
 BATCH = 500
 
 
@@ -17,21 +20,13 @@ def fill_leaders_and_holds(apps, schema_editor):
     ids = list(Question.objects.filter(voter_count__gt=0).values_list("pk", flat=True))
     for start in range(0, len(ids), BATCH):
         batch = ids[start : start + BATCH]
-        leaders = {}
         totals = (
             ChoiceTally.objects.filter(question_id__in=batch)
             .values("question_id", "choice_id")
             .annotate(total=Sum("votes"))
             .order_by()
         )
-        for row in totals:
-            votes = max(row["total"] or 0, 0)
-            best = leaders.get(row["question_id"], (None, 0))
-            if votes > best[1]:
-                leaders[row["question_id"]] = (row["choice_id"], votes)
-            elif votes == best[1] and votes > 0:
-                leaders[row["question_id"]] = (None, votes)
-        for question_id, (choice_id, votes) in leaders.items():
+        for question_id, (choice_id, votes) in leaders_of(totals).items():
             Question.objects.filter(pk=question_id).update(
                 leading_choice_id=choice_id, leading_votes=votes
             )
