@@ -33,7 +33,7 @@ from polls.models import (
     Tag,
     Vote,
 )
-from polls.signals import refresh_search_text
+from polls.search import refresh_search_text
 
 logger = logging.getLogger(__name__)
 

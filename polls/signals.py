@@ -11,22 +11,14 @@ from django.core.cache import cache
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
-from polls import cache_keys
+from polls import cache_keys, services
 from polls.models import Choice, Question
+from polls.search import refresh_search_text
 
 
 def _forget(question: Question) -> None:
     if question.slug:
         cache.delete(cache_keys.question(question.slug))
-
-
-def refresh_search_text(question_id: int) -> None:
-    question = Question.objects.filter(pk=question_id).only("title", "description").first()
-    if question is None:
-        return
-    choices = Choice.objects.filter(question_id=question_id).values_list("text", flat=True)
-    text = "\n".join([question.title, question.description, *choices])
-    Question.objects.filter(pk=question_id).update(search_text=text)
 
 
 @receiver(post_save, sender=Question)
@@ -59,6 +51,4 @@ def tags_changed(sender, instance, action: str, **kwargs) -> None:
 def user_deleted(sender, instance, **kwargs) -> None:
     # Deleting an account removes its votes; withdraw them through the
     # service first so the counters and rankings stay equal to the rows.
-    from polls.services import withdraw_votes
-
-    withdraw_votes(user=instance)
+    services.withdraw_votes(user=instance)
