@@ -44,20 +44,18 @@ from django.db.models import BooleanField, Case, Count, F, Sum, Value, When
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
+from accounts.user_groups import UserGroup, joined_recently, user_group
 from polls import tallies
 from polls.models import (
     Ballot,
     GroupActivityHourly,
     QuestionDaily,
     QuestionHourly,
-    UserGroup,
     VoteActivity,
 )
 
 logger = logging.getLogger(__name__)
 
-# An account is "new" for this long after it signs up.
-NEW_ACCOUNT_AGE = timedelta(days=30)
 # How far back a flush looks for counters; a timer stopped longer loses the rest.
 LOOKBACK_HOURS = 48
 # Counters, index slots and markers outlive the lookback.
@@ -74,14 +72,6 @@ VOTE_RECOUNT_HOURS = 3
 _BATCH = 500
 
 LOCK_KEY = "views:flush-lock"
-
-
-def user_group(user, now: datetime) -> str:
-    if not user.is_authenticated:
-        return UserGroup.ANONYMOUS.value
-    if now - user.date_joined < NEW_ACCOUNT_AGE:
-        return UserGroup.NEW.value
-    return UserGroup.ESTABLISHED.value
 
 
 # --- Keys ------------------------------------------------------------------------------------
@@ -355,8 +345,8 @@ def _group_votes(question_ids: set[int], start: datetime, end: datetime) -> list
     withdrawn vote lowers the figure instead of leaving the old one."""
     found: dict[tuple[datetime, str], int] = defaultdict(int)
     if question_ids:
-        joined_recently = When(
-            user__date_joined__gt=F("created_at") - NEW_ACCOUNT_AGE, then=Value(True)
+        new_then = When(
+            joined_recently(joined="user__date_joined", at=F("created_at")), then=Value(True)
         )
         rows = (
             Ballot.objects.filter(
@@ -364,7 +354,7 @@ def _group_votes(question_ids: set[int], start: datetime, end: datetime) -> list
             )
             .annotate(
                 at=TruncHour("created_at"),
-                new=Case(joined_recently, default=Value(False), output_field=BooleanField()),
+                new=Case(new_then, default=Value(False), output_field=BooleanField()),
             )
             .values("at", "new")
             .annotate(votes=Count("pk"))

@@ -22,6 +22,7 @@ from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q
 from django.db.models.functions import TruncDate
 
+from accounts.user_groups import UserGroup
 from polls.models import (
     Ballot,
     GroupActivityHourly,
@@ -29,7 +30,6 @@ from polls.models import (
     QuestionDaily,
     QuestionHourly,
     Report,
-    UserGroup,
 )
 from polls.tallies import hour_of
 

@@ -21,6 +21,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from accounts.user_groups import UserGroup
+
 TALLY_SHARDS = 16
 MAX_CHOICES = 12
 PUBLIC_STATUSES = ("published", "closed")
@@ -372,14 +374,6 @@ class ModerationQueue(Question):
 
 
 # --- Staff insights: hourly roll-ups ------------------------------------------------------
-
-
-class UserGroup(models.TextChoices):
-    """Who a visitor is, for insights (polls.activity.user_group decides)."""
-
-    ANONYMOUS = "anonymous", "Anonymous visitors"
-    NEW = "new", "New accounts (under 30 days)"
-    ESTABLISHED = "established", "Established accounts"
 
 
 class QuestionHourly(models.Model):

@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
+from accounts.user_groups import NEW_ACCOUNT_AGE, user_group
 from polls import activity, insights, services
 from polls.models import Ballot, Question, Report
 from polls.tallies import hour_of
@@ -47,7 +48,7 @@ def seeded(make_question):
     for at, question_id, n in events:
         activity.count_view(question_id=question_id, user=viewers[n], now=at)
         activity.flush_views(now=at)
-        views.append((at, question_id, activity.user_group(viewers[n], at)))
+        views.append((at, question_id, user_group(viewers[n], at)))
     for user in users:
         for question in rng.sample(questions, rng.randrange(1, 5)):
             at = now - timedelta(minutes=rng.randrange(35 * 24 * 60))
@@ -60,7 +61,7 @@ def seeded(make_question):
 def raw_votes() -> list[tuple[datetime, int, str]]:
     rows = Ballot.objects.values_list("created_at", "question_id", "user__date_joined")
     return [
-        (at, question_id, "new" if at - joined < activity.NEW_ACCOUNT_AGE else "established")
+        (at, question_id, "new" if at - joined < NEW_ACCOUNT_AGE else "established")
         for at, question_id, joined in rows
     ]
 
