@@ -20,8 +20,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from beebeta import analytics
 from beebeta.views import too_many_requests
 from polls import cache_keys, fragments, ratelimit, reads, search, services
-from polls.activity import count_view
 from polls.forms import AskForm, ReportForm, VoteForm
+from polls.insights.counting import count_view
 from polls.models import CARD_PREFETCH, PUBLIC_STATUSES, Question, Tag
 from polls.paging import DEFAULT_ORDER, ORDERS, BadCursor, paginate
 from polls.results import choice_results

@@ -12,7 +12,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from polls import activity
+from polls.insights import counting
 
 
 class Command(BaseCommand):
@@ -22,7 +22,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--recount-hours",
             type=int,
-            default=activity.VOTE_RECOUNT_HOURS,
+            default=counting.VOTE_RECOUNT_HOURS,
             metavar="HOURS",
             help="Copy first votes of this many recent hours (default: %(default)s).",
         )
@@ -38,7 +38,7 @@ class Command(BaseCommand):
         if recount_hours < 1:
             raise CommandError("--recount-hours must be at least 1.")
         while True:
-            outcome = activity.flush(recount_hours=recount_hours)
+            outcome = counting.flush(recount_hours=recount_hours)
             if options["verbosity"] > 1 or (options["verbosity"] and not every):
                 views = (
                     "views skipped (another flush is running, or the cache is unreachable)"

@@ -160,7 +160,7 @@ class FlushOutcome:
 def flush(*, now: datetime | None = None, recount_hours: int = VOTE_RECOUNT_HOURS) -> FlushOutcome:
     now = now or timezone.now()
     views = flush_views(now=now)
-    recount_votes(now=now, hours=recount_hours)
+    copy_first_votes(now=now, hours=recount_hours)
     return FlushOutcome(views=views, votes_hours=recount_hours)
 
 
@@ -299,7 +299,7 @@ def _write_views(views: dict[tuple[int, int, str], int]) -> None:
 # --- Copying votes -------------------------------------------------------------------------
 
 
-def recount_votes(*, now: datetime, hours: int = VOTE_RECOUNT_HOURS) -> None:
+def copy_first_votes(*, now: datetime, hours: int = VOTE_RECOUNT_HOURS) -> None:
     """Copy first votes of the last ``hours`` hours into the roll-ups.
 
     The figures are recomputed from the vote tables and written over the old

@@ -1,7 +1,7 @@
 """The figures of the staff insights pages, each in a fixed number of queries.
 
 Popularity and activity read only the roll-up tables that
-``flush_view_counts`` keeps (see polls.activity), over bounded time ranges
+``flush_view_counts`` keeps (see polls.insights.counting), over bounded time ranges
 through their (hour, ...) and (day, ...) unique indexes: never the votes.
 The funnel and the moderation load read accounts, questions and reports,
 which grow with people and questions, not with votes.
