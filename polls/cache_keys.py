@@ -1,4 +1,4 @@
-"""Names of everything Beebeta keeps in memcached, in one place.
+"""Names of everything Beebeta keeps in its caches, in one place.
 
 Keys about a question are derived from its slug, which never changes once
 published, so a question page can fetch the question, its counts and the
@@ -43,3 +43,40 @@ def list_page(*parts: str) -> str:
 
 
 TAG_CLOUD = "tags:all"
+
+
+def fragment(*parts: object) -> str:
+    """A rendered part of a page in the worker-local "fragments" cache (polls.fragments),
+    named by everything it shows."""
+    return _digest(repr(parts))
+
+
+# --- Question views, counted for insights (polls.insights.counting) ---------------------------
+# Memcached cannot list keys: each hour (numbered from the epoch) keeps an index of its
+# counters in numbered slots, and a marker once every counter of it has been flushed.
+
+
+def view_counter(hour: int, question_id: int, group: str) -> str:
+    return f"views:{hour}:{question_id}:{group}"
+
+
+def view_slot_count(hour: int) -> str:
+    return f"views:{hour}:slots"
+
+
+def view_slot(hour: int, slot: int) -> str:
+    return f"views:{hour}:slot:{slot}"
+
+
+def views_flushed(hour: int) -> str:
+    return f"views:{hour}:done"
+
+
+VIEW_FLUSH_LOCK = "views:flush-lock"
+
+
+# --- Rate limits (polls.ratelimit) -----------------------------------------------------------
+
+
+def rate_limit(scope: str, key: str, window_number: int) -> str:
+    return f"rl:{scope}:{key}:{window_number}"

@@ -16,13 +16,14 @@ header) is rendered apart, or not cached at all.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from typing import Any
 
 from django.core.cache import caches
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
+
+from polls import cache_keys
 
 ALIAS = "fragments"
 # Longer than any cached question or count lives, so a part outlives none of the data it shows.
@@ -37,10 +38,10 @@ def render(
     ``key`` must name everything the part shows: the stamps of the data it comes from and any
     per-visitor or time-dependent value. ``context`` is called only when the part is rendered.
     """
-    digest = hashlib.blake2b(repr(key).encode(), digest_size=16).hexdigest()
+    name = cache_keys.fragment(*key)
     fragments = caches[ALIAS]
-    html = fragments.get(digest)
+    html = fragments.get(name)
     if html is None:
         html = render_to_string(template, context())
-        fragments.set(digest, html, FRAGMENT_SECONDS)
+        fragments.set(name, html, FRAGMENT_SECONDS)
     return mark_safe(html)  # noqa: S308  (rendered with autoescape by render_to_string)

@@ -13,11 +13,13 @@ import time
 
 from django.core.cache import cache
 
+from polls import cache_keys
+
 
 def allow(*, scope: str, key: str, limit: int, window: int, now: float | None = None) -> bool:
     """Count one attempt of ``key``; True while it has made at most ``limit`` in this window."""
     bucket = int((time.time() if now is None else now) // window)
-    counter = f"rl:{scope}:{key}:{bucket}"
+    counter = cache_keys.rate_limit(scope, key, bucket)
     if cache.add(counter, 1, window + 5):
         return True
     try:

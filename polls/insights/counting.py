@@ -46,6 +46,13 @@ from django.utils import timezone
 
 from accounts.user_groups import UserGroup, joined_recently, user_group
 from polls import tallies
+from polls.cache_keys import (
+    VIEW_FLUSH_LOCK,
+    view_counter,
+    view_slot,
+    view_slot_count,
+    views_flushed,
+)
 from polls.models import (
     Ballot,
     GroupActivityHourly,
@@ -71,10 +78,8 @@ VOTE_RECOUNT_HOURS = 3
 # Keys per memcached round trip.
 _BATCH = 500
 
-LOCK_KEY = "views:flush-lock"
 
-
-# --- Keys ------------------------------------------------------------------------------------
+# --- Hours ------------------------------------------------------------------------------------
 
 
 def _hour_number(moment: datetime) -> int:
@@ -84,22 +89,6 @@ def _hour_number(moment: datetime) -> int:
 
 def _hour_start(number: int) -> datetime:
     return datetime.fromtimestamp(number * 3600, tz=UTC)
-
-
-def counter_key(hour: int, question_id: int, group: str) -> str:
-    return f"views:{hour}:{question_id}:{group}"
-
-
-def _slot_count_key(hour: int) -> str:
-    return f"views:{hour}:slots"
-
-
-def _slot_key(hour: int, slot: int) -> str:
-    return f"views:{hour}:slot:{slot}"
-
-
-def _done_key(hour: int) -> str:
-    return f"views:{hour}:done"
 
 
 # --- Counting ---------------------------------------------------------------------------------
@@ -129,15 +118,15 @@ def count_view(*, question_id: int, user, now: datetime | None = None) -> None:
     """Count one view of a question page: memcached only, never an error."""
     now = now or timezone.now()
     hour, group = _hour_number(now), user_group(user, now)
-    key = counter_key(hour, question_id, group)
+    key = view_counter(hour, question_id, group)
     try:
         if _incr(key) is not None:
             return
         if cache.add(key, 1, COUNTER_SECONDS):
             # Only the request that created the counter lists it in the index.
-            slot = _add_or_incr(_slot_count_key(hour))
+            slot = _add_or_incr(view_slot_count(hour))
             if slot is not None:
-                cache.set(_slot_key(hour, slot), f"{question_id}:{group}", COUNTER_SECONDS)
+                cache.set(view_slot(hour, slot), f"{question_id}:{group}", COUNTER_SECONDS)
         else:
             # Created by another request a moment ago, or the cache is down:
             # then the view is not counted.
@@ -183,39 +172,39 @@ def flush_views(*, now: datetime) -> int | None:
     lock: another flush is running, or the cache is unreachable.
     """
     token = uuid.uuid4().hex
-    if not cache.add(LOCK_KEY, token, LOCK_SECONDS):
+    if not cache.add(VIEW_FLUSH_LOCK, token, LOCK_SECONDS):
         return None
     try:
         return _flush_views_locked(now)
     finally:
         # Not atomic, but a flush only outlives its lock after LOCK_SECONDS.
-        if cache.get(LOCK_KEY) == token:
-            cache.delete(LOCK_KEY)
+        if cache.get(VIEW_FLUSH_LOCK) == token:
+            cache.delete(VIEW_FLUSH_LOCK)
 
 
 def _open_hours(now: datetime) -> dict[int, int]:
     """Hours that may hold unflushed counters, with their number of index slots."""
     current = _hour_number(now)
     hours = range(current - LOOKBACK_HOURS, current + 1)
-    found = _get_many([_slot_count_key(h) for h in hours] + [_done_key(h) for h in hours])
+    found = _get_many([view_slot_count(h) for h in hours] + [views_flushed(h) for h in hours])
     return {
-        h: found[_slot_count_key(h)]
+        h: found[view_slot_count(h)]
         for h in hours
-        if found.get(_slot_count_key(h)) and not found.get(_done_key(h))
+        if found.get(view_slot_count(h)) and not found.get(views_flushed(h))
     }
 
 
 def _counters(open_hours: dict[int, int]) -> dict[str, tuple[int, int, str]]:
     """Every indexed counter key of those hours, with its (hour, question id, group)."""
     slots = {
-        _slot_key(h, slot): h for h, count in open_hours.items() for slot in range(1, count + 1)
+        view_slot(h, slot): h for h, count in open_hours.items() for slot in range(1, count + 1)
     }
     counters = {}
     for slot_key, value in _get_many(slots).items():
-        question_id, _, group = value.partition(":")
-        hour = slots[slot_key]
+        number, _, group = value.partition(":")
+        hour, question_id = slots[slot_key], int(number)
         # A counter lost to eviction and created again has two slots: one key.
-        counters[counter_key(hour, int(question_id), group)] = (hour, int(question_id), group)
+        counters[view_counter(hour, question_id, group)] = (hour, question_id, group)
     return counters
 
 
@@ -262,7 +251,7 @@ def _flush_views_locked(now: datetime) -> int:
     finished = [
         h for h in open_hours if h not in failed_hours and _hour_start(h + 1) + HOUR_GRACE <= now
     ]
-    cache.set_many({_done_key(h): 1 for h in finished}, COUNTER_SECONDS)
+    cache.set_many({views_flushed(h): 1 for h in finished}, COUNTER_SECONDS)
     return sum(claimed.values())
 
 

@@ -17,7 +17,7 @@ from django.db.models import Sum
 from django.test import Client
 from django.utils import timezone
 
-from polls import services, tallies
+from polls import cache_keys, services, tallies
 from polls.insights import counting
 from polls.models import GroupActivityHourly, QuestionDaily, QuestionHourly
 
@@ -141,10 +141,10 @@ def test_flush_while_many_views_arrive_loses_and_doubles_nothing(make_question, 
 def test_a_flush_waits_for_the_one_running(question):
     for _ in range(2):
         counting.count_view(question_id=question.pk, user=AnonymousUser())
-    assert cache.add(counting.LOCK_KEY, "someone else", 60)
+    assert cache.add(cache_keys.VIEW_FLUSH_LOCK, "someone else", 60)
     assert counting.flush_views(now=timezone.now()) is None
     assert stored_views() == 0
-    cache.delete(counting.LOCK_KEY)
+    cache.delete(cache_keys.VIEW_FLUSH_LOCK)
     assert counting.flush_views(now=timezone.now()) == 2
 
 
@@ -159,7 +159,7 @@ def test_a_failed_database_write_gives_the_counts_back(question, monkeypatch):
     with pytest.raises(RuntimeError):
         counting.flush_views(now=timezone.now())
     monkeypatch.undo()
-    assert cache.get(counting.LOCK_KEY) is None  # released despite the error
+    assert cache.get(cache_keys.VIEW_FLUSH_LOCK) is None  # released despite the error
     assert counting.flush_views(now=timezone.now()) == 5
     assert stored_views(question.pk) == 5
 
@@ -174,7 +174,7 @@ def test_views_of_an_hour_that_just_ended_are_still_flushed(question):
     assert counting.flush_views(now=hour + HOUR + timedelta(minutes=2)) == 1
     # Once the grace is over the hour is finished and no longer read.
     assert counting.flush_views(now=hour + HOUR + counting.HOUR_GRACE) == 0
-    assert cache.get(counting._done_key(counting._hour_number(hour))) == 1
+    assert cache.get(cache_keys.views_flushed(counting._hour_number(hour))) == 1
     row = QuestionHourly.objects.get(question=question)
     assert (row.hour, row.views) == (hour, 2)
 
