@@ -15,19 +15,21 @@ def _digest(text: str) -> str:
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
-# The digest in braces groups a question's keys on one memcached node (beebeta/cache.py).
+def _grouped(prefix: str, slug: str) -> str:
+    # The digest in braces groups a question's keys on one memcached node (beebeta/cache.py).
+    return f"{prefix}:{{{_digest(slug)}}}"
 
 
 def question(slug: str) -> str:
-    return f"q:{{{_digest(slug)}}}"
+    return _grouped("q", slug)
 
 
 def counts(slug: str) -> str:
-    return f"c:{{{_digest(slug)}}}"
+    return _grouped("c", slug)
 
 
 def ballot(user_id: int, slug: str) -> str:
-    return f"b:{user_id}:{{{_digest(slug)}}}"
+    return _grouped(f"b:{user_id}", slug)
 
 
 def tag(slug: str) -> str:
