@@ -197,6 +197,27 @@ def _after_votes_changed(
         rankings.refresh(question_ids=[question.pk])
 
 
+@dataclass(frozen=True)
+class RecountOutcome:
+    questions: int
+    # Figures (a question's votes per choice, its voters) that differed from the vote rows.
+    corrected: int
+
+
+def recount_votes() -> RecountOutcome:
+    """Rebuild every question's counters from the vote rows, then its rankings and cached counts.
+
+    One transaction per question rather than one for all: each pauses voting on its own
+    question only, for as long as that question takes (tallies.rebuild_counters).
+    """
+    question_ids = list(Question.objects.values_list("pk", flat=True).order_by("pk"))
+    corrected = sum(tallies.rebuild_counters(question_id=pk) for pk in question_ids)
+    rankings.refresh(question_ids=question_ids)
+    slugs = Question.objects.values_list("slug", flat=True)
+    cache.delete_many([cache_keys.counts(slug) for slug in slugs])
+    return RecountOutcome(questions=len(question_ids), corrected=corrected)
+
+
 # --- Questions ------------------------------------------------------------------------
 
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -264,25 +264,32 @@ def _write_views(views: dict[tuple[int, int, str], int]) -> None:
         per_question[start, question_id] += value
         per_day[start.date(), question_id] += value
         per_group[start, group] += value
+    _write_rollups(per_question, per_day, per_group, add=("views",))
+
+
+# The roll-up tables and the unique keys of their rows.
+_ROLLUPS = (
+    (QuestionHourly, ("hour", "question")),
+    (QuestionDaily, ("day", "question")),
+    (GroupActivityHourly, ("hour", "group")),
+)
+
+
+def _write_rollups(
+    *figures: dict[tuple, int], add: Sequence[str] = (), replace: Sequence[str] = ()
+) -> None:
+    """Per question and hour, per question and day, per group and hour: {key: value} each,
+    added to the column named in ``add`` or written over the one in ``replace``, in one
+    transaction so that the three tables never disagree."""
     with transaction.atomic():
-        tallies.upsert_counters(
-            QuestionHourly,
-            ("hour", "question"),
-            [(*key, value) for key, value in per_question.items()],
-            add=("views",),
-        )
-        tallies.upsert_counters(
-            QuestionDaily,
-            ("day", "question"),
-            [(*key, value) for key, value in per_day.items()],
-            add=("views",),
-        )
-        tallies.upsert_counters(
-            GroupActivityHourly,
-            ("hour", "group"),
-            [(*key, value) for key, value in per_group.items()],
-            add=("views",),
-        )
+        for (model, keys), rows in zip(_ROLLUPS, figures, strict=True):
+            tallies.upsert_counters(
+                model,
+                keys,
+                [(*key, value) for key, value in rows.items()],
+                add=add,
+                replace=replace,
+            )
 
 
 # --- Copying votes -------------------------------------------------------------------------
@@ -307,29 +314,19 @@ def copy_first_votes(*, now: datetime, hours: int = VOTE_RECOUNT_HOURS) -> None:
         .annotate(votes=Sum("votes"))
         .order_by()
     )
-    hourly, daily = [], Counter()
+    hourly: dict[tuple[datetime, int], int] = {}
+    daily: Counter[tuple[date, int]] = Counter()
     for row in per_hour:
         if row["hour"] >= start:
-            hourly.append((row["hour"], row["question_id"], row["votes"]))
+            hourly[row["hour"], row["question_id"]] = row["votes"]
         daily[row["hour"].date(), row["question_id"]] += row["votes"]
-    with transaction.atomic():
-        tallies.upsert_counters(QuestionHourly, ("hour", "question"), hourly, replace=("votes",))
-        tallies.upsert_counters(
-            QuestionDaily,
-            ("day", "question"),
-            [(*key, votes) for key, votes in daily.items()],
-            replace=("votes",),
-        )
-        question_ids = {question_id for _, question_id, _ in hourly}
-        tallies.upsert_counters(
-            GroupActivityHourly,
-            ("hour", "group"),
-            _group_votes(question_ids, start, end),
-            replace=("votes",),
-        )
+    per_group = _group_votes({question_id for _, question_id in hourly}, start, end)
+    _write_rollups(hourly, daily, per_group, replace=("votes",))
 
 
-def _group_votes(question_ids: set[int], start: datetime, end: datetime) -> list[tuple]:
+def _group_votes(
+    question_ids: set[int], start: datetime, end: datetime
+) -> dict[tuple[datetime, str], int]:
     """First votes per hour and group; every hour of the window gets a row, so a
     withdrawn vote lowers the figure instead of leaving the old one."""
     found: dict[tuple[datetime, str], int] = defaultdict(int)
@@ -352,9 +349,9 @@ def _group_votes(question_ids: set[int], start: datetime, end: datetime) -> list
         for row in rows:
             group = UserGroup.NEW.value if row["new"] else UserGroup.ESTABLISHED.value
             found[row["at"], group] += row["votes"]
-    hour, rows_out = start, []
+    hour, every_hour = start, {}
     while hour < end:
         for group in (UserGroup.NEW.value, UserGroup.ESTABLISHED.value):
-            rows_out.append((hour, group, found.get((hour, group), 0)))
+            every_hour[hour, group] = found.get((hour, group), 0)
         hour += timedelta(hours=1)
-    return rows_out
+    return every_hour
