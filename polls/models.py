@@ -25,7 +25,6 @@ from accounts.user_groups import UserGroup
 
 TALLY_SHARDS = 16
 MAX_CHOICES = 12
-PUBLIC_STATUSES = ("published", "closed")
 # What a list row shows besides its own columns and image (QuestionQuerySet.for_cards).
 CARD_PREFETCH = ("tags",)
 
@@ -89,13 +88,20 @@ class QuestionQuerySet(models.QuerySet):
         return self.filter(Q(status=Question.Status.PENDING) | Q(models.Exists(open_reports)))
 
 
+class QuestionStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PENDING = "pending", "Pending review"
+    PUBLISHED = "published", "Published"
+    HIDDEN = "hidden", "Hidden"
+    CLOSED = "closed", "Closed"
+
+
+# The statuses anyone may see a question in; any other is a 404 outside the admin.
+PUBLIC_STATUSES = (QuestionStatus.PUBLISHED, QuestionStatus.CLOSED)
+
+
 class Question(models.Model):
-    class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        PENDING = "pending", "Pending review"
-        PUBLISHED = "published", "Published"
-        HIDDEN = "hidden", "Hidden"
-        CLOSED = "closed", "Closed"
+    Status = QuestionStatus
 
     class Results(models.TextChoices):
         ALWAYS = "always", "Always"

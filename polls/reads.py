@@ -16,7 +16,7 @@ from django.core.cache import cache
 from django.db.models import Count, Prefetch, Q
 
 from polls import cache_keys, tallies
-from polls.models import Choice, Question, Tag, Vote
+from polls.models import PUBLIC_STATUSES, Choice, Question, Tag, Vote
 from polls.tallies import Counts
 
 # Changes delete these keys at once, but a worker that has just given up on a memcached node
@@ -126,9 +126,7 @@ def tag_cloud() -> list[Tag]:
     if tags is None:
         tags = list(
             Tag.objects.annotate(
-                question_count=Count(
-                    "questions", filter=Q(questions__status__in=("published", "closed"))
-                )
+                question_count=Count("questions", filter=Q(questions__status__in=PUBLIC_STATUSES))
             ).order_by("name")
         )
         cache.set(cache_keys.TAG_CLOUD, tags, TAG_CLOUD_SECONDS)

@@ -147,10 +147,10 @@ def _validate_choices(
             .values_list("status", "closes_at", "max_choices")
             .first()
         )
-    if state is None or state[0] not in ("published", "closed"):
+    if state is None or state[0] not in PUBLIC_STATUSES:
         raise VoteRejected("This question is not open for voting.")
     status, closes_at, limit = state
-    if status == "closed" or (closes_at is not None and closes_at <= now):
+    if status == Question.Status.CLOSED or (closes_at is not None and closes_at <= now):
         raise VoteRejected("This question is closed; it no longer takes votes.")
     if len(chosen) > limit:
         if limit == 1:

@@ -24,6 +24,7 @@ from django.db.models.functions import TruncDate
 
 from accounts.user_groups import UserGroup
 from polls.models import (
+    PUBLIC_STATUSES,
     Ballot,
     GroupActivityHourly,
     Question,
@@ -52,7 +53,7 @@ class Ranked:
 
     @property
     def is_public(self) -> bool:
-        return self.status in (Question.Status.PUBLISHED, Question.Status.CLOSED)
+        return self.status in PUBLIC_STATUSES
 
 
 @dataclass(frozen=True)
@@ -328,7 +329,7 @@ def moderation_load(*, now: datetime, days: int = MODERATION_DAYS) -> Moderation
         Q(status=status.PENDING)
         | Q(status=status.HIDDEN, published_at__isnull=True)
         | Q(
-            status__in=(status.PUBLISHED, status.CLOSED, status.HIDDEN),
+            status__in=(*PUBLIC_STATUSES, status.HIDDEN),
             published_at__gte=start,
             published_at__gt=F("created_at") + HELD_AFTER,
         )
