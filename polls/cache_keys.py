@@ -21,7 +21,9 @@ def _grouped(prefix: str, slug: str) -> str:
 
 
 def question(slug: str) -> str:
-    return _grouped("q", slug)
+    """A reads.CachedQuestion (named apart from the bare Question once cached under "q", so
+    that app servers of either release never read each other's objects)."""
+    return _grouped("qs", slug)
 
 
 def counts(slug: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 
+from django.conf import settings
 from django.core.cache import cache
 
 from polls import cache_keys
@@ -30,3 +31,13 @@ def allow(*, scope: str, key: str, limit: int, window: int, now: float | None = 
         cache.add(counter, 1, window + 5)
         return True
     return count <= limit
+
+
+def allow_vote(*, user_id: int) -> bool:
+    """Count one vote (or change) of the account; True while it is within VOTE_RATE_LIMIT."""
+    return allow(
+        scope="vote",
+        key=str(user_id),
+        limit=settings.VOTE_RATE_LIMIT,
+        window=settings.VOTE_RATE_WINDOW_SECONDS,
+    )

@@ -9,14 +9,15 @@ rebuild happens on every request.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, Prefetch, Q
 
 from polls import cache_keys, tallies
-from polls.models import PUBLIC_STATUSES, Choice, Question, Tag, Vote
+from polls.models import CARD_PREFETCH, PUBLIC_STATUSES, Choice, Question, Tag, Vote
+from polls.paging import Order, Page, paginate
 from polls.tallies import Counts
 
 # Changes delete these keys at once, but a worker that has just given up on a memcached node
@@ -29,20 +30,34 @@ TAG_CLOUD_SECONDS = 300
 TAG_SECONDS = 300
 
 
-@dataclass
+@dataclass(frozen=True)
+class CachedQuestion:
+    """What memcached holds for a question: the question, with its choices, tags, author and
+    pictures, and a stamp made each time it is read from MySQL. Every worker that reads this
+    copy sees the same stamp, and the parts of its page rendered for the stamp
+    (polls/fragments.py) are exactly as fresh as the copy."""
+
+    question: Question
+    stamp: str = field(default_factory=lambda: secrets.token_hex(8))
+
+
+@dataclass(frozen=True)
 class QuestionPage:
     question: Question
-    counts: Counts
-    # The visitor's chosen choice ids; empty when they have not voted.
-    mine: tuple[int, ...]
+    # CachedQuestion.stamp of the copy the question came from.
+    stamp: str
+    # The counts, or None when read without them (a vote: every vote changes them).
+    counts: Counts | None
+    # The visitor's chosen choice ids; empty when they have not voted (or were not asked about).
+    mine: tuple[int, ...] = ()
 
     @property
     def choices(self) -> list[Choice]:
         return list(self.question.choices.all())
 
 
-def _load_question(slug: str) -> Question | None:
-    return (
+def _load_question(slug: str) -> CachedQuestion | None:
+    question = (
         Question.objects.public()
         .select_related("author", "image")
         # The object is pickled into memcached: keep the author's private
@@ -54,6 +69,11 @@ def _load_question(slug: str) -> Question | None:
         .filter(slug=slug)
         .first()
     )
+    # MySQL compares slugs without regard to case; a question has one address
+    # only, so that hiding it forgets every key it was cached by.
+    if question is None or question.slug != slug:
+        return None
+    return CachedQuestion(question=question)
 
 
 def _load_ballot(user_id: int, question_id: int) -> tuple[int, ...]:
@@ -64,60 +84,60 @@ def _load_ballot(user_id: int, question_id: int) -> tuple[int, ...]:
     )
 
 
-def public_question(slug: str) -> Question | None:
-    """The question at ``slug`` with its choices, or None when not public: one cache read.
+def question_page(
+    slug: str, user_id: int | None = None, *, results: bool = True
+) -> QuestionPage | None:
+    """The question at ``slug`` as its page shows it, or None when it is not public.
 
-    What a vote needs: unlike question_page, nothing that every vote changes (the counts, the
-    voter's ballot), which would otherwise be read from MySQL again on each vote.
+    With ``results``, its counts and the ballot of ``user_id`` (when given) come with it, in the
+    same round trip. A vote reads without them: every vote changes both, so reading them would
+    cost MySQL queries on each vote.
     """
-    key = cache_keys.question(slug)
-    question = cache.get(key)
-    if question is None:
-        question = _load_question(slug)
-        if question is None or question.slug != slug:
-            return None
-        question.render_stamp = secrets.token_hex(8)
-        cache.set(key, question, QUESTION_CACHE_SECONDS)
-    elif not question.is_public:
-        return None
-    return question
-
-
-def question_page(slug: str, user_id: int | None) -> QuestionPage | None:
-    """The question at ``slug`` as its page shows it, or None when not public."""
-    keys = {"question": cache_keys.question(slug), "counts": cache_keys.counts(slug)}
-    if user_id is not None:
-        keys["ballot"] = cache_keys.ballot(user_id, slug)
+    keys = {"question": cache_keys.question(slug)}
+    if results:
+        keys["counts"] = cache_keys.counts(slug)
+        if user_id is not None:
+            keys["ballot"] = cache_keys.ballot(user_id, slug)
     found = cache.get_many(keys.values())
-    missing: dict[str, object] = {}
 
-    question = found.get(keys["question"])
-    if question is None:
-        question = _load_question(slug)
-        # MySQL compares slugs without regard to case; a question has one
-        # address only, so that hiding it forgets every key it was cached by.
-        if question is None or question.slug != slug:
+    cached = found.get(keys["question"])
+    if cached is None:
+        cached = _load_question(slug)
+        if cached is None:
             return None
-        # Cached with the question: rendered parts of its page are keyed by it (as for Counts).
-        question.render_stamp = secrets.token_hex(8)
-        missing[keys["question"]] = question
-    elif not question.is_public:
+        cache.set(keys["question"], cached, QUESTION_CACHE_SECONDS)
+    elif not cached.question.is_public:
         return None
+    if not results:
+        return QuestionPage(question=cached.question, stamp=cached.stamp, counts=None)
 
+    question_id = cached.question.pk
     counts = found.get(keys["counts"])
     if counts is None:
-        counts = tallies.read_counts(question.pk)
+        counts = tallies.read_counts(question_id)
         cache.set(keys["counts"], counts, settings.COUNTS_CACHE_SECONDS)
-
     mine: tuple[int, ...] = ()
     if user_id is not None:
         mine = found.get(keys["ballot"])
         if mine is None:
-            mine = _load_ballot(user_id, question.pk)
+            mine = _load_ballot(user_id, question_id)
             cache.set(keys["ballot"], mine, settings.COUNTS_CACHE_SECONDS)
-    if missing:
-        cache.set_many(missing, QUESTION_CACHE_SECONDS)
-    return QuestionPage(question=question, counts=counts, mine=mine)
+    return QuestionPage(question=cached.question, stamp=cached.stamp, counts=counts, mine=mine)
+
+
+def public_page(*, tag: Tag | None, order: Order, after: str = "", before: str = "") -> Page:
+    """One page of the public questions (of ``tag``), as the lists show them.
+
+    Raises paging.BadCursor for a cursor that paging did not make.
+    """
+    queryset = Question.objects.rows_for_cards()
+    if tag is not None:
+        queryset = queryset.filter(tags=tag)
+    # Public questions, one status at a time: each is read straight from its sort index.
+    public = [Q(status=status) for status in PUBLIC_STATUSES]
+    return paginate(
+        queryset, order, after=after, before=before, parts=public, prefetch=CARD_PREFETCH
+    )
 
 
 def tag_cloud() -> list[Tag]:
