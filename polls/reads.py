@@ -3,16 +3,19 @@
 A warm question page costs one cache round trip (question, counts and the
 visitor's ballot in one get_many) and no SQL of its own. Everything cached
 here can be rebuilt from MySQL, and a cache that is down only means the
-rebuild happens on every request.
+rebuild happens on every request. Changes drop what they make wrong with
+``forget`` (the signals for questions, the services for votes).
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Count, Prefetch, Q
 
 from polls import cache_keys, tallies
@@ -54,6 +57,15 @@ class QuestionPage:
     @property
     def choices(self) -> list[Choice]:
         return list(self.question.choices.all())
+
+
+def forget(keys: Sequence[str]) -> None:
+    """Drop cached entries that a change has made wrong: at once, so that nothing later in the
+    same transaction reads them, and again once that transaction commits, since a reader may
+    cache the old rows in between. Outside a transaction, once."""
+    cache.delete_many(list(keys))
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(lambda: cache.delete_many(list(keys)))
 
 
 def _load_question(slug: str) -> CachedQuestion | None:

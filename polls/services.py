@@ -1,8 +1,11 @@
 """Writes that touch several models: voting, asking, reporting, moderation.
 
 Every function is keyword-only and does its database work in one
-transaction; cache keys are only ever deleted afterwards, which is safe
-whatever happened (the next reader rebuilds them from the database).
+transaction, but for ``recount_votes``, which takes one per question (its
+docstring says why). Cache keys are deleted after the commit, which is safe
+whatever happened (the next reader rebuilds them from the database): by the
+functions themselves when they commit, and through ``reads.forget`` when they
+run inside a caller's transaction or save questions (the signals).
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
-from accounts.services import ban_user
-from polls import cache_keys, rankings, tallies
+from accounts.services import end_sessions, record_ban
+from polls import cache_keys, rankings, reads, tallies
 from polls.models import (
     MAX_CHOICES,
     PUBLIC_STATUSES,
@@ -162,10 +165,15 @@ def _validate_choices(
 
 
 def withdraw_votes(*, user) -> int:
-    """Remove every vote of ``user`` (account deletion), keeping counters right."""
+    """Remove every vote of ``user`` (account deletion), keeping counters right.
+
+    It runs inside the deletion's transaction (the pre_delete signal), so the
+    cached counts are dropped again once the account is gone for good.
+    """
     question_ids = []
-    for ballot_id, question_id in Ballot.objects.filter(user=user).values_list("pk", "question_id"):
-        with transaction.atomic():
+    with transaction.atomic():
+        ballots = Ballot.objects.filter(user=user).values_list("pk", "question_id")
+        for ballot_id, question_id in ballots:
             ballot = Ballot.objects.select_for_update().filter(pk=ballot_id).first()
             if ballot is None:
                 continue
@@ -176,7 +184,7 @@ def withdraw_votes(*, user) -> int:
                 question_id=question_id, deltas={c: -1 for c in previous}, shard=shard
             )
             tallies.add_voters(question_id=question_id, delta=-1, shard=shard)
-        question_ids.append(question_id)
+            question_ids.append(question_id)
     for question in Question.objects.filter(pk__in=question_ids).only("pk", "slug"):
         _after_votes_changed(question=question, user_ids=[user.pk], throttle=False)
     return len(question_ids)
@@ -185,7 +193,7 @@ def withdraw_votes(*, user) -> int:
 def _after_votes_changed(
     *, question: Question, user_ids: Iterable[int], throttle: bool = True
 ) -> None:
-    cache.delete_many(
+    reads.forget(
         [cache_keys.counts(question.slug)]
         + [cache_keys.ballot(user_id, question.slug) for user_id in user_ids]
     )
@@ -214,7 +222,7 @@ def recount_votes() -> RecountOutcome:
     corrected = sum(tallies.rebuild_counters(question_id=pk) for pk in question_ids)
     rankings.refresh(question_ids=question_ids)
     slugs = Question.objects.values_list("slug", flat=True)
-    cache.delete_many([cache_keys.counts(slug) for slug in slugs])
+    reads.forget([cache_keys.counts(slug) for slug in slugs])
     return RecountOutcome(questions=len(question_ids), corrected=corrected)
 
 
@@ -224,11 +232,12 @@ def recount_votes() -> RecountOutcome:
 def set_status(*, questions: Iterable[Question], status: str) -> int:
     """Moderation: publish, hide or close questions, one save each so caches follow."""
     changed = 0
-    for question in questions:
-        if question.status != status:
-            question.status = status
-            question.save(update_fields=["status", "published_at"])
-            changed += 1
+    with transaction.atomic():
+        for question in questions:
+            if question.status != status:
+                question.status = status
+                question.save(update_fields=["status", "published_at"])
+                changed += 1
     return changed
 
 
@@ -372,6 +381,7 @@ def report_question(
 
 
 def resolve_reports(*, questions: Iterable[Question], moderator) -> int:
+    # One UPDATE: a transaction of its own.
     return Report.objects.filter(
         question__in=[question.pk for question in questions], resolved_at__isnull=True
     ).update(resolved_at=timezone.now(), resolved_by=moderator)
@@ -380,18 +390,20 @@ def resolve_reports(*, questions: Iterable[Question], moderator) -> int:
 def approve_questions(*, questions: Iterable[Question], moderator) -> int:
     """Publish pending and hidden questions and close the reports on all of them."""
     questions = list(questions)
-    resolve_reports(questions=questions, moderator=moderator)
-    waiting = (Question.Status.PENDING, Question.Status.HIDDEN)
-    return set_status(
-        questions=[q for q in questions if q.status in waiting], status=Question.Status.PUBLISHED
-    )
+    waiting = [
+        q for q in questions if q.status in (Question.Status.PENDING, Question.Status.HIDDEN)
+    ]
+    with transaction.atomic():
+        resolve_reports(questions=questions, moderator=moderator)
+        return set_status(questions=waiting, status=Question.Status.PUBLISHED)
 
 
 def hide_questions(*, questions: Iterable[Question], moderator) -> int:
     """Hide questions for good: their reports are settled, so they leave the queue."""
     questions = list(questions)
-    resolve_reports(questions=questions, moderator=moderator)
-    return set_status(questions=questions, status=Question.Status.HIDDEN)
+    with transaction.atomic():
+        resolve_reports(questions=questions, moderator=moderator)
+        return set_status(questions=questions, status=Question.Status.HIDDEN)
 
 
 @dataclass(frozen=True)
@@ -402,18 +414,24 @@ class BanOutcome:
 
 
 def ban_authors(*, questions: Iterable[Question], moderator) -> BanOutcome:
-    """Ban the authors of ``questions`` and hide those questions; staff are never banned."""
+    """Ban the authors of ``questions`` and hide those questions; staff are never banned.
+
+    The bans and the hiding commit together; the banned authors' sessions end
+    after that, since a request could otherwise cache a session again from the
+    rows before their deletion commits.
+    """
     questions = list(questions)
     authors = {q.author_id: (q.author, q.title) for q in questions if q.author_id is not None}
-    banned, spared = [], []
-    for author, title in authors.values():
-        if author.is_staff or author.is_superuser:
-            spared.append(author)
-            continue
-        reason = f"From the moderation queue, for “{title}”"[:200]
-        ban_user(user=author, by=moderator, reason=reason)
-        banned.append(author)
+    banned = [a for a, _ in authors.values() if not (a.is_staff or a.is_superuser)]
+    spared = [a for a, _ in authors.values() if a.is_staff or a.is_superuser]
     banned_ids = {author.pk for author in banned}
-    theirs = [q for q in questions if q.author_id in banned_ids]
-    hidden = hide_questions(questions=theirs, moderator=moderator)
+    with transaction.atomic():
+        for author, title in authors.values():
+            if author.pk in banned_ids:
+                reason = f"From the moderation queue, for “{title}”"[:200]
+                record_ban(user=author, by=moderator, reason=reason)
+        theirs = [q for q in questions if q.author_id in banned_ids]
+        hidden = hide_questions(questions=theirs, moderator=moderator)
+    for author in banned:
+        end_sessions(user=author)
     return BanOutcome(banned=banned, spared_staff=spared, hidden=hidden)

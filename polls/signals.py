@@ -1,4 +1,5 @@
-"""Keep the cached question pages and the search column in step with edits.
+"""Keep the cached question pages and the search column in step with edits,
+and the counters with deleted accounts.
 
 Saves from the admin and the services go through the model, so these
 receivers see every change of a question, its choices and its tags.
@@ -7,18 +8,18 @@ receivers see every change of a question, its choices and its tags.
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
-from polls import cache_keys, services
+from polls import cache_keys, reads, services
 from polls.models import Choice, Question
 from polls.search import refresh_search_text
 
 
 def _forget(question: Question) -> None:
     if question.slug:
-        cache.delete(cache_keys.question(question.slug))
+        # After the commit too: a moderation service or an admin form saves inside a transaction.
+        reads.forget([cache_keys.question(question.slug)])
 
 
 @receiver(post_save, sender=Question)
