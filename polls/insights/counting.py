@@ -35,7 +35,6 @@ import logging
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from django.core.cache import cache
@@ -139,18 +138,13 @@ def count_view(*, question_id: int, user, now: datetime | None = None) -> None:
 # --- Flushing views ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class FlushOutcome:
-    # None when another flush held the lock and this one did nothing.
-    views: int | None
-    votes_hours: int
-
-
-def flush(*, now: datetime | None = None, recount_hours: int = VOTE_RECOUNT_HOURS) -> FlushOutcome:
+def flush(*, now: datetime | None = None, recount_hours: int = VOTE_RECOUNT_HOURS) -> int | None:
+    """Flush the views (flush_views: their number, or None when skipped), then copy the first
+    votes of the last ``recount_hours`` hours."""
     now = now or timezone.now()
     views = flush_views(now=now)
     copy_first_votes(now=now, hours=recount_hours)
-    return FlushOutcome(views=views, votes_hours=recount_hours)
+    return views
 
 
 def _batches(keys: list[str]) -> Iterator[list[str]]:

@@ -38,12 +38,12 @@ class Command(BaseCommand):
         if recount_hours < 1:
             raise CommandError("--recount-hours must be at least 1.")
         while True:
-            outcome = counting.flush(recount_hours=recount_hours)
+            flushed = counting.flush(recount_hours=recount_hours)
             if options["verbosity"] > 1 or (options["verbosity"] and not every):
                 views = (
                     "views skipped (another flush is running, or the cache is unreachable)"
-                    if outcome.views is None
-                    else f"{outcome.views} views"
+                    if flushed is None
+                    else f"{flushed} views"
                 )
                 self.stdout.write(
                     f"flush_view_counts: {views}; first votes of the last {recount_hours} hours"
