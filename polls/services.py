@@ -390,12 +390,13 @@ def resolve_reports(*, questions: Iterable[Question], moderator) -> int:
 def approve_questions(*, questions: Iterable[Question], moderator) -> int:
     """Publish pending and hidden questions and close the reports on all of them."""
     questions = list(questions)
-    waiting = [
-        q for q in questions if q.status in (Question.Status.PENDING, Question.Status.HIDDEN)
-    ]
+    waiting = (Question.Status.PENDING, Question.Status.HIDDEN)
     with transaction.atomic():
         resolve_reports(questions=questions, moderator=moderator)
-        return set_status(questions=waiting, status=Question.Status.PUBLISHED)
+        return set_status(
+            questions=[q for q in questions if q.status in waiting],
+            status=Question.Status.PUBLISHED,
+        )
 
 
 def hide_questions(*, questions: Iterable[Question], moderator) -> int:
@@ -422,16 +423,17 @@ def ban_authors(*, questions: Iterable[Question], moderator) -> BanOutcome:
     """
     questions = list(questions)
     authors = {q.author_id: (q.author, q.title) for q in questions if q.author_id is not None}
-    banned = [a for a, _ in authors.values() if not (a.is_staff or a.is_superuser)]
-    spared = [a for a, _ in authors.values() if a.is_staff or a.is_superuser]
-    banned_ids = {author.pk for author in banned}
+    to_ban = {
+        pk: (a, title) for pk, (a, title) in authors.items() if not (a.is_staff or a.is_superuser)
+    }
     with transaction.atomic():
-        for author, title in authors.values():
-            if author.pk in banned_ids:
-                reason = f"From the moderation queue, for “{title}”"[:200]
-                record_ban(user=author, by=moderator, reason=reason)
-        theirs = [q for q in questions if q.author_id in banned_ids]
+        for author, title in to_ban.values():
+            reason = f"From the moderation queue, for “{title}”"[:200]
+            record_ban(user=author, by=moderator, reason=reason)
+        theirs = [q for q in questions if q.author_id in to_ban]
         hidden = hide_questions(questions=theirs, moderator=moderator)
+    banned = [author for author, _ in to_ban.values()]
     for author in banned:
         end_sessions(user=author)
+    spared = [author for pk, (author, _) in authors.items() if pk not in to_ban]
     return BanOutcome(banned=banned, spared_staff=spared, hidden=hidden)
