@@ -12,8 +12,6 @@ from collections.abc import Callable, Sequence
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.views import redirect_to_login
-from django.core.cache import caches
-from django.core.cache.backends.locmem import LocMemCache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -57,17 +55,10 @@ def staff_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
             return redirect_to_login(request.get_full_path())
         if not (request.user.is_active and request.user.is_staff):
             raise PermissionDenied("Insights are for staff.")
-        _flush_if_process_local()
+        counting.flush_if_process_local()
         return view(request, *args, **kwargs)
 
     return wrapper
-
-
-def _flush_if_process_local() -> None:
-    # With the embedded local-memory cache (`make run`) the view counters live in this
-    # process only, where the flush command's timer cannot reach them: fold them in here.
-    if isinstance(caches["default"], LocMemCache):
-        counting.flush()
 
 
 @require_GET
