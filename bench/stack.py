@@ -22,7 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from deploy.stack import DEPLOY, Proc, Stack, _free_ports, say
+from deploy.stack.topology import DEPLOY, Proc, Stack, _free_ports, say
 from tests import services
 from tests.services import HOST
 

@@ -134,7 +134,7 @@ def _spawn(
     with log_path.open("ab") as log:
         # new_session stays False for the test services: a Ctrl-C or hang-up of the terminal then
         # reaches them too, so they do not outlive a runner that dies without cleaning up. Only
-        # servers meant to outlive their starter (`make stack`, deploy/stack.py) detach.
+        # servers meant to outlive their starter (`make stack`, deploy/stack/) detach.
         return subprocess.Popen(
             list(argv),
             stdin=subprocess.DEVNULL,

@@ -1,11 +1,11 @@
-"""`make stack-down` stops exactly what `make stack` started: deploy/stack.py knows a process by
+"""`make stack-down` stops exactly what `make stack` started: deploy/stack/ knows a process by
 its pid and its start time, so a pid the kernel has handed to someone else is never signalled."""
 
 from __future__ import annotations
 
 import subprocess
 
-from deploy.stack import Proc, Stack, _start_time
+from deploy.stack.topology import Proc, Stack, _start_time
 
 
 def detached_sleeper() -> subprocess.Popen[bytes]:

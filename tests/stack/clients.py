@@ -14,7 +14,7 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from deploy.stack import DEMO_PASSWORD, HOST, LB_ADDRESS, Stack
+from deploy.stack.topology import DEMO_PASSWORD, HOST, LB_ADDRESS, Stack
 from tests import services
 
 

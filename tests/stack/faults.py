@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deploy.stack import DEMO_PASSWORD, HOST, Stack
+from deploy.stack.topology import DEMO_PASSWORD, HOST, Stack
 from tests.services import DATABASE_NAME
 from tests.stack.clients import Answer, Load, Visitor
 

@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 
 import MySQLdb
 
-from deploy.stack import HOST, Stack
+from deploy.stack.topology import HOST, Stack
 from tests import services
 from tests.stack.clients import request, through_balancer
 

@@ -1,4 +1,4 @@
-"""Beebeta's production topology on one machine, on loopback: `make stack` and `make stack-down`.
+"""The local stack's topology: the Stack that starts, records, observes and stops it.
 
     HAProxy (ends TLS, checks /healthz: the load balancer)
       -> nginx x 2 (deploy/nginx/beebeta.conf, as on every app instance)
@@ -6,10 +6,10 @@
           -> MariaDB, memcached x 2, an S3 API server (moto) behind an nginx CloudFront stand-in
 
 Every process runs from the repository's configs, rendered with loopback values, with its files
-in one temporary folder and on free ports. `python -m deploy.stack up` starts it detached,
-records what it started in a state file (var/stack/state.json) and prints the URL; `down` stops
+in one temporary folder and on free ports. `Stack.up` starts it (detached for `make stack`),
+records what it started in a state file and returns once the site answers; `Stack.down` stops
 exactly those processes, recognised by pid and start time, and removes the folder. The
-end-to-end tests drive the same class in-process (tests/stack/conftest.py).
+end-to-end tests drive the same class in-process (tests/conftest.py's `stack` fixture).
 
 Each nginx sends to its own gunicorn and falls back to the other one (`backup`) when its own
 refuses connections, so stopping an app server costs no request; HAProxy stops sending to an
@@ -24,7 +24,6 @@ The CDN stand-in and the stack's own set-up talk to S3 directly.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
@@ -40,19 +39,17 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # `python deploy/stack.py` as well as `python -m deploy.stack`
-    sys.path.insert(0, str(ROOT))
+from deploy.render import render_file
+from tests import services
+from tests.services import HOST, Service, ServiceError
 
-from deploy.render import render_file  # noqa: E402
-from tests import services  # noqa: E402
-from tests.services import HOST, Service, ServiceError  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 DEPLOY = ROOT / "deploy"
 DEFAULT_STATE = ROOT / "var" / "stack" / "state.json"
@@ -756,71 +753,3 @@ class Stack:
         )
         stack.procs = {data["name"]: Proc.from_json(data) for data in state["procs"]}
         return stack
-
-
-@contextlib.contextmanager
-def running_stack(**options: Any) -> Iterator[Stack]:
-    stack = Stack.up(**options)
-    try:
-        yield stack
-    finally:
-        stack.down()
-
-
-# --- command line ----------------------------------------------------------------------------
-
-
-def _up(state_path: Path, *, relays: bool) -> int:
-    if state_path.exists():
-        previous = Stack.load(state_path)
-        if any(proc.alive() for proc in previous.procs.values()):
-            say(f"already running at {previous.url} (stop it with: make stack-down)")
-            return 1
-        previous.down()  # left over from a reboot or a crash: nothing of it runs any more
-    stack = Stack.up(state_path=state_path, detach=True, relays=relays)
-    print(
-        f"""
-Beebeta runs at {stack.url}
-  The certificate is the stack's own, self-signed: accept it in the browser
-  (or trust {stack.certificate}).
-  Log in as staff (moderator) or demo, password {DEMO_PASSWORD}.
-  Logs and configs: {stack.home}
-  Stop everything with: make stack-down
-""",
-        flush=True,
-    )
-    return 0
-
-
-def _down(state_path: Path) -> int:
-    if not state_path.exists():
-        say(f"no stack recorded in {state_path}; nothing to stop")
-        return 0
-    stack = Stack.load(state_path)
-    stack.down()
-    say(f"stopped {len(stack.procs)} processes and removed {stack.home}")
-    return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m deploy.stack", description=__doc__)
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("action", choices=("up", "down"))
-    parser.add_argument("--state", type=Path, default=DEFAULT_STATE, help="the state file")
-    parser.add_argument(
-        "--relays",
-        action="store_true",
-        help="up: reach memcached and S3 through relays that can go silent or slow",
-    )
-    options = parser.parse_args(argv)
-    try:
-        if options.action == "up":
-            return _up(options.state, relays=options.relays)
-        return _down(options.state)
-    except ServiceError as error:
-        say(f"error: {error}")
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,9 @@
+"""Beebeta's production topology on one machine, on loopback: `make stack`, the end-to-end tests
+and the benchmark all run it from this package.
+
+    topology.py    the Stack: HAProxy -> nginx -> gunicorn, the CDN stand-in, the state file
+    __main__.py    `python -m deploy.stack up|down` (`make stack`, `make stack-down`)
+
+The config templates beside these modules (haproxy.cfg, nginx.conf, cdn.conf) are rendered with
+loopback values by deploy/render.py, as production renders its own.
+"""
