@@ -37,7 +37,7 @@ if str(ROOT) not in sys.path:
 
 from bench import cpu, report  # noqa: E402
 from bench.stack import BenchStack  # noqa: E402
-from tests.services import HOST  # noqa: E402
+from deploy.stack.processes import HOST  # noqa: E402
 
 LUA = Path(__file__).resolve().parent / "lua"
 THREADS = 2

@@ -22,9 +22,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from deploy.stack.topology import DEPLOY, Proc, Stack, _free_ports, say
-from tests import services
-from tests.services import HOST
+from deploy.stack import services
+from deploy.stack.processes import HOST, Proc, free_ports
+from deploy.stack.topology import DEPLOY, Stack, say
 
 # The rungs served by Django, and the settings module each gunicorn runs.
 APP_SERVERS = {
@@ -53,7 +53,7 @@ class BenchStack(Stack):
         names = ["mariadb", "memcached-1", "memcached-2", "s3", "cdn"]
         for rung in APP_SERVERS:
             names += [f"nginx-{rung}", f"gunicorn-{rung}"]
-        stack = cls(home, _free_ports(names), home / "state.json")
+        stack = cls(home, free_ports(names), home / "state.json")
         stack.save()
         began = time.monotonic()
         try:

@@ -140,7 +140,7 @@ def unreachable_database() -> Iterator[None]:
     """Point the default connection at a port where nothing listens, then put it back."""
     from django.db import connection
 
-    from tests.services import free_port
+    from deploy.stack.processes import free_port
 
     connection.close()
     port = connection.settings_dict["PORT"]

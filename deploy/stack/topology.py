@@ -37,17 +37,24 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from deploy.render import render_file
-from tests import services
-from tests.services import HOST, Service, ServiceError
+from deploy.stack import services
+from deploy.stack.processes import (
+    HOST,
+    Proc,
+    ServiceError,
+    find_executable,
+    free_ports,
+    http_status,
+    stop_all,
+    tcp_accepts,
+)
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -61,10 +68,11 @@ BUCKET = "beebeta-media"
 DEMO_PASSWORD = "beebeta-demo"  # noqa: S105
 WORKERS_PER_APP_SERVER = 2
 START_TIMEOUT = 60.0
+# Longer than a test server's: nginx and gunicorn first finish the requests in flight.
 STOP_TIMEOUT = 15.0
 # The optional relays, each in front of the service it is named after.
 RELAYS = {"relay-memcached-1": "memcached-1", "relay-memcached-2": "memcached-2", "relay-s3": "s3"}
-# Processes the stack starts itself (the others come from tests/services.py), and the order in
+# Processes the stack starts itself (the others are services.py's servers), and the order in
 # which `down` stops everything: the front first, so nothing new arrives at what stops next.
 LAUNCHED = ("haproxy", "nginx-1", "nginx-2", "cdn", "gunicorn-1", "gunicorn-2", *RELAYS)
 STOP_ORDER = (*LAUNCHED, "s3", "memcached-1", "memcached-2", "mariadb")
@@ -72,108 +80,6 @@ STOP_ORDER = (*LAUNCHED, "s3", "memcached-1", "memcached-2", "mariadb")
 
 def say(message: str) -> None:
     print(f"stack: {message}", file=sys.stderr, flush=True)
-
-
-def _start_time(pid: int) -> int | None:
-    """The process's start time in clock ticks since boot, or None if it is gone (or a zombie).
-
-    With the pid it names one process for good: a pid the kernel hands out again after our
-    process ended comes with another start time, so `down` can never signal a stranger.
-    """
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[1].split()
-    if fields[0] in ("Z", "X"):
-        return None
-    return int(fields[19])
-
-
-@dataclass
-class Proc:
-    """One process of the stack: how to start it again, and how to know and stop it."""
-
-    name: str
-    argv: list[str]
-    log: str
-    port: int
-    stop_signal: int = signal.SIGTERM
-    extra_env: dict[str, str] | None = None  # None: not a Django process
-    pid: int = 0
-    started: int = 0
-    popen: subprocess.Popen[bytes] | None = field(default=None, repr=False)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "argv": self.argv,
-            "log": self.log,
-            "port": self.port,
-            "stop_signal": int(self.stop_signal),
-            "extra_env": self.extra_env,
-            "pid": self.pid,
-            "started": self.started,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Proc:
-        return cls(**data)
-
-    def alive(self) -> bool:
-        if self.popen is not None:
-            return self.popen.poll() is None
-        return self.pid > 0 and _start_time(self.pid) == self.started
-
-    def send(self, signum: int) -> None:
-        if self.popen is not None:
-            # Popen.send_signal does nothing once the child is reaped: no recycled pid is hit.
-            if self.popen.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    self.popen.send_signal(signum)
-        elif self.alive():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signum)
-
-    def wait(self, timeout: float) -> bool:
-        if self.popen is not None:
-            try:
-                self.popen.wait(timeout=max(timeout, 0.0))
-            except subprocess.TimeoutExpired:
-                return False
-            return True
-        deadline = time.monotonic() + timeout
-        while self.alive():
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.05)
-        return True
-
-    def finish(self, timeout: float) -> None:
-        """Wait for the process to end after its stop signal; kill it if it will not."""
-        if not self.wait(timeout):
-            self.send(signal.SIGKILL)
-            self.wait(5.0)
-
-
-def _free_ports(names: Sequence[str]) -> dict[str, int]:
-    ports: dict[str, int] = {}
-    while len(ports) < len(names):
-        port = services.free_port()
-        if port not in ports.values():
-            ports[names[len(ports)]] = port
-    return ports
-
-
-def _http_get(url: str, *, context: ssl.SSLContext | None = None, timeout: float = 2.0) -> int:
-    """The status of a GET, or 0 when nothing answered."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout, context=context) as response:  # noqa: S310
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        return int(error.code)
-    except (OSError, ValueError):
-        return 0
 
 
 @dataclass
@@ -276,7 +182,7 @@ class Stack:
         names += ("mariadb", "memcached-1", "memcached-2", "s3")
         if relays:
             names += tuple(RELAYS)
-        stack = cls(home, _free_ports(names), state_path or home / "state.json", detach, relays)
+        stack = cls(home, free_ports(names), state_path or home / "state.json", detach, relays)
         stack.save()
         began = time.monotonic()
         try:
@@ -304,67 +210,35 @@ class Stack:
         self._render_configs()
         with ThreadPoolExecutor(max_workers=10) as pool:
 
-            def started(name: str, start: Callable[[], Service | Proc]) -> Future[None]:
+            def started(name: str) -> Future[None]:
                 def run() -> None:
-                    self._record(name, start())
+                    self._record(name, self._start_process(name))
                     proc = self.procs[name]
                     announce(f"{name} on {HOST}:{proc.port} (pid {proc.pid})")
 
                 return pool.submit(run)
 
-            ports, home, detach = self.ports, self.home, self.detach
             tls = pool.submit(self._make_certificate)
             # Up in a fraction of a second, before anything could use them: they connect to
             # their service only when a client connects to them.
-            relays = [
-                started(name, lambda name=name: self._launch(name))
-                for name in (RELAYS if self.relays else ())
-            ]
-            database = started(
-                "mariadb",
-                lambda: services.start_mariadb(home, ports["mariadb"], new_session=detach),
-            )
-            caches = [
-                started(
-                    name,
-                    lambda name=name: services.start_memcached(
-                        ports[name], log_dir=home, new_session=detach
-                    ),
-                )
-                for name in ("memcached-1", "memcached-2")
-            ]
-            bucket_server = started(
-                "s3", lambda: services.start_s3(ports["s3"], log_dir=home, new_session=detach)
-            )
+            relays = [started(name) for name in (RELAYS if self.relays else ())]
+            database = started("mariadb")
+            caches = [started("memcached-1"), started("memcached-2")]
+            bucket_server = started("s3")
             static = pool.submit(self.run_python, "manage.py", "collectstatic", "--noinput", "-v0")
             # The app servers boot while the database comes up: they only connect on a request.
-            front = [
-                started(name, lambda name=name: self._launch(name))
-                for name in ("gunicorn-1", "gunicorn-2", "nginx-1", "nginx-2")
-            ]
+            front = [started(name) for name in ("gunicorn-1", "gunicorn-2", "nginx-1", "nginx-2")]
             database.result()
             data = pool.submit(self._migrate_and_seed)
             bucket_server.result()
             tls.result()  # the CDN stand-in serves HTTPS with it, as HAProxy does
-            media = [pool.submit(self._create_bucket), started("cdn", lambda: self._launch("cdn"))]
-            balancer = started("haproxy", lambda: self._launch("haproxy"))
+            media = [pool.submit(self._create_bucket), started("cdn")]
+            balancer = started("haproxy")
             for future in (*relays, *caches, static, *front, data, *media, balancer):
                 future.result()
         self._wait_until_serving()
 
-    def _record(self, name: str, started: Service | Proc) -> None:
-        if isinstance(started, Service):
-            proc = Proc(
-                name,
-                [str(arg) for arg in started.process.args],  # type: ignore[union-attr]
-                str(started.log_path),
-                started.port,
-                pid=started.pid,
-                started=_start_time(started.pid) or 0,
-                popen=started.process,
-            )
-        else:
-            proc = started
+    def _record(self, name: str, proc: Proc) -> None:
         with self._lock:
             self.procs[name] = proc
             self.save()
@@ -376,7 +250,7 @@ class Stack:
         key = folder / "key.pem"
         subprocess.run(  # noqa: S603 - fixed arguments
             [
-                services._find_executable("openssl"),
+                find_executable("openssl"),
                 "req",
                 "-x509",
                 "-newkey",
@@ -485,6 +359,18 @@ class Stack:
         )
         (folder / "nginx.conf").write_text(main)
 
+    def _start_process(self, name: str, *, first: bool = True) -> Proc:
+        """Start one process of the stack and return once it is ready; MariaDB installs its data
+        on the ``first`` start only, and later starts find the rows still there."""
+        port, home, detach = self.ports[name], self.home, self.detach
+        if name == "mariadb":
+            return services.start_mariadb(home, port, name=name, new_session=detach, install=first)
+        if name.startswith("memcached-"):
+            return services.start_memcached(port, name=name, log_dir=home, new_session=detach)
+        if name == "s3":
+            return services.start_s3(port, name=name, log_dir=home, new_session=detach)
+        return self._launch(name)
+
     def _spec(self, name: str) -> Proc:
         """How to start one of the processes the stack starts itself."""
         bin_dir = Path(sys.executable).parent
@@ -502,13 +388,13 @@ class Stack:
             return Proc(name, argv, log, port, extra_env={"GUNICORN_BIND": f"{HOST}:{port}"})
         if name.startswith("nginx-") or name == "cdn":
             folder = self.home / name
-            nginx = services._find_executable("nginx")
+            nginx = find_executable("nginx")
             argv = [nginx, "-e", "stderr", "-p", str(folder), "-c", str(folder / "nginx.conf")]
             # QUIT: finish the requests in flight, then exit (systemctl stop nginx does the same).
             return Proc(name, [*argv, "-g", "daemon off;"], log, port, signal.SIGQUIT)
         if name == "haproxy":
             argv = [
-                services._find_executable("haproxy"),
+                find_executable("haproxy"),
                 "-db",
                 "-f",
                 str(self.home / "haproxy.cfg"),
@@ -531,22 +417,16 @@ class Stack:
     def _launch(self, name: str) -> Proc:
         proc = self._spec(name)
         env = None if proc.extra_env is None else {**self.django_env(), **proc.extra_env}
-        process = services._spawn(
-            name,
-            proc.argv,
-            Path(proc.log),
+        proc.spawn(
             new_session=self.detach,
             env=env if env is not None else {"PATH": os.environ.get("PATH", "")},
             cwd=ROOT,
         )
-        proc.popen, proc.pid = process, process.pid
-        proc.started = _start_time(process.pid) or 0
-        service = Service(name, process, proc.port, Path(proc.log))
-        services._wait_until(service, lambda: self._ready(proc), timeout=START_TIMEOUT)
+        proc.wait_until_ready(lambda: self._ready(proc), timeout=START_TIMEOUT)
         return proc
 
     def _ready(self, proc: Proc) -> bool:
-        if not services._tcp_accepts(proc.port):
+        if not tcp_accepts(proc.port):
             return False
         if proc.name.startswith("gunicorn-"):
             # Its own "Listening at" line: a port taken by someone else would not print it.
@@ -618,7 +498,7 @@ class Stack:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             both_up = set(self.backend_status().values()) == {"UP"}
-            if both_up and _http_get(self.url, context=self.ssl_context()) == 200:
+            if both_up and http_status(self.url, context=self.ssl_context()) == 200:
                 return
             if time.monotonic() > deadline:
                 raise ServiceError(f"{self.url} did not answer 200 through HAProxy in time")
@@ -666,18 +546,7 @@ class Stack:
         same data (every committed row is still there), S3 with its bucket made again."""
         if self.procs[name].alive():
             raise ServiceError(f"{name} is running")
-        port, home, detach = self.ports[name], self.home, self.detach
-        if name == "mariadb":
-            started: Service | Proc = services.start_mariadb(
-                home, port, new_session=detach, install=False
-            )
-        elif name.startswith("memcached-"):
-            started = services.start_memcached(port, log_dir=home, new_session=detach)
-        elif name == "s3":
-            started = services.start_s3(port, log_dir=home, new_session=detach)
-        else:
-            started = self._launch(name)
-        self._record(name, started)
+        self._record(name, self._start_process(name, first=False))
         if name == "s3":
             self._create_bucket()
 
@@ -714,13 +583,7 @@ class Stack:
 
     def down(self) -> None:
         """Stop every process this stack started, then remove its folder and state file."""
-        procs = [self.procs[name] for name in self._stop_order()]
-        # Everyone is told first, then waited for: shutdowns overlap instead of adding up.
-        for proc in procs:
-            proc.send(proc.stop_signal)
-        deadline = time.monotonic() + STOP_TIMEOUT
-        for proc in procs:
-            proc.finish(max(0.0, deadline - time.monotonic()))
+        stop_all((self.procs[name] for name in self._stop_order()), STOP_TIMEOUT)
         shutil.rmtree(self.home, ignore_errors=True)
         with contextlib.suppress(FileNotFoundError):
             self.state_path.unlink()

@@ -14,8 +14,8 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from deploy.stack.services import DATABASE_NAME
 from deploy.stack.topology import DEMO_PASSWORD, HOST, LB_ADDRESS, Stack
-from tests import services
 
 
 def wait_for(condition: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
@@ -374,7 +374,7 @@ def recorded_votes(stack: Stack, usernames: Iterable[str]) -> dict[tuple[str, in
 
     names = set(usernames)
     connection = MySQLdb.connect(
-        host=HOST, port=stack.ports["mariadb"], user="root", db=services.DATABASE_NAME
+        host=HOST, port=stack.ports["mariadb"], user="root", db=DATABASE_NAME
     )
     try:
         cursor = connection.cursor()

@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deploy.stack.services import DATABASE_NAME
 from deploy.stack.topology import DEMO_PASSWORD, HOST, Stack
-from tests.services import DATABASE_NAME
 from tests.stack.clients import Answer, Load, Visitor
 
 VOTE_INTERVAL = 2.5  # seconds between one member's votes: 24 a minute, under the limit of 30

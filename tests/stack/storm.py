@@ -24,8 +24,8 @@ from urllib.parse import urlencode
 
 import MySQLdb
 
+from deploy.stack.services import DATABASE_NAME
 from deploy.stack.topology import HOST, Stack
-from tests import services
 from tests.stack.clients import request, through_balancer
 
 # The copies wait this long for each other at the barrier; HAProxy gives a silent connection
@@ -206,7 +206,7 @@ def connect_database(stack: Stack) -> MySQLdb.Connection:
         host=HOST,
         port=stack.ports["mariadb"],
         user="root",
-        database=services.DATABASE_NAME,
+        database=DATABASE_NAME,
         autocommit=True,
         charset="utf8mb4",
     )
