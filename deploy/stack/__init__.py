@@ -5,6 +5,7 @@ and the benchmark all run it from this package.
                    command run with servers around it (tests/services.py)
     services.py    MariaDB, memcached and the S3 API server (moto), for the stack and the tests
     topology.py    the Stack: HAProxy -> nginx -> gunicorn, the CDN stand-in, the state file
+    faults.py      the relays a test makes silent or slow, and the stack's side of their control
     __main__.py    `python -m deploy.stack up|down` (`make stack`, `make stack-down`)
 
 The config templates beside these modules (haproxy.cfg, nginx.conf, cdn.conf) are rendered with

@@ -17,7 +17,7 @@ nginx that fails its health checks, and retries on the other nginx a request who
 was refused. See deploy/README.md ("The local stack").
 
 With relays (`up --relays`, as the end-to-end tests run it), the app servers reach each memcached
-node and the S3 API through a relay of their own (deploy/stack/relay.py) that a test can make
+node and the S3 API through a relay of their own (faults.py) that a test can make
 silent or slow with `Stack.relay`, to see what a hanging cache node or an unreachable S3 costs.
 The CDN stand-in and the stack's own set-up talk to S3 directly.
 """
@@ -45,6 +45,7 @@ from typing import Any
 
 from deploy.render import render_file
 from deploy.stack import services
+from deploy.stack.faults import RELAYS, ask_relay, relay_argv
 from deploy.stack.processes import (
     HOST,
     Proc,
@@ -70,8 +71,6 @@ WORKERS_PER_APP_SERVER = 2
 START_TIMEOUT = 60.0
 # Longer than a test server's: nginx and gunicorn first finish the requests in flight.
 STOP_TIMEOUT = 15.0
-# The optional relays, each in front of the service it is named after.
-RELAYS = {"relay-memcached-1": "memcached-1", "relay-memcached-2": "memcached-2", "relay-s3": "s3"}
 # Processes the stack starts itself (the others are services.py's servers), and the order in
 # which `down` stops everything: the front first, so nothing new arrives at what stops next.
 LAUNCHED = ("haproxy", "nginx-1", "nginx-2", "cdn", "gunicorn-1", "gunicorn-2", *RELAYS)
@@ -401,16 +400,11 @@ class Stack:
             ]
             return Proc(name, argv, log, port)
         if name in RELAYS and self.relays:
-            argv = [
-                sys.executable,
-                str(DEPLOY / "stack" / "relay.py"),
-                "--listen",
-                f"{HOST}:{port}",
-                "--target",
-                f"{HOST}:{self.ports[RELAYS[name]]}",
-                "--control",
-                str(self._relay_control(name)),
-            ]
+            argv = relay_argv(
+                listen=f"{HOST}:{port}",
+                target=f"{HOST}:{self.ports[RELAYS[name]]}",
+                control=self._relay_control(name),
+            )
             return Proc(name, argv, log, port)
         raise ValueError(f"the stack does not start {name!r} itself")
 
@@ -438,7 +432,7 @@ class Stack:
         if proc.name in RELAYS:
             # Its control socket answers once its port is bound, and names its own pid.
             try:
-                return self._relay_command(proc.name, "status").get("pid") == proc.pid
+                return ask_relay(self._relay_control(proc.name), "status").get("pid") == proc.pid
             except (OSError, ValueError):
                 return False
         pid_file = self.home / proc.name / "nginx.pid"
@@ -555,25 +549,17 @@ class Stack:
 
     def relay(self, service: str, command: str = "status") -> dict[str, Any]:
         """Tell the relay in front of ``service`` ("memcached-1", "s3"...) to "forward",
-        "blackhole" or "delay SECONDS" (see deploy/stack/relay.py); returns its state: mode,
+        "blackhole" or "delay SECONDS" (see faults.py); returns its state: mode,
         connections accepted, connections held by a blackhole."""
         if not self.relays:
             raise ServiceError("this stack has no relays: start it with relays=True")
-        state = self._relay_command(f"relay-{service}", command)
+        state = ask_relay(self._relay_control(f"relay-{service}"), command)
         if "error" in state:
             raise ServiceError(f"relay-{service}: {state['error']}")
         return state
 
     def _relay_control(self, name: str) -> Path:
         return self.home / f"{name}.sock"
-
-    def _relay_command(self, name: str, command: str) -> dict[str, Any]:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(5)
-            sock.connect(str(self._relay_control(name)))
-            sock.sendall(command.encode() + b"\n")
-            with sock.makefile("rb") as answer:
-                return json.loads(answer.readline())
 
     # --- stopping -------------------------------------------------------------------------------
 
