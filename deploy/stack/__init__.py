@@ -8,6 +8,6 @@ and the benchmark all run it from this package.
     faults.py      the relays a test makes silent or slow, and the stack's side of their control
     __main__.py    `python -m deploy.stack up|down` (`make stack`, `make stack-down`)
 
-The config templates beside these modules (haproxy.cfg, nginx.conf, cdn.conf) are rendered with
-loopback values by deploy/render.py, as production renders its own.
+templates/ holds the stack's own configs (haproxy.cfg, nginx.conf, cdn.conf), rendered with
+loopback values by deploy/render.py as production renders its own.
 """

@@ -60,6 +60,8 @@ from deploy.stack.processes import (
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 DEPLOY = ROOT / "deploy"
+# The stack's own configs, rendered as deploy/render.py renders production's.
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 DEFAULT_STATE = ROOT / "var" / "stack" / "state.json"
 # HAProxy connects to nginx from this loopback address: the load balancer's "address range",
 # distinct from the browser's 127.0.0.1, so nginx believes X-Forwarded-For from it alone.
@@ -325,7 +327,7 @@ class Stack:
                 ),
             )
         cdn = render_file(
-            DEPLOY / "stack" / "cdn.conf",
+            TEMPLATES / "cdn.conf",
             {
                 "LISTEN": f"{HOST}:{ports['cdn']}",
                 "S3": f"{HOST}:{ports['s3']}",
@@ -337,7 +339,7 @@ class Stack:
         self._write_nginx(self.home / "cdn", cdn)
         (self.home / "haproxy.cfg").write_text(
             render_file(
-                DEPLOY / "stack" / "haproxy.cfg",
+                TEMPLATES / "haproxy.cfg",
                 {
                     "HOME": str(self.home),
                     "PORT": str(ports["haproxy"]),
@@ -353,7 +355,7 @@ class Stack:
         (folder / "temp").mkdir(parents=True)
         (folder / "site.conf").write_text(site)
         main = render_file(
-            DEPLOY / "stack" / "nginx.conf",
+            TEMPLATES / "nginx.conf",
             {"HOME": str(folder), "SITE": str(folder / "site.conf")},
         )
         (folder / "nginx.conf").write_text(main)

@@ -1,13 +1,11 @@
-"""The local stack's load balancer (deploy/stack/haproxy.cfg) passes `haproxy -c`."""
+"""The local stack's load balancer (deploy/stack/templates/haproxy.cfg) passes `haproxy -c`."""
 
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 
 from deploy.render import render_file
-
-ROOT = Path(__file__).resolve().parent.parent.parent
+from deploy.stack.topology import TEMPLATES
 
 
 def test_haproxy_accepts_the_rendered_config(tmp_path):
@@ -42,7 +40,7 @@ def test_haproxy_accepts_the_rendered_config(tmp_path):
         "NGINX_2": "127.0.0.1:8082",
     }
     config = tmp_path / "haproxy.cfg"
-    config.write_text(render_file(ROOT / "deploy" / "stack" / "haproxy.cfg", values))
+    config.write_text(render_file(TEMPLATES / "haproxy.cfg", values))
     checked = subprocess.run(
         ["haproxy", "-c", "-f", str(config)], capture_output=True, text=True, check=False
     )
