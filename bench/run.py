@@ -505,7 +505,7 @@ def main(argv: list[str] | None = None) -> int:
     def announce(message: str) -> None:
         print(f"bench {time.monotonic() - began:5.0f}s: {message}", file=sys.stderr, flush=True)
 
-    stack = BenchStack.up_bench(announce=announce)
+    stack = BenchStack.up(announce=announce)
     try:
         seed_began = time.monotonic()
         stack.run_python(

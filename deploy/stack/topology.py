@@ -41,7 +41,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from deploy.render import render_file
 from deploy.stack import services
@@ -92,6 +92,8 @@ class Stack:
     relays: bool = False
     procs: dict[str, Proc] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # Where `up` makes the stack's folder (under the system's temporary folder).
+    folder_prefix: ClassVar[str] = "beebeta-stack-"
 
     # --- what it looks like ---------------------------------------------------------------------
 
@@ -175,26 +177,30 @@ class Stack:
         relays: bool = False,
         announce: Callable[[str], None] = say,
     ) -> Stack:
-        """Start everything and return once the site answers through HAProxy; on any failure,
-        stop what was started and remove the folder. With ``relays``, the app servers reach
-        memcached and S3 through relays that `relay` controls."""
-        home = Path(tempfile.mkdtemp(prefix="beebeta-stack-"))
-        names = ("haproxy", "nginx-1", "nginx-2", "cdn", "gunicorn-1", "gunicorn-2")
-        names += ("mariadb", "memcached-1", "memcached-2", "s3")
-        if relays:
-            names += tuple(RELAYS)
-        stack = cls(home, free_ports(names), state_path or home / "state.json", detach, relays)
+        """Start everything and return once the site answers; on any failure, stop what was
+        started and remove the folder. With ``relays``, the app servers reach memcached and S3
+        through relays that `relay` controls."""
+        home = Path(tempfile.mkdtemp(prefix=cls.folder_prefix))
+        ports = free_ports(cls.process_names(relays=relays))
+        stack = cls(home, ports, state_path or home / "state.json", detach, relays)
         stack.save()
         began = time.monotonic()
         try:
-            stack._start_all(announce)
+            stack.start_all(announce)
         except BaseException:
             stack.down()
             raise
         announce(f"ready in {time.monotonic() - began:.1f} s")
         return stack
 
-    def _prepare_home(self) -> None:
+    @classmethod
+    def process_names(cls, *, relays: bool) -> list[str]:
+        """The processes of the stack, each of which gets a port of its own."""
+        names = ["haproxy", "nginx-1", "nginx-2", "cdn", "gunicorn-1", "gunicorn-2"]
+        names += ["mariadb", "memcached-1", "memcached-2", "s3"]
+        return names + list(RELAYS) if relays else names
+
+    def prepare_home(self) -> None:
         """The folder's secret key and error pages."""
         # nginx's workers run as an unprivileged user (nobody here, www-data on Ubuntu) and must
         # read the static files and the 429 page, as they read /srv/beebeta/static and
@@ -206,18 +212,15 @@ class Stack:
         secret_key.write_text(secrets.token_urlsafe(50))
         self._copy_error_pages()
 
-    def _start_all(self, announce: Callable[[str], None]) -> None:
-        self._prepare_home()
+    def start_all(self, announce: Callable[[str], None]) -> None:
+        """Start every process, each as soon as what it needs is there, and wait until the site
+        answers through HAProxy."""
+        self.prepare_home()
         self._render_configs()
         with ThreadPoolExecutor(max_workers=10) as pool:
 
-            def started(name: str) -> Future[None]:
-                def run() -> None:
-                    self._record(name, self._start_process(name))
-                    proc = self.procs[name]
-                    announce(f"{name} on {HOST}:{proc.port} (pid {proc.pid})")
-
-                return pool.submit(run)
+            def started(name: str) -> Future[Proc]:
+                return pool.submit(self.start_process, name, announce=announce)
 
             tls = pool.submit(self._make_certificate)
             # Up in a fraction of a second, before anything could use them: they connect to
@@ -230,7 +233,7 @@ class Stack:
             # The app servers boot while the database comes up: they only connect on a request.
             front = [started(name) for name in ("gunicorn-1", "gunicorn-2", "nginx-1", "nginx-2")]
             database.result()
-            data = pool.submit(self._migrate_and_seed)
+            data = pool.submit(self.migrate_and_seed)
             bucket_server.result()
             tls.result()  # the CDN stand-in serves HTTPS with it, as HAProxy does
             media = [pool.submit(self._create_bucket), started("cdn")]
@@ -238,11 +241,6 @@ class Stack:
             for future in (*relays, *caches, static, *front, data, *media, balancer):
                 future.result()
         self._wait_until_serving()
-
-    def _record(self, name: str, proc: Proc) -> None:
-        with self._lock:
-            self.procs[name] = proc
-            self.save()
 
     def _make_certificate(self) -> None:
         """A self-signed certificate for 127.0.0.1, as the ELB has its ACM certificate."""
@@ -293,7 +291,7 @@ class Stack:
         shutil.copyfile(ROOT / "templates" / "429.html", page)
         page.chmod(0o644)
 
-    def _render_site(self, name: str, *, trusted: str, own: int, app_servers: str) -> None:
+    def render_site(self, name: str, *, trusted: str, own: int, app_servers: str) -> None:
         """deploy/nginx/beebeta.conf for the nginx ``name``, in front of gunicorn port ``own``,
         believing X-Forwarded-For from ``trusted`` only."""
         folder = self.home / name
@@ -316,7 +314,7 @@ class Stack:
         ports = self.ports
         for number, other in ((1, 2), (2, 1)):
             own, spare = ports[f"gunicorn-{number}"], ports[f"gunicorn-{other}"]
-            self._render_site(
+            self.render_site(
                 f"nginx-{number}",
                 trusted=LB_ADDRESS,
                 own=own,
@@ -360,20 +358,34 @@ class Stack:
         )
         (folder / "nginx.conf").write_text(main)
 
-    def _start_process(self, name: str, *, first: bool = True) -> Proc:
-        """Start one process of the stack and return once it is ready; MariaDB installs its data
-        on the ``first`` start only, and later starts find the rows still there."""
+    def start_process(
+        self,
+        name: str,
+        *,
+        first: bool = True,
+        announce: Callable[[str], None] | None = None,
+    ) -> Proc:
+        """Start one process of the stack, record it in the state file and return it once it is
+        ready. MariaDB installs its data on the ``first`` start only: later starts find the
+        rows still there."""
         port, home, detach = self.ports[name], self.home, self.detach
         if name == "mariadb":
-            return services.start_mariadb(home, port, name=name, new_session=detach, install=first)
-        if name.startswith("memcached-"):
-            return services.start_memcached(port, name=name, log_dir=home, new_session=detach)
-        if name == "s3":
-            return services.start_s3(port, name=name, log_dir=home, new_session=detach)
-        return self._launch(name)
+            proc = services.start_mariadb(home, port, name=name, new_session=detach, install=first)
+        elif name.startswith("memcached-"):
+            proc = services.start_memcached(port, name=name, log_dir=home, new_session=detach)
+        elif name == "s3":
+            proc = services.start_s3(port, name=name, log_dir=home, new_session=detach)
+        else:
+            proc = self._launch(name)
+        with self._lock:
+            self.procs[name] = proc
+            self.save()
+        if announce is not None:
+            announce(f"{name} on {proc.address} (pid {proc.pid})")
+        return proc
 
-    def _spec(self, name: str) -> Proc:
-        """How to start one of the processes the stack starts itself."""
+    def process_spec(self, name: str) -> Proc:
+        """How to start one of the processes the stack starts itself (not yet started)."""
         bin_dir = Path(sys.executable).parent
         log = str(self.home / f"{name}.log")
         port = self.ports[name]
@@ -411,7 +423,7 @@ class Stack:
         raise ValueError(f"the stack does not start {name!r} itself")
 
     def _launch(self, name: str) -> Proc:
-        proc = self._spec(name)
+        proc = self.process_spec(name)
         env = None if proc.extra_env is None else {**self.django_env(), **proc.extra_env}
         proc.spawn(
             new_session=self.detach,
@@ -456,11 +468,14 @@ class Stack:
             raise ServiceError(f"{' '.join(args)} failed:\n" + "\n".join(output))
         return result.stdout
 
-    def _migrate_and_seed(self) -> None:
+    def migrate(self) -> None:
         # As each instance does at boot (deploy/provision.sh): migrations under the fleet's lock.
         self.run_python(
             str(DEPLOY / "manage_once.py"), "--wait", "120", "migrate", "--noinput", "-v", "0"
         )
+
+    def migrate_and_seed(self) -> None:
+        self.migrate()
         self.run_python("manage.py", "seed_demo")
 
     def _create_bucket(self) -> None:
@@ -542,7 +557,7 @@ class Stack:
         same data (every committed row is still there), S3 with its bucket made again."""
         if self.procs[name].alive():
             raise ServiceError(f"{name} is running")
-        self._record(name, self._start_process(name, first=False))
+        self.start_process(name, first=False)
         if name == "s3":
             self._create_bucket()
 
@@ -565,13 +580,13 @@ class Stack:
 
     # --- stopping -------------------------------------------------------------------------------
 
-    def _stop_order(self) -> list[str]:
+    def stop_order(self) -> list[str]:
         """The names of the processes to stop, the front first."""
         return [name for name in STOP_ORDER if name in self.procs]
 
     def down(self) -> None:
         """Stop every process this stack started, then remove its folder and state file."""
-        stop_all((self.procs[name] for name in self._stop_order()), STOP_TIMEOUT)
+        stop_all((self.procs[name] for name in self.stop_order()), STOP_TIMEOUT)
         shutil.rmtree(self.home, ignore_errors=True)
         with contextlib.suppress(FileNotFoundError):
             self.state_path.unlink()
