@@ -99,9 +99,7 @@ class BenchStack(Stack):
                 self.start_process(f"{kind}-{rung}", announce=announce)
 
     def _size_database(self) -> None:
-        import MySQLdb
-
-        connection = MySQLdb.connect(host=HOST, port=self.ports["mariadb"], user="root")
+        connection = self.connect_database()
         try:
             connection.cursor().execute(f"SET GLOBAL innodb_buffer_pool_size = {BUFFER_POOL_BYTES}")
         finally:

@@ -19,7 +19,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from deploy.stack.topology import DEFAULT_STATE, DEMO_PASSWORD, ServiceError, Stack, say
+from deploy.stack.processes import ServiceError
+from deploy.stack.topology import DEFAULT_STATE, DEMO_PASSWORD, Stack, say
 
 
 def up(state_path: Path, *, relays: bool) -> int:

@@ -41,7 +41,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from deploy.render import render_file
 from deploy.stack import services
@@ -56,6 +56,9 @@ from deploy.stack.processes import (
     stop_all,
     tcp_accepts,
 )
+
+if TYPE_CHECKING:
+    from MySQLdb.connections import Connection
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -451,6 +454,15 @@ class Stack:
                 return False
         pid_file = self.home / proc.name / "nginx.pid"
         return pid_file.exists() and pid_file.read_text().strip() == str(proc.pid)
+
+    def connect_database(self, **options: Any) -> Connection:
+        """A connection to the stack's MariaDB as root over TCP, through mysqlclient (so from the
+        project's virtualenv); ``options`` go to MySQLdb.connect."""
+        import MySQLdb
+
+        port = self.ports["mariadb"]
+        database = services.DATABASE_NAME
+        return MySQLdb.connect(host=HOST, port=port, user="root", database=database, **options)
 
     def run_python(self, *args: str, timeout: float = 300) -> str:
         """Run a Python program of the repository (manage.py ...) in the stack's environment."""

@@ -14,8 +14,8 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from deploy.stack.services import DATABASE_NAME
-from deploy.stack.topology import DEMO_PASSWORD, HOST, LB_ADDRESS, Stack
+from deploy.stack.processes import HOST
+from deploy.stack.topology import DEMO_PASSWORD, LB_ADDRESS, Stack
 
 
 def wait_for(condition: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
@@ -370,12 +370,8 @@ class ReadAndVote:
 
 def recorded_votes(stack: Stack, usernames: Iterable[str]) -> dict[tuple[str, int], set[int]]:
     """{(username, question id): the choice ids of that member's ballot}, straight from MySQL."""
-    import MySQLdb
-
     names = set(usernames)
-    connection = MySQLdb.connect(
-        host=HOST, port=stack.ports["mariadb"], user="root", db=DATABASE_NAME
-    )
+    connection = stack.connect_database()
     try:
         cursor = connection.cursor()
         # All ballots: a few thousand rows at most on the stack, and no SQL built from names.

@@ -19,8 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deploy.stack.services import DATABASE_NAME
-from deploy.stack.topology import DEMO_PASSWORD, HOST, Stack
+from deploy.stack.topology import DEMO_PASSWORD, Stack
 from tests.stack.clients import Answer, Load, Visitor
 
 VOTE_INTERVAL = 2.5  # seconds between one member's votes: 24 a minute, under the limit of 30
@@ -96,11 +95,7 @@ class Truth:
 def mysql_truth(stack: Stack, slugs: list[str]) -> Truth:
     """Read straight from the stack's MariaDB: milliseconds, where a manage.py run takes
     seconds, so the convergence the tests time starts when the votes stop."""
-    import MySQLdb
-
-    connection = MySQLdb.connect(
-        host=HOST, port=stack.ports["mariadb"], user="root", database=DATABASE_NAME
-    )
+    connection = stack.connect_database()
     # Every row, filtered here: the demo data is small, and the SQL stays free of formatting.
     try:
         cursor = connection.cursor()
