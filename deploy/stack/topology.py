@@ -17,9 +17,9 @@ nginx that fails its health checks, and retries on the other nginx a request who
 was refused. See deploy/README.md ("The local stack").
 
 With relays (`up --relays`, as the end-to-end tests run it), the app servers reach each memcached
-node and the S3 API through a relay of their own (faults.py) that a test can make
-silent or slow with `Stack.relay`, to see what a hanging cache node or an unreachable S3 costs.
-The CDN stand-in and the stack's own set-up talk to S3 directly.
+node and the S3 API through a relay of their own (faults.py) that a test can make silent or slow
+with `Stack.relay`, to see what a hanging cache node or an unreachable S3 costs. The CDN
+stand-in and the stack's own set-up talk to S3 directly.
 """
 
 from __future__ import annotations
