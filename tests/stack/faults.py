@@ -350,6 +350,5 @@ def ask_with_pictures(visitor: Visitor, title: str, pictures: dict[str, bytes]) 
     files = {slot: (f"{slot}.jpg", content) for slot, content in pictures.items()}
     body, content_type = multipart(fields, files)
     started = time.monotonic()
-    # Visitor has no multipart post; its _send keeps the cookies and the Referer CSRF wants.
-    answer = visitor._send("POST", "/ask/", body, **{"Content-Type": content_type})
+    answer = visitor.post("/ask/", body, content_type)
     return Asked(answer, time.monotonic() - started, typed)
