@@ -9,6 +9,7 @@ pass for a healthy server. Standard library only, like processes.py.
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import socket
@@ -239,6 +240,19 @@ def moto_server_path() -> Path:
 
 def s3_available() -> bool:
     return os.access(moto_server_path(), os.X_OK)
+
+
+def renditions_only_policy(bucket: str) -> str:
+    """The media bucket's policy, as JSON: anyone may read renditions (display/, thumbs/) and
+    nobody the originals, as only CloudFront may read renditions in production."""
+    statement = {
+        "Sid": "CdnReadsRenditions",
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": [f"arn:aws:s3:::{bucket}/display/*", f"arn:aws:s3:::{bucket}/thumbs/*"],
+    }
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
 
 
 def start_s3(

@@ -86,6 +86,42 @@ def say(message: str) -> None:
     print(f"stack: {message}", file=sys.stderr, flush=True)
 
 
+def make_certificate(folder: Path) -> None:
+    """A self-signed certificate for 127.0.0.1 (as the ELB has its ACM certificate): cert.pem
+    and key.pem in ``folder``, and site.pem, both in one file, as HAProxy reads them."""
+    folder.mkdir(exist_ok=True)
+    certificate, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(  # noqa: S603 - fixed arguments
+        [
+            find_executable("openssl"),
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(certificate),
+            "-days",
+            "30",
+            "-subj",
+            "/CN=Beebeta local stack",
+            "-addext",
+            f"subjectAltName=IP:{HOST},DNS:localhost",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    key.chmod(0o600)
+    bundle = folder / "site.pem"
+    bundle.write_bytes(certificate.read_bytes() + key.read_bytes())
+    bundle.chmod(0o600)
+
+
 @dataclass
 class Stack:
     home: Path
@@ -246,39 +282,7 @@ class Stack:
         self._wait_until_serving()
 
     def _make_certificate(self) -> None:
-        """A self-signed certificate for 127.0.0.1, as the ELB has its ACM certificate."""
-        folder = self.home / "tls"
-        folder.mkdir()
-        key = folder / "key.pem"
-        subprocess.run(  # noqa: S603 - fixed arguments
-            [
-                find_executable("openssl"),
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-                "-nodes",
-                "-keyout",
-                str(key),
-                "-out",
-                str(self.certificate),
-                "-days",
-                "30",
-                "-subj",
-                "/CN=Beebeta local stack",
-                "-addext",
-                f"subjectAltName=IP:{HOST},DNS:localhost",
-            ],
-            check=True,
-            capture_output=True,
-            timeout=30,
-        )
-        key.chmod(0o600)
-        bundle = folder / "site.pem"
-        bundle.write_bytes(self.certificate.read_bytes() + key.read_bytes())
-        bundle.chmod(0o600)
+        make_certificate(self.certificate.parent)
 
     @property
     def error_pages(self) -> Path:
@@ -501,21 +505,7 @@ class Stack:
             aws_secret_access_key="stack",  # noqa: S106 - moto takes any
         )
         client.create_bucket(Bucket=BUCKET)
-        # What CloudFront's origin access control is allowed in production: renditions only.
-        renditions = [f"arn:aws:s3:::{BUCKET}/display/*", f"arn:aws:s3:::{BUCKET}/thumbs/*"]
-        policy = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "CdnReadsRenditions",
-                    "Effect": "Allow",
-                    "Principal": "*",
-                    "Action": "s3:GetObject",
-                    "Resource": renditions,
-                }
-            ],
-        }
-        client.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(policy))
+        client.put_bucket_policy(Bucket=BUCKET, Policy=services.renditions_only_policy(BUCKET))
 
     def _wait_until_serving(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT

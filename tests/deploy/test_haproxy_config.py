@@ -5,33 +5,11 @@ from __future__ import annotations
 import subprocess
 
 from deploy.render import render_file
-from deploy.stack.topology import TEMPLATES
+from deploy.stack.topology import TEMPLATES, make_certificate
 
 
 def test_haproxy_accepts_the_rendered_config(tmp_path):
-    (tmp_path / "tls").mkdir()
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            str(tmp_path / "key.pem"),
-            "-out",
-            str(tmp_path / "cert.pem"),
-            "-subj",
-            "/CN=check",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    pem = (tmp_path / "cert.pem").read_bytes() + (tmp_path / "key.pem").read_bytes()
-    (tmp_path / "tls" / "site.pem").write_bytes(pem)
+    make_certificate(tmp_path / "tls")
     values = {
         "HOME": str(tmp_path),
         "PORT": "8443",

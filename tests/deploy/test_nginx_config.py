@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from deploy.render import RenderError, placeholders, render, render_file
-from deploy.stack.topology import TEMPLATES
+from deploy.stack.topology import TEMPLATES, make_certificate
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 NGINX = ROOT / "deploy" / "nginx"
@@ -87,12 +87,8 @@ def test_the_cdn_stand_in_passes_nginx_t(tmp_path):
     site = tmp_path / "site.conf"
     cdn = TEMPLATES / "cdn.conf"
     # nginx -t loads the certificate, so make one.
+    make_certificate(tmp_path)
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
     values = {
         "LISTEN": "127.0.0.1:8090",
         "S3": "127.0.0.1:9000",
