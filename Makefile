@@ -20,7 +20,7 @@ help:
 	@echo "  test     pytest against throwaway MariaDB/memcached/S3, then lint and migration check"
 	@echo "           subset: make test ARGS=\"tests/polls/test_voting.py -k changed\""
 	@echo "  stack    production's topology on loopback: HAProxy (TLS) -> 2 nginx -> 2 gunicorn ->"
-	@echo "           MariaDB, 2 memcached, S3 + CDN stand-in; prints the https URL (deploy/stack.py)"
+	@echo "           MariaDB, 2 memcached, S3 + CDN stand-in; prints the https URL (deploy/stack/)"
 	@echo "  stack-down  stop exactly what \`make stack\` started and remove its folder"
 	@echo "  bench    Beebeta against nginx, bare Django and raw INSERTs on loopback, with wrk; writes"
 	@echo "           bench/RESULTS.md and bench/results.json (BENCH_QUICK=1: short, into bench/out/)"
