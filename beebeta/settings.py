@@ -101,6 +101,21 @@ if _database["ENGINE"] == "django.db.backends.mysql":
         }
     )
     _database["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+elif _database["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default takes concurrent votes without "database is locked": SQLite has one
+    # writer at a time, so writers must queue rather than fail. A transaction that begins as a
+    # reader and then writes cannot wait for a writer that committed in between (SQLite
+    # refuses it at once, whatever the timeout), so every transaction takes the write lock as
+    # it begins (IMMEDIATE) and waits up to `timeout` seconds for it. WAL lets pages be read
+    # while a vote is written. Commits stay fully synchronous: a vote, once acknowledged, is on
+    # disk.
+    _database.setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL",
+        }
+    )
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
