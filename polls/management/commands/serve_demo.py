@@ -18,6 +18,8 @@ class Command(RunserverCommand):
     def on_bind(self, server_port: int) -> None:
         super().on_bind(server_port)
         self.stdout.write(self.banner(self.site_url(server_port)))
+        # At once, even when the output is a pipe (a log, a script waiting for the banner).
+        self.stdout.flush()
 
     def site_url(self, server_port: int) -> str:
         if self._raw_ipv6:
