@@ -30,13 +30,17 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from tests import services as test_services
-from tests.test_embedded_default import copy_sources
+from tests.test_embedded_default import EmbeddedSite, copy_sources
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 START_LIMIT = 120.0
 READY = "Beebeta is ready: "
-CLEAN_ENV = {"PATH": os.environ["PATH"], "HOME": "", "LANG": "C.UTF-8"}
+
+
+def clean_env(home: str) -> dict[str, str]:
+    """Nothing of the test services' environment (DATABASE_URL...), nor of the make running us."""
+    return {"PATH": os.environ["PATH"], "HOME": home, "LANG": "C.UTF-8"}
 
 
 # --- make run in a copy of the checkout --------------------------------------------------------
@@ -51,9 +55,8 @@ class Answer:
 
 @dataclass
 class MadeRun:
-    root: Path
+    site: EmbeddedSite
     port: int
-    env: dict[str, str]
     lines: list[str] = field(default_factory=list)
 
     @property
@@ -73,15 +76,7 @@ class MadeRun:
 
     def shell(self, code: str) -> dict:
         """Run ``code`` in `manage.py shell` against the copy's database; it prints JSON last."""
-        result = subprocess.run(
-            [sys.executable, "manage.py", "shell", "-c", code],
-            cwd=self.root,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        result = self.site.manage("shell", "-c", code)
         assert result.returncode == 0, result.stdout + result.stderr
         return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -116,11 +111,12 @@ def made_run(tmp_path_factory) -> Iterator[MadeRun]:
     (root / ".venv").symlink_to(sys.prefix, target_is_directory=True)
     home = base / "home"
     home.mkdir()
-    run = MadeRun(root=root, port=test_services.free_port(), env={**CLEAN_ENV, "HOME": str(home)})
+    site = EmbeddedSite(root=root, env=clean_env(str(home)))
+    run = MadeRun(site=site, port=test_services.free_port())
     process = subprocess.Popen(
         ["make", "-o", ".venv/.installed-run", "run", f"PORT={run.port}"],  # noqa: S607
         cwd=root,
-        env=run.env,
+        env=site.env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -406,7 +402,7 @@ def planned_requirement_files(target: str) -> list[Path]:
     plan = subprocess.run(
         ["make", "-n", "-B", target],  # noqa: S607
         cwd=ROOT,
-        env={**CLEAN_ENV, "HOME": os.environ.get("HOME", "/")},
+        env=clean_env(os.environ.get("HOME", "/")),
         capture_output=True,
         text=True,
         timeout=60,
