@@ -29,8 +29,9 @@ RUN_ENV = SERVE_FILES=true RANKING_REFRESH_SECONDS=0
 
 help:
 	@echo "Beebeta: make VERB"
-	@echo "  run      the site on http://127.0.0.1:$(PORT) with demo data (SQLite, local-memory"
-	@echo "           cache, media on disk, DEBUG off); installs only requirements.txt"
+	@echo "  run      the site with demo data on http://127.0.0.1:$(PORT) (SQLite, local-memory"
+	@echo "           cache, media on disk, DEBUG off), installing only requirements.txt;"
+	@echo "           prints the address and the demo log-ins once it listens"
 	@echo "  dev      the same with DEBUG on, the debug toolbar and code reloading"
 	@echo "           (adds requirements-dev.txt)"
 	@echo "  test     pytest against throwaway MariaDB/memcached/S3, then lint and migration check"
@@ -43,7 +44,7 @@ help:
 	@echo "  bench    Beebeta against nginx, bare Django and raw INSERTs on loopback, with wrk; writes"
 	@echo "           bench/RESULTS.md and bench/results.json (BENCH_QUICK=1: short, into bench/out/)"
 	@echo "  bench-first-run  time from a fresh clone to the first page of \`make run\`"
-	@echo "           (bench/first_run.py; a fresh venv, on a free port)"
+	@echo "           with a cold and a warm pip cache (bench/first_run.py: a fresh venv, a free port)"
 	@echo "  fuzz     every form and the image validator under hypothesis, 10,000 examples each"
 	@echo "  lint     ruff check and ruff format --check"
 	@echo "  format   ruff format and ruff check --fix"
@@ -114,7 +115,7 @@ stack-down:
 # From a fresh clone to the first page of `make run`, with a cold and a warm pip cache
 # (bench/first_run.py); the clone gets its own venv, so this needs none.
 bench-first-run:
-	$(PYTHON) bench/first_run.py $(if $(BENCH_PORT),--port $(BENCH_PORT))
+	$(PYTHON) bench/first_run.py
 
 # The ladder of ceilings and the targets, under 10 minutes (bench/run.py); never part of `test`.
 bench: OS_PROFILE = bench
