@@ -29,6 +29,9 @@ from polls.models import Choice, Question, Tag
 
 User = get_user_model()
 
+# The accounts people log in with, and whether each is staff (a superuser).
+LOGIN_USERS = {"demo": False, "staff": True}
+
 Status = Question.Status
 Results = Question.Results
 
@@ -145,10 +148,14 @@ def seed_users() -> dict[str, User]:
                 "date_joined": now - timedelta(days=400 if number % 3 else 10 + number % 20),
             },
         )
-    password = env_secret("DEMO_PASSWORD", "beebeta-demo")
-    users["demo"] = login_user("demo", password=password, staff=False)
-    users["staff"] = login_user("staff", password=password, staff=True)
+    password = demo_password()
+    for username, staff in LOGIN_USERS.items():
+        users[username] = login_user(username, password=password, staff=staff)
     return users
+
+
+def demo_password() -> str:
+    return env_secret("DEMO_PASSWORD", "beebeta-demo")
 
 
 def login_user(username: str, *, password: str, staff: bool) -> User:
