@@ -3,55 +3,98 @@
 PYTHON ?= python3
 VENV = .venv
 BIN = $(VENV)/bin
-STAMP = $(VENV)/.installed
 ARGS ?=
+# The port `make run` and `make dev` serve on (loopback only).
+PORT ?= 8000
+
+# One virtualenv, filled in layers: each stamp records that a layer's requirements are installed,
+# so `make run` installs only the runtime requirements, and a later `make test` or `make dev`
+# adds its own tools on top without reinstalling what is there.
+RUN_STAMP = $(VENV)/.installed-run
+DEV_STAMP = $(VENV)/.installed-dev
+TEST_STAMP = $(VENV)/.installed-test
 
 # Which deploy/os-packages.sh profile the venv recipe asks for. `make test` raises it to `test`
 # (target-specific variables reach prerequisites), so a fresh machine gets one apt-get run.
 OS_PROFILE = run
 
+# The product on the embedded default, as `make run` serves it: DEBUG off (Beebeta's own error
+# pages), Django serving the static files and local media itself (SERVE_FILES), every vote
+# refreshing the rankings at once.
+RUN_ENV = SERVE_FILES=true RANKING_REFRESH_SECONDS=0
+
 .DEFAULT_GOAL := help
-.PHONY: help venv run test fuzz stack stack-down bench lint format clean
+.PHONY: help venv run dev test fuzz stack stack-down bench bench-first-run lint format clean \
+	demo-data
 
 help:
 	@echo "Beebeta: make VERB"
-	@echo "  venv     create $(VENV) with the app and test requirements (installs OS packages as root)"
-	@echo "  run      migrate, load demo data, serve on http://127.0.0.1:8000 with DEBUG on"
+	@echo "  run      the site with demo data on http://127.0.0.1:$(PORT) (SQLite, local-memory"
+	@echo "           cache, media on disk, DEBUG off), installing only requirements.txt;"
+	@echo "           prints the address and the demo log-ins once it listens"
+	@echo "  dev      the same with DEBUG on, the debug toolbar and code reloading"
+	@echo "           (adds requirements-dev.txt)"
 	@echo "  test     pytest against throwaway MariaDB/memcached/S3, then lint and migration check"
-	@echo "           subset: make test ARGS=\"tests/polls/test_voting.py -k changed\""
+	@echo "           (adds tests/requirements.txt); subset:"
+	@echo "           make test ARGS=\"tests/polls/test_voting.py -k changed\""
+	@echo "  venv     create $(VENV) with every layer: runtime, development and test requirements"
 	@echo "  stack    production's topology on loopback: HAProxy (TLS) -> 2 nginx -> 2 gunicorn ->"
-	@echo "           MariaDB, 2 memcached, S3 + CDN stand-in; prints the https URL (deploy/stack.py)"
+	@echo "           MariaDB, 2 memcached, S3 + CDN stand-in; prints the https URL (deploy/stack/)"
 	@echo "  stack-down  stop exactly what \`make stack\` started and remove its folder"
 	@echo "  bench    Beebeta against nginx, bare Django and raw INSERTs on loopback, with wrk; writes"
 	@echo "           bench/RESULTS.md and bench/results.json (BENCH_QUICK=1: short, into bench/out/)"
+	@echo "  bench-first-run  time from a fresh clone to the first page of \`make run\`"
+	@echo "           with a cold and a warm pip cache (bench/first_run.py: a fresh venv, a free port)"
 	@echo "  fuzz     every form and the image validator under hypothesis, 10,000 examples each"
 	@echo "  lint     ruff check and ruff format --check"
 	@echo "  format   ruff format and ruff check --fix"
 	@echo "  clean    remove $(VENV), var/ and caches"
-	@echo "Variables: PYTHON=$(PYTHON) (interpreter for the venv), ARGS (extra pytest arguments)"
+	@echo "Variables: PORT=$(PORT) (run, dev), PYTHON=$(PYTHON) (interpreter for the venv),"
+	@echo "           ARGS (extra pytest arguments)"
 
-venv: $(STAMP)
+venv: $(TEST_STAMP)
 
-# One venv for running and testing: tests/requirements.txt includes requirements.txt.
-$(STAMP): requirements.txt tests/requirements.txt
+# The runtime layer: what production installs, and all that `make run` needs. The pip that
+# comes with Python 3.11 and later installs every pinned requirement, so it is not upgraded
+# first (a few seconds more before the first page, for nothing).
+$(RUN_STAMP): requirements.txt
 	PYTHON="$(PYTHON)" bash deploy/os-packages.sh $(OS_PROFILE)
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -r requirements.txt
+	touch $@
+
+# The development layer: the debug toolbar.
+$(DEV_STAMP): requirements-dev.txt $(RUN_STAMP)
+	$(BIN)/python -m pip install -r requirements-dev.txt
+	touch $@
+
+# The test layer: test and lint tools (tests/requirements.txt includes the development layer,
+# whose settings a test builds).
+$(TEST_STAMP): tests/requirements.txt $(DEV_STAMP)
 	$(BIN)/python -m pip install -r tests/requirements.txt
 	touch $@
 
-run: venv
+# Migrations and the demo data, both idempotent.
+demo-data: $(RUN_STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py flush_view_counts --recount-hours 720 -v 0
-	@# With no timer on a local run, a background loop lets Trending decay;
-	@# it is stopped with the server.
+
+# serve_demo is runserver that prints the address and the demo log-ins once it listens.
+# With no timer on a local run, a background loop lets Trending decay; it is stopped with the
+# server.
+run: demo-data
 	$(BIN)/python manage.py refresh_rankings --every 300 -v 0 & pid=$$!; \
 	trap 'kill $$pid 2>/dev/null' EXIT INT TERM; \
-	DEBUG=true DEBUG_TOOLBAR=true RANKING_REFRESH_SECONDS=0 $(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(RUN_ENV) $(BIN)/python manage.py serve_demo --noreload 127.0.0.1:$(PORT)
+
+dev: $(DEV_STAMP) demo-data
+	$(BIN)/python manage.py refresh_rankings --every 300 -v 0 & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null' EXIT INT TERM; \
+	$(RUN_ENV) DEBUG=true DEBUG_TOOLBAR=true $(BIN)/python manage.py serve_demo 127.0.0.1:$(PORT)
 
 test: OS_PROFILE = test
-test: venv
+test: $(TEST_STAMP)
 	PYTHON="$(PYTHON)" bash deploy/os-packages.sh test
 	$(BIN)/python tests/services.py -- $(BIN)/python -m pytest $(ARGS)
 	$(BIN)/ruff check .
@@ -61,7 +104,7 @@ test: venv
 
 # Detached: the processes outlive make; var/stack/state.json records them for stack-down.
 stack: OS_PROFILE = stack
-stack: venv
+stack: $(TEST_STAMP)
 	PYTHON="$(PYTHON)" bash deploy/os-packages.sh stack
 	$(BIN)/python -m deploy.stack up
 
@@ -69,21 +112,26 @@ stack-down:
 	@if [ -x $(BIN)/python ]; then $(BIN)/python -m deploy.stack down; \
 	else echo "no $(VENV): no stack to stop"; fi
 
+# From a fresh clone to the first page of `make run`, with a cold and a warm pip cache
+# (bench/first_run.py); the clone gets its own venv, so this needs none.
+bench-first-run:
+	$(PYTHON) bench/first_run.py
+
 # The ladder of ceilings and the targets, under 10 minutes (bench/run.py); never part of `test`.
 bench: OS_PROFILE = bench
-bench: venv
+bench: $(TEST_STAMP)
 	PYTHON="$(PYTHON)" bash deploy/os-packages.sh bench
 	$(BIN)/python -m bench.run $(if $(BENCH_QUICK),--quick)
 
 # Every form and the image validator under hypothesis, 10,000 examples each (make test runs 500).
-fuzz: venv
+fuzz: $(TEST_STAMP)
 	FUZZ_EXAMPLES=10000 $(BIN)/python tests/services.py -- $(BIN)/python -m pytest tests/security/test_fuzzing.py $(ARGS)
 
-lint: venv
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: venv
+format: $(TEST_STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 

@@ -33,16 +33,19 @@ def end_sessions(*, user, keep: str | None = None) -> int:
 
 def ban_user(*, user, by=None, reason: str = "") -> None:
     """Deactivate ``user`` for good and end all of their sessions."""
+    record_ban(user=user, by=by, reason=reason)
+    # After the commit: a request could otherwise cache a session again from its row.
+    end_sessions(user=user)
+
+
+def record_ban(*, user, by=None, reason: str = "") -> None:
+    """The ban's rows alone, in one transaction (or the caller's): whoever calls it
+    ends the user's sessions (end_sessions) once that has committed."""
     with transaction.atomic():
         Ban.objects.update_or_create(user=user, defaults={"banned_by": by, "reason": reason})
         if user.is_active:
             user.is_active = False
             user.save(update_fields=["is_active"])
-    end_sessions(user=user)
-
-
-def is_banned(user) -> bool:
-    return Ban.objects.filter(user=user).exists()
 
 
 def password_was_reset(*, user) -> None:

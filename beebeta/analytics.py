@@ -25,7 +25,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from datetime import timedelta
 from typing import Any
 
 import mixpanel
@@ -33,13 +32,13 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
+
+from accounts.user_groups import UserGroup, user_group
 
 logger = logging.getLogger(__name__)
 
 COOKIE_NAME = "bb_aid"
 COOKIE_MAX_AGE = 365 * 24 * 3600
-NEW_ACCOUNT_DAYS = 30
 # Mixpanel's /track takes at most 50 events a request (BufferedConsumer's cap too).
 BATCH_SIZE = 50
 # How long the sender waits for a batch to fill before sending what it has.
@@ -127,21 +126,12 @@ def track_question(
     track(request, event, properties)
 
 
-def user_group(user: Any) -> str:
-    if user is None or not user.is_authenticated:
-        return "anonymous"
-    joined = getattr(user, "date_joined", None)
-    if joined is not None and timezone.now() - joined < timedelta(days=NEW_ACCOUNT_DAYS):
-        return "new"
-    return "established"
-
-
 def _visitor(request: HttpRequest | None, user: Any) -> tuple[str, str]:
     if user is None and request is not None:
         user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return str(user.pk), user_group(user)
-    return _anonymous_id(request), "anonymous"
+    return _anonymous_id(request), UserGroup.ANONYMOUS.value
 
 
 def _anonymous_id(request: HttpRequest | None) -> str:

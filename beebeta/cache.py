@@ -9,7 +9,7 @@ from pymemcache.client.rendezvous import RendezvousHash
 class GroupedRendezvousHash(RendezvousHash):
     """Rendezvous hashing that places a key by the part of it in braces, when it has one.
 
-    Keys that name the same group ("q:{3f2a...}", "c:{3f2a...}", "b:7:{3f2a...}": a question,
+    Keys that name the same group ("qs:{3f2a...}", "c:{3f2a...}", "b:7:{3f2a...}": a question,
     its counts and a visitor's ballot) live on the same node, so fetching them together is one
     round trip however many nodes there are. Keys without braces are placed by the whole key.
     """

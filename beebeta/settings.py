@@ -101,6 +101,21 @@ if _database["ENGINE"] == "django.db.backends.mysql":
         }
     )
     _database["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+elif _database["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default takes concurrent votes without "database is locked": SQLite has one
+    # writer at a time, so writers must queue rather than fail. A transaction that begins as a
+    # reader and then writes cannot wait for a writer that committed in between (SQLite
+    # refuses it at once, whatever the timeout), so every transaction takes the write lock as
+    # it begins (IMMEDIATE) and waits up to `timeout` seconds for it. WAL lets pages be read
+    # while a vote is written. Commits stay fully synchronous: a vote, once acknowledged, is on
+    # disk.
+    _database.setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL",
+        }
+    )
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -203,6 +218,10 @@ STATIC_ROOT = Path(env_str("STATIC_ROOT", str(DATA_DIR / "static")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = env_str("MEDIA_URL", "/media/")
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(DATA_DIR / "media")))
+# Django itself serves the static files (found in the source tree, no collectstatic) and the
+# media on the local disk (beebeta/local_files.py): `make run` is the product with DEBUG off
+# and no web server in front. Production leaves both to nginx and the CDN.
+SERVE_FILES = env_bool("SERVE_FILES", False)
 
 AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME", "")
 if AWS_STORAGE_BUCKET_NAME:
@@ -300,6 +319,10 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # HTTPS=true is the production switch: TLS ends at the load balancer, which
 # sets X-Forwarded-Proto; nginx passes it on and strips any value a client sent.
 HTTPS = env_bool("HTTPS", False)
+if HTTPS and SERVE_FILES:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("SERVE_FILES is for a local run; with HTTPS, nginx serves files.")
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SESSION_COOKIE_HTTPONLY = True
@@ -421,8 +444,8 @@ init_sentry(
     traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
 )
 
-# django-debug-toolbar, for `make run` only: it is a development requirement
-# (tests/requirements.txt), never installed on production machines.
+# django-debug-toolbar, for `make dev` only: it is a development requirement
+# (requirements-dev.txt), installed neither by `make run` nor on production machines.
 if DEBUG and env_bool("DEBUG_TOOLBAR", False):
     INSTALLED_APPS.append("debug_toolbar")
     MIDDLEWARE.insert(
@@ -430,7 +453,7 @@ if DEBUG and env_bool("DEBUG_TOOLBAR", False):
         "debug_toolbar.middleware.DebugToolbarMiddleware",
     )
     INTERNAL_IPS = ["127.0.0.1"]
-    # The toolbar injects inline scripts and styles: relaxed for `make run` only.
+    # The toolbar injects inline scripts and styles: relaxed for `make dev` only.
     CONTENT_SECURITY_POLICY["DIRECTIVES"] |= {
         "script-src": ["'self'", "'unsafe-inline'"],
         "style-src": ["'self'", "'unsafe-inline'"],

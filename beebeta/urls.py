@@ -14,10 +14,10 @@ urlpatterns = [
 
 handler500 = "beebeta.views.server_error"
 
-if settings.DEBUG and not settings.AWS_STORAGE_BUCKET_NAME:
-    from django.conf.urls.static import static
+if settings.SERVE_FILES:
+    from beebeta.local_files import url_patterns as local_file_patterns
 
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+    urlpatterns += local_file_patterns()
 
 if "debug_toolbar" in settings.INSTALLED_APPS:
     from debug_toolbar.toolbar import debug_toolbar_urls

@@ -37,7 +37,6 @@ if str(ROOT) not in sys.path:
 
 from bench import cpu, report  # noqa: E402
 from bench.stack import BenchStack  # noqa: E402
-from tests.services import HOST  # noqa: E402
 
 LUA = Path(__file__).resolve().parent / "lua"
 THREADS = 2
@@ -182,21 +181,10 @@ class Bench:
     def _raw_inserts(self, seconds: float) -> Run:
         """Vote rows INSERTed straight into MariaDB through mysqlclient, one per autocommitted
         statement, from CONNECTIONS threads: the write ceiling at the votes' concurrency."""
-        import MySQLdb
-
         question = self.seeded["paged"]["hot"]
         lock, counts, latencies = threading.Lock(), [0] * CONNECTIONS, []
         stop = threading.Event()
-        connections = [
-            MySQLdb.connect(
-                host=HOST,
-                port=self.stack.ports["mariadb"],
-                user="root",
-                db="beebeta",
-                autocommit=True,
-            )  # fmt: skip
-            for _ in range(CONNECTIONS)
-        ]
+        connections = [self.stack.connect_database(autocommit=True) for _ in range(CONNECTIONS)]
 
         def insert(number: int) -> None:
             cursor = connections[number].cursor()
@@ -321,9 +309,7 @@ def prepare(stack: BenchStack, seeded: dict, rungs: list[Rung]) -> None:
     folder = home / "static" / "bench"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "page.html").write_bytes(page)
-    import MySQLdb
-
-    connection = MySQLdb.connect(host=HOST, port=stack.ports["mariadb"], user="root", db="beebeta")
+    connection = stack.connect_database()
     try:
         connection.cursor().execute("CREATE TABLE bench_raw_vote LIKE polls_vote")
     finally:
@@ -369,10 +355,8 @@ _VOTES = re.compile(rb'<td class="num">([\d,]+)</td>')
 
 def check_counts(bench: Bench) -> dict:
     """Every count shown equals the vote rows; no vote lost or doubled; counters equal rows."""
-    import MySQLdb
-
     stack, seeded = bench.stack, bench.seeded
-    db = MySQLdb.connect(host=HOST, port=stack.ports["mariadb"], user="root", db="beebeta")
+    db = stack.connect_database()
     cursor = db.cursor()
     questions = [seeded["paged"]["hot"], *seeded["spread"], seeded["paged"]["thousand"],
                  seeded["paged"]["million"]]  # fmt: skip
@@ -505,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
     def announce(message: str) -> None:
         print(f"bench {time.monotonic() - began:5.0f}s: {message}", file=sys.stderr, flush=True)
 
-    stack = BenchStack.up_bench(announce=announce)
+    stack = BenchStack.up(announce=announce)
     try:
         seed_began = time.monotonic()
         stack.run_python(

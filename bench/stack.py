@@ -1,4 +1,4 @@
-"""The benchmark's topology: deploy/stack.py's processes, one nginx + gunicorn pair per rung.
+"""The benchmark's topology: deploy/stack/'s processes, one nginx + gunicorn pair per rung.
 
     wrk -> nginx-app   -> gunicorn-app    (beebeta.settings: the real site)
         -> nginx-hello -> gunicorn-hello  (bench.settings_hello: + one minimal view)
@@ -7,24 +7,20 @@
     every gunicorn -> MariaDB, memcached x 2
 
 Every nginx is deploy/nginx/beebeta.conf and every gunicorn deploy/gunicorn.conf.py, rendered
-and started by deploy.stack.Stack's own code. Two things differ from `make stack`, on purpose:
-HAProxy (TLS) and the S3/CDN stand-ins are left out, since the load balancer is not what is
-measured and no page of the benchmark reads an image; and nginx believes X-Forwarded-For from
+and started by the code of deploy.stack.topology.Stack. Two things differ from `make stack`, on
+purpose: HAProxy (TLS) and the S3/CDN stand-ins are left out, since the load balancer is not what
+is measured and no page of the benchmark reads an image; and nginx believes X-Forwarded-For from
 127.0.0.1, where wrk connects from, so that each simulated voter arrives from its own address as
 it would through the load balancer, and the per-address vote limit measures nothing it should not.
 """
 
 from __future__ import annotations
 
-import tempfile
-import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+from concurrent.futures import Future, ThreadPoolExecutor
 
-from deploy.stack import DEPLOY, Proc, Stack, _free_ports, say
-from tests import services
-from tests.services import HOST
+from deploy.stack.processes import HOST, Proc
+from deploy.stack.topology import Stack
 
 # The rungs served by Django, and the settings module each gunicorn runs.
 APP_SERVERS = {
@@ -38,31 +34,23 @@ CLIENT_NETWORK = "127.0.0.1"
 # The per-account vote limit, raised so that it never refuses a benchmark vote (each simulated
 # voter is a separate account anyway); the check itself still runs on every vote.
 VOTE_RATE_LIMIT = "1000000"
-# MariaDB as a real database server would be sized, rather than tests/services.py's small test
+# MariaDB as a real database server would be sized, rather than services.py's small test
 # instance: the million-vote question's rows and indexes fit in memory.
 BUFFER_POOL_BYTES = 1024 * 1024 * 1024
 
 
 class BenchStack(Stack):
-    """deploy.stack.Stack with the benchmark's processes instead of `make stack`'s."""
+    """deploy.stack.topology.Stack with the benchmark's processes instead of `make stack`'s."""
+
+    folder_prefix = "beebeta-bench-"
 
     @classmethod
-    def up_bench(cls, *, announce: Callable[[str], None] = say) -> BenchStack:
-        home = Path(tempfile.mkdtemp(prefix="beebeta-bench-"))
+    def process_names(cls, *, relays: bool) -> list[str]:
         # s3 and cdn are only named (media URLs are built, never fetched): no server is started.
         names = ["mariadb", "memcached-1", "memcached-2", "s3", "cdn"]
         for rung in APP_SERVERS:
             names += [f"nginx-{rung}", f"gunicorn-{rung}"]
-        stack = cls(home, _free_ports(names), home / "state.json")
-        stack.save()
-        began = time.monotonic()
-        try:
-            stack._start_bench(announce)
-        except BaseException:
-            stack.down()
-            raise
-        announce(f"bench stack ready in {time.monotonic() - began:.1f} s")
-        return stack
+        return names
 
     def url_of(self, rung: str) -> str:
         return f"http://{HOST}:{self.ports[f'nginx-{rung}']}"
@@ -81,58 +69,37 @@ class BenchStack(Stack):
         # Stack's url names HAProxy, which the benchmark does not start.
         return f"https://{HOST}:{self.ports['nginx-app']}/"
 
-    def _spec(self, name: str) -> Proc:
-        proc = super()._spec(name)
+    def process_spec(self, name: str) -> Proc:
+        proc = super().process_spec(name)
         rung = name.partition("-")[2]
         if name.startswith("gunicorn-") and proc.extra_env is not None:
             proc.extra_env["DJANGO_SETTINGS_MODULE"] = APP_SERVERS[rung]
         return proc
 
-    def _start_bench(self, announce: Callable[[str], None]) -> None:
-        self._prepare_home()
+    def start_all(self, announce: Callable[[str], None]) -> None:
+        self.prepare_home()
         for rung in APP_SERVERS:
             self._render_nginx(rung)
         with ThreadPoolExecutor(max_workers=8) as pool:
 
-            def started(name: str, start: Callable[[], object]):
-                def run() -> None:
-                    self._record(name, start())
-                    announce(f"{name} on {HOST}:{self.procs[name].port}")
+            def started(name: str) -> Future[Proc]:
+                return pool.submit(self.start_process, name, announce=announce)
 
-                return pool.submit(run)
-
-            ports, home = self.ports, self.home
-            database = started("mariadb", lambda: services.start_mariadb(home, ports["mariadb"]))
-            caches = [
-                started(name, lambda name=name: services.start_memcached(ports[name], log_dir=home))
-                for name in ("memcached-1", "memcached-2")
-            ]
+            database = started("mariadb")
+            caches = [started("memcached-1"), started("memcached-2")]
             static = pool.submit(self.run_python, "manage.py", "collectstatic", "--noinput", "-v0")
             database.result()
             self._size_database()
-            migrated = pool.submit(
-                self.run_python,
-                str(DEPLOY / "manage_once.py"),
-                "--wait",
-                "120",
-                "migrate",
-                "--noinput",
-                "-v",
-                "0",
-            )
+            migrated = pool.submit(self.migrate)
             for future in (*caches, static, migrated):
                 future.result()
         # One after the other: four Django boots at once on two cores only queue behind each other.
         for rung in APP_SERVERS:
             for kind in ("gunicorn", "nginx"):
-                name = f"{kind}-{rung}"
-                self._record(name, self._launch(name))
-                announce(f"{name} on {HOST}:{self.ports[name]}")
+                self.start_process(f"{kind}-{rung}", announce=announce)
 
     def _size_database(self) -> None:
-        import MySQLdb
-
-        connection = MySQLdb.connect(host=HOST, port=self.ports["mariadb"], user="root")
+        connection = self.connect_database()
         try:
             connection.cursor().execute(f"SET GLOBAL innodb_buffer_pool_size = {BUFFER_POOL_BYTES}")
         finally:
@@ -140,11 +107,11 @@ class BenchStack(Stack):
 
     def _render_nginx(self, rung: str) -> None:
         own = self.ports[f"gunicorn-{rung}"]
-        self._render_site(
+        self.render_site(
             f"nginx-{rung}", trusted=CLIENT_NETWORK, own=own, app_servers=f"server {HOST}:{own};"
         )
 
-    def _stop_order(self) -> list[str]:
+    def stop_order(self) -> list[str]:
         """Every process of the benchmark: the nginx first, then gunicorn, then the services."""
         fronts = ("nginx", "gunicorn")
 

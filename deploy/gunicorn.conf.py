@@ -3,7 +3,7 @@
     newrelic-admin run-program gunicorn -c deploy/gunicorn.conf.py beebeta.wsgi
 
 Production starts it that way from deploy/systemd/beebeta.service; the local stack
-(deploy/stack.py) starts two of them the same way. Two variables adjust it per machine:
+(deploy/stack/) starts two of them the same way. Two variables adjust it per machine:
 
     GUNICORN_BIND      address to listen on (default 127.0.0.1:8000, where nginx expects it)
     GUNICORN_WORKERS   worker processes (default 2 x the CPUs this process may use + 1)

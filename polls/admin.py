@@ -12,7 +12,7 @@ from collections import Counter
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Model, Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
@@ -30,6 +30,19 @@ from polls.models import Ballot, Choice, Image, ModerationQueue, Question, Repor
 
 admin.site.site_header = "Beebeta moderation"
 admin.site.site_title = "Beebeta moderation"
+
+
+class ReadOnly:
+    """For an admin or an inline whose rows are shown and never added, changed or deleted."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
 
 
 @admin.register(Tag)
@@ -381,7 +394,7 @@ class ReportAdmin(admin.ModelAdmin):
         )
 
 
-class VoteInline(admin.TabularInline):
+class VoteInline(ReadOnly, admin.TabularInline):
     model = Vote
     fields = ("choice", "slot")
     readonly_fields = ("choice", "slot")
@@ -390,36 +403,18 @@ class VoteInline(admin.TabularInline):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Vote]:
         return super().get_queryset(request).select_related("choice").order_by("slot")
 
-    def has_add_permission(self, request: HttpRequest, obj: Ballot | None = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Ballot | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Ballot | None = None) -> bool:
-        return False
-
 
 @admin.register(Ballot)
-class BallotAdmin(admin.ModelAdmin):
+class BallotAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ("user", "question", "created_at", "updated_at")
     list_select_related = ("user", "question")
     search_fields = ("user__username", "question__title")
     show_full_result_count = False
     inlines = (VoteInline,)
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Ballot | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Ballot | None = None) -> bool:
-        return False
-
 
 @admin.register(Image)
-class ImageAdmin(admin.ModelAdmin):
+class ImageAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ("display", "display_size", "thumbnail_size", "uploaded_by", "created_at")
     list_select_related = ("uploaded_by",)
     search_fields = ("display", "alt_text", "uploaded_by__username")
@@ -431,12 +426,3 @@ class ImageAdmin(admin.ModelAdmin):
     @admin.display(description="thumbnail size")
     def thumbnail_size(self, image: Image) -> str:
         return f"{image.thumbnail_width}×{image.thumbnail_height}"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Image | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Image | None = None) -> bool:
-        return False

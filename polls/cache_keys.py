@@ -1,4 +1,4 @@
-"""Names of everything Beebeta keeps in memcached, in one place.
+"""Names of everything Beebeta keeps in its caches, in one place.
 
 Keys about a question are derived from its slug, which never changes once
 published, so a question page can fetch the question, its counts and the
@@ -15,19 +15,23 @@ def _digest(text: str) -> str:
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
-# The digest in braces groups a question's keys on one memcached node (beebeta/cache.py).
+def _grouped(prefix: str, slug: str) -> str:
+    # The digest in braces groups a question's keys on one memcached node (beebeta/cache.py).
+    return f"{prefix}:{{{_digest(slug)}}}"
 
 
 def question(slug: str) -> str:
-    return f"q:{{{_digest(slug)}}}"
+    """A reads.CachedQuestion (named apart from the bare Question once cached under "q", so
+    that app servers of either release never read each other's objects)."""
+    return _grouped("qs", slug)
 
 
 def counts(slug: str) -> str:
-    return f"c:{{{_digest(slug)}}}"
+    return _grouped("c", slug)
 
 
 def ballot(user_id: int, slug: str) -> str:
-    return f"b:{user_id}:{{{_digest(slug)}}}"
+    return _grouped(f"b:{user_id}", slug)
 
 
 def voted(user_id: int) -> str:
@@ -48,3 +52,40 @@ def list_page(*parts: str) -> str:
 
 
 TAG_CLOUD = "tags:all"
+
+
+def fragment(*parts: object) -> str:
+    """A rendered part of a page in the worker-local "fragments" cache (polls.fragments),
+    named by everything it shows."""
+    return _digest(repr(parts))
+
+
+# --- Question views, counted for insights (polls.insights.counting) ---------------------------
+# Memcached cannot list keys: each hour (numbered from the epoch) keeps an index of its
+# counters in numbered slots, and a marker once every counter of it has been flushed.
+
+
+def view_counter(hour: int, question_id: int, group: str) -> str:
+    return f"views:{hour}:{question_id}:{group}"
+
+
+def view_slot_count(hour: int) -> str:
+    return f"views:{hour}:slots"
+
+
+def view_slot(hour: int, slot: int) -> str:
+    return f"views:{hour}:slot:{slot}"
+
+
+def views_flushed(hour: int) -> str:
+    return f"views:{hour}:done"
+
+
+VIEW_FLUSH_LOCK = "views:flush-lock"
+
+
+# --- Rate limits (polls.ratelimit) -----------------------------------------------------------
+
+
+def rate_limit(scope: str, key: str, window_number: int) -> str:
+    return f"rl:{scope}:{key}:{window_number}"

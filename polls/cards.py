@@ -20,6 +20,7 @@ def marker(question_id: int) -> SafeString:
     return mark_safe(f"<!--voted:{int(question_id)}-->")  # noqa: S308  (an integer only)
 
 
-def mark_voted(html: str, voted: Container[int]) -> str:
-    """``html`` with "you voted" on the cards of the questions in ``voted``."""
-    return _MARKER.sub(lambda found: VOTED if int(found[1]) in voted else "", html)
+def mark_voted(html: SafeString, voted: Container[int]) -> SafeString:
+    """Rendered rows ``html`` with "you voted" on the cards of the questions in ``voted``."""
+    marked = _MARKER.sub(lambda found: VOTED if int(found[1]) in voted else "", html)
+    return mark_safe(marked)  # noqa: S308  (safe rows, with markers replaced by a constant)

@@ -1,46 +1,136 @@
-"""Rendered parts of the question page, kept in each worker's memory.
+"""Rendered parts of the public pages: what is cached where, and for how long.
+
+The rows and pager of a list page are the same for everyone, so they are rendered once and
+kept in memcached for LIST_CACHE_SECONDS; the rest of the page (the header, the CSRF token,
+the order tabs) is rendered for each visitor around them.
 
 A warm question page has its data from one memcached round trip, but rendering the question's
 head, its choices as radio buttons or checkboxes, and the results table took most of its time.
 Those parts depend only on the question and its counts, which carry a stamp made each time they
-are read from MySQL and cached (``Question.render_stamp``, ``Counts.stamp``): a part rendered
+are read from MySQL and cached (``CachedQuestion.stamp``, ``Counts.stamp``): a part rendered
 for one stamp is right for as long as that cached data is, and a change to the question or a
 vote gives new data with a new stamp, so nothing here is ever invalidated or stale beyond what
 memcached holds.
 
-The parts live in the "fragments" cache, a local-memory cache in each worker (settings.CACHES):
-no network round trip, nothing shared between app servers, and lost with the worker at no cost
-but a rendering. What differs per visitor (their choice, the CSRF token, the form's errors, the
-header) is rendered apart, or not cached at all.
+The question's parts live in the "fragments" cache, a local-memory cache in each worker
+(settings.CACHES): no network round trip, nothing shared between app servers, and lost with the
+worker at no cost but a rendering. What differs per visitor (their choice, the CSRF token, the
+form's errors, the header) is rendered apart, or not cached at all.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
-from django.core.cache import caches
+from django.conf import settings
+from django.core.cache import cache, caches
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
+
+from polls import cache_keys, reads
+from polls.forms import VoteForm
+from polls.models import Tag
+from polls.paging import BadCursor, Order
+from polls.results import choice_results
+from polls.templatetags.beebeta import ago
 
 ALIAS = "fragments"
 # Longer than any cached question or count lives, so a part outlives none of the data it shows.
 FRAGMENT_SECONDS = 600
 
 
-def render(
-    key: tuple[Any, ...], template: str, context: Callable[[], dict[str, Any]]
+def question_rows(
+    *, tag: Tag | None, order: Order, after: str = "", before: str = ""
+) -> SafeString | None:
+    """The rows and pager of a list page (the home page, or ``tag``'s), rendered once for
+    everyone alike; None for a cursor that paging did not make."""
+    scope = "home" if tag is None else f"tag:{tag.pk}"
+    key = cache_keys.list_page(scope, order.key, after, before)
+    html = cache.get(key)
+    if html is None:
+        try:
+            page = reads.public_page(tag=tag, order=order, after=after, before=before)
+        except BadCursor:
+            return None
+        html = render_to_string("polls/_question_rows.html", {"page": page, "order": order})
+        cache.set(key, html, settings.LIST_CACHE_SECONDS)
+    return mark_safe(html)  # noqa: S308  (rendered with autoescape by render_to_string)
+
+
+def question_parts(
+    page: reads.QuestionPage, *, form: VoteForm | None = None, now: datetime | None = None
+) -> dict[str, Any]:
+    """The question page's context: its head, its vote options and its results, rendered once
+    per cached question and counts (their stamps), the visitor's choices and what time changes.
+
+    ``form``: a vote form with errors, whose options are rendered for this visitor only.
+    """
+    if page.counts is None:
+        raise ValueError("The question page shows the counts: read it with its results.")
+    question, counts, mine = page.question, page.counts, page.mine
+    now = now or timezone.now()
+    closed = question.is_closed(now)
+    # A page read without a stamp (a question only staff may see) reuses none of its parts.
+    reuse = page.stamp is not None
+    parts: dict[str, Any] = {
+        "question": question,
+        "closed": closed,
+        "has_voted": bool(mine),
+        "options": None,
+        "results": None,
+    }
+    parts["head"] = _part(
+        "polls/_question_head.html",
+        (page.stamp, closed, ago(question.published_at)) if reuse else None,
+        lambda: {"question": question, "closed": closed},
+    )
+    if not closed:
+        parts["options"] = _part(
+            "polls/_vote_options.html",
+            (page.stamp, mine) if reuse and form is None else None,
+            lambda: _vote_options(page, form),
+        )
+    if question.results_visible_to(has_voted=bool(mine), now=now):
+        parts["results"] = _part(
+            "polls/_results.html",
+            (page.stamp, counts.stamp, mine, closed) if reuse else None,
+            lambda: {
+                "question": question,
+                "closed": closed,
+                "results": choice_results(page.choices, counts, set(mine)),
+                "voters": counts.voters,
+            },
+        )
+    return parts
+
+
+def _vote_options(page: reads.QuestionPage, form: VoteForm | None) -> dict[str, Any]:
+    choices = page.choices
+    chosen = form or VoteForm(
+        initial={"choice": list(page.mine)}, question=page.question, choices=choices
+    )
+    # Each radio button or checkbox with its choice, for the choice's picture.
+    return {"form": chosen, "options": list(zip(chosen["choice"], choices, strict=True))}
+
+
+def _part(
+    template: str, key: tuple[Any, ...] | None, context: Callable[[], dict[str, Any]]
 ) -> SafeString:
-    """``template`` rendered with ``context()``, reused for the same ``key``.
+    """``template`` rendered with ``context()``, reused for the same ``key``; rendered every
+    time when ``key`` is None.
 
     ``key`` must name everything the part shows: the stamps of the data it comes from and any
     per-visitor or time-dependent value. ``context`` is called only when the part is rendered.
     """
-    digest = hashlib.blake2b(repr(key).encode(), digest_size=16).hexdigest()
+    if key is None:
+        return mark_safe(render_to_string(template, context()))  # noqa: S308  (autoescaped)
+    name = cache_keys.fragment(template, *key)
     fragments = caches[ALIAS]
-    html = fragments.get(digest)
+    html = fragments.get(name)
     if html is None:
         html = render_to_string(template, context())
-        fragments.set(digest, html, FRAGMENT_SECONDS)
+        fragments.set(name, html, FRAGMENT_SECONDS)
     return mark_safe(html)  # noqa: S308  (rendered with autoescape by render_to_string)

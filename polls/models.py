@@ -22,9 +22,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from accounts.user_groups import UserGroup
+
 TALLY_SHARDS = 16
 MAX_CHOICES = 12
-PUBLIC_STATUSES = ("published", "closed")
 # What a list row shows besides its own columns and image (QuestionQuerySet.for_cards).
 CARD_PREFETCH = ("tags",)
 
@@ -89,13 +90,20 @@ class QuestionQuerySet(models.QuerySet):
         return self.filter(Q(status=Question.Status.PENDING) | Q(models.Exists(open_reports)))
 
 
+class QuestionStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PENDING = "pending", "Pending review"
+    PUBLISHED = "published", "Published"
+    HIDDEN = "hidden", "Hidden"
+    CLOSED = "closed", "Closed"
+
+
+# The statuses anyone may see a question in; any other is a 404 outside the admin.
+PUBLIC_STATUSES = (QuestionStatus.PUBLISHED, QuestionStatus.CLOSED)
+
+
 class Question(models.Model):
-    class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        PENDING = "pending", "Pending review"
-        PUBLISHED = "published", "Published"
-        HIDDEN = "hidden", "Hidden"
-        CLOSED = "closed", "Closed"
+    Status = QuestionStatus
 
     class Results(models.TextChoices):
         ALWAYS = "always", "Always"
@@ -396,15 +404,35 @@ class ModerationQueue(Question):
 # --- Staff insights: hourly roll-ups ------------------------------------------------------
 
 
-class UserGroup(models.TextChoices):
-    """Who a visitor is, for insights (polls.activity.user_group decides)."""
+class RollUp(models.Model):
+    """A roll-up row: question page views and first votes, summed over a period."""
 
-    ANONYMOUS = "anonymous", "Anonymous visitors"
-    NEW = "new", "New accounts (under 30 days)"
-    ESTABLISHED = "established", "Established accounts"
+    views = models.PositiveIntegerField(default=0, db_default=0)
+    votes = models.PositiveIntegerField(default=0, db_default=0)
+
+    class Meta:
+        abstract = True
 
 
-class QuestionHourly(models.Model):
+class QuestionRollUp(RollUp):
+    """The roll-up of one question over one period."""
+
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        abstract = True
+
+    @staticmethod
+    def keys(period: str, name: str) -> tuple[list[models.BaseConstraint], list[models.Index]]:
+        """One row per (period, question), and an index that answers a ranking's sums over a
+        range of periods by itself."""
+        return (
+            [models.UniqueConstraint(fields=[period, "question"], name=f"{name}_key")],
+            [models.Index(fields=[period, "question", "views", "votes"], name=f"{name}_cover")],
+        )
+
+
+class QuestionHourly(QuestionRollUp):
     """Page views and first votes of one question in one hour (UTC).
 
     Views are added by ``flush_view_counts`` from the memcached counters;
@@ -412,54 +440,33 @@ class QuestionHourly(models.Model):
     recent hours by the same command. Nothing writes here on a request.
     """
 
-    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="+")
     hour = models.DateTimeField()
-    views = models.PositiveIntegerField(default=0, db_default=0)
-    votes = models.PositiveIntegerField(default=0, db_default=0)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["hour", "question"], name="question_hourly_key"),
-        ]
-        # Rankings sum a time range per question from this index alone.
-        indexes = [
-            models.Index(
-                fields=["hour", "question", "views", "votes"], name="question_hourly_cover"
-            ),
-        ]
+        constraints, indexes = QuestionRollUp.keys("hour", "question_hourly")
 
     def __str__(self) -> str:
         return f"question {self.question_id} at {self.hour:%Y-%m-%d %H}:00"
 
 
-class QuestionDaily(models.Model):
+class QuestionDaily(QuestionRollUp):
     """The same figures per UTC day, so that a 30-day ranking reads 30 rows per
     question instead of 720."""
 
-    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
-    views = models.PositiveIntegerField(default=0, db_default=0)
-    votes = models.PositiveIntegerField(default=0, db_default=0)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["day", "question"], name="question_daily_key"),
-        ]
-        indexes = [
-            models.Index(fields=["day", "question", "views", "votes"], name="question_daily_cover"),
-        ]
+        constraints, indexes = QuestionRollUp.keys("day", "question_daily")
 
     def __str__(self) -> str:
         return f"question {self.question_id} on {self.day:%Y-%m-%d}"
 
 
-class GroupActivityHourly(models.Model):
+class GroupActivityHourly(RollUp):
     """Question views and first votes of one group of users in one hour (UTC)."""
 
     hour = models.DateTimeField()
     group = models.CharField(max_length=12, choices=UserGroup.choices)
-    views = models.PositiveIntegerField(default=0, db_default=0)
-    votes = models.PositiveIntegerField(default=0, db_default=0)
 
     class Meta:
         constraints = [

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import time
 
+from django.conf import settings
 from django.core.cache import cache
+
+from polls import cache_keys
 
 
 def allow(*, scope: str, key: str, limit: int, window: int, now: float | None = None) -> bool:
     """Count one attempt of ``key``; True while it has made at most ``limit`` in this window."""
     bucket = int((time.time() if now is None else now) // window)
-    counter = f"rl:{scope}:{key}:{bucket}"
+    counter = cache_keys.rate_limit(scope, key, bucket)
     if cache.add(counter, 1, window + 5):
         return True
     try:
@@ -28,3 +31,13 @@ def allow(*, scope: str, key: str, limit: int, window: int, now: float | None = 
         cache.add(counter, 1, window + 5)
         return True
     return count <= limit
+
+
+def allow_vote(*, user_id: int) -> bool:
+    """Count one vote (or change) of the account; True while it is within VOTE_RATE_LIMIT."""
+    return allow(
+        scope="vote",
+        key=str(user_id),
+        limit=settings.VOTE_RATE_LIMIT,
+        window=settings.VOTE_RATE_WINDOW_SECONDS,
+    )

@@ -3,21 +3,26 @@
 A warm question page costs one cache round trip (question, counts and the
 visitor's ballot in one get_many) and no SQL of its own. Everything cached
 here can be rebuilt from MySQL, and a cache that is down only means the
-rebuild happens on every request.
+rebuild happens on every request. Changes drop what they make wrong with
+``forget`` (the signals for questions, the services for votes).
 """
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Count, Prefetch, Q
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from polls import cache_keys, tallies
-from polls.models import Ballot, Choice, Question, Tag, Vote
+from polls.models import CARD_PREFETCH, PUBLIC_STATUSES, Ballot, Choice, Question, Tag, Vote
+from polls.paging import Order, Page, paginate
 from polls.tallies import Counts
 
 # Changes delete these keys at once, but a worker that has just given up on a memcached node
@@ -30,21 +35,45 @@ TAG_CLOUD_SECONDS = 300
 TAG_SECONDS = 300
 
 
-@dataclass
+@dataclass(frozen=True)
+class CachedQuestion:
+    """What memcached holds for a question: the question, with its choices, tags, author and
+    pictures, and a stamp made each time it is read from MySQL. Every worker that reads this
+    copy sees the same stamp, and the parts of its page rendered for the stamp
+    (polls/fragments.py) are exactly as fresh as the copy."""
+
+    question: Question
+    stamp: str = field(default_factory=lambda: secrets.token_hex(8))
+
+
+@dataclass(frozen=True)
 class QuestionPage:
     question: Question
-    counts: Counts
-    # The visitor's chosen choice ids; empty when they have not voted.
-    mine: tuple[int, ...]
+    # CachedQuestion.stamp of the copy the question came from; None for a question read for
+    # staff only, whose page's parts are never reused.
+    stamp: str | None
+    # The counts, or None when read without them (a vote: every vote changes them).
+    counts: Counts | None
+    # The visitor's chosen choice ids; empty when they have not voted (or were not asked about).
+    mine: tuple[int, ...] = ()
 
     @property
     def choices(self) -> list[Choice]:
         return list(self.question.choices.all())
 
 
-def _load_question(slug: str, *, public: bool = True) -> Question | None:
+def forget(keys: Sequence[str]) -> None:
+    """Drop cached entries that a change has made wrong: at once, so that nothing later in the
+    same transaction reads them, and again once that transaction commits, since a reader may
+    cache the old rows in between. Outside a transaction, once."""
+    cache.delete_many(list(keys))
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(lambda: cache.delete_many(list(keys)))
+
+
+def _load_question(slug: str, *, public: bool = True) -> CachedQuestion | None:
     questions = Question.objects.public() if public else Question.objects.all()
-    return (
+    question = (
         questions.select_related("author", "image")
         # The object is pickled into memcached: keep the author's private
         # fields out of it.
@@ -55,6 +84,11 @@ def _load_question(slug: str, *, public: bool = True) -> Question | None:
         .filter(slug=slug)
         .first()
     )
+    # MySQL compares slugs without regard to case; a question has one address
+    # only, so that hiding it forgets every key it was cached by.
+    if question is None or question.slug != slug:
+        return None
+    return CachedQuestion(question=question)
 
 
 def _load_ballot(user_id: int, question_id: int) -> tuple[int, ...]:
@@ -65,60 +99,58 @@ def _load_ballot(user_id: int, question_id: int) -> tuple[int, ...]:
     )
 
 
-def public_question(slug: str) -> Question | None:
-    """The question at ``slug`` with its choices, or None when not public: one cache read.
+def question_page(
+    slug: str, user_id: int | None = None, *, results: bool = True
+) -> QuestionPage | None:
+    """The question at ``slug`` as its page shows it, or None when it is not public.
 
-    What a vote needs: unlike question_page, nothing that every vote changes (the counts, the
-    voter's ballot), which would otherwise be read from MySQL again on each vote.
+    With ``results``, its counts and the ballot of ``user_id`` (when given) come with it, in the
+    same round trip. A vote reads without them: every vote changes both, so reading them would
+    cost MySQL queries on each vote.
     """
-    key = cache_keys.question(slug)
-    question = cache.get(key)
-    if question is None:
-        question = _load_question(slug)
-        if question is None or question.slug != slug:
-            return None
-        question.render_stamp = secrets.token_hex(8)
-        cache.set(key, question, QUESTION_CACHE_SECONDS)
-    elif not question.is_public:
-        return None
-    return question
-
-
-def question_page(slug: str, user_id: int | None) -> QuestionPage | None:
-    """The question at ``slug`` as its page shows it, or None when not public."""
-    keys = {"question": cache_keys.question(slug), "counts": cache_keys.counts(slug)}
-    if user_id is not None:
-        keys["ballot"] = cache_keys.ballot(user_id, slug)
+    keys = {"question": cache_keys.question(slug)}
+    if results:
+        keys["counts"] = cache_keys.counts(slug)
+        if user_id is not None:
+            keys["ballot"] = cache_keys.ballot(user_id, slug)
     found = cache.get_many(keys.values())
-    missing: dict[str, object] = {}
 
-    question = found.get(keys["question"])
-    if question is None:
-        question = _load_question(slug)
-        # MySQL compares slugs without regard to case; a question has one
-        # address only, so that hiding it forgets every key it was cached by.
-        if question is None or question.slug != slug:
+    cached = found.get(keys["question"])
+    if cached is None:
+        cached = _load_question(slug)
+        if cached is None:
             return None
-        # Cached with the question: rendered parts of its page are keyed by it (as for Counts).
-        question.render_stamp = secrets.token_hex(8)
-        missing[keys["question"]] = question
-    elif not question.is_public:
+        cache.set(keys["question"], cached, QUESTION_CACHE_SECONDS)
+    elif not cached.question.is_public:
         return None
+    if not results:
+        return QuestionPage(question=cached.question, stamp=cached.stamp, counts=None)
 
+    question_id = cached.question.pk
     counts = found.get(keys["counts"])
     if counts is None:
-        counts = tallies.read_counts(question.pk)
+        counts = tallies.read_counts(question_id)
         cache.set(keys["counts"], counts, settings.COUNTS_CACHE_SECONDS)
-
     mine: tuple[int, ...] = ()
     if user_id is not None:
         mine = found.get(keys["ballot"])
         if mine is None:
-            mine = _load_ballot(user_id, question.pk)
+            mine = _load_ballot(user_id, question_id)
             cache.set(keys["ballot"], mine, settings.COUNTS_CACHE_SECONDS)
-    if missing:
-        cache.set_many(missing, QUESTION_CACHE_SECONDS)
-    return QuestionPage(question=question, counts=counts, mine=mine)
+    return QuestionPage(question=cached.question, stamp=cached.stamp, counts=counts, mine=mine)
+
+
+def private_question_page(slug: str, user_id: int | None) -> QuestionPage | None:
+    """The question at ``slug`` whatever its status, for staff: read from MySQL and never
+    cached, so nothing of a question the public cannot see reaches memcached; its page's
+    parts are rendered afresh (no stamp)."""
+    loaded = _load_question(slug, public=False)
+    if loaded is None:
+        return None
+    question = loaded.question
+    mine = _load_ballot(user_id, question.pk) if user_id is not None else ()
+    counts = tallies.read_counts(question.pk)
+    return QuestionPage(question=question, stamp=None, counts=counts, mine=mine)
 
 
 def voted_question_ids(user_id: int) -> frozenset[int]:
@@ -135,14 +167,27 @@ def voted_question_ids(user_id: int) -> frozenset[int]:
     return voted
 
 
-def private_question_page(slug: str, user_id: int | None) -> QuestionPage | None:
-    """The question at ``slug`` whatever its status, for staff: read from MySQL and never
-    cached, so nothing of a question the public cannot see reaches memcached."""
-    question = _load_question(slug, public=False)
-    if question is None or question.slug != slug:
-        return None
-    mine = _load_ballot(user_id, question.pk) if user_id is not None else ()
-    return QuestionPage(question=question, counts=tallies.read_counts(question.pk), mine=mine)
+def public_page(*, tag: Tag | None, order: Order, after: str = "", before: str = "") -> Page:
+    """One page of the public questions (of ``tag``), as the lists show them.
+
+    Raises paging.BadCursor for a cursor that paging did not make.
+    """
+    queryset = Question.objects.rows_for_cards()
+    if tag is not None:
+        queryset = queryset.filter(tags=tag)
+    return paginate(
+        queryset, order, after=after, before=before, parts=_listed(order), prefetch=CARD_PREFETCH
+    )
+
+
+def _listed(order: Order) -> list[Q]:
+    """What a list in ``order`` shows, one status at a time: each is read straight from its
+    sort index. Trending is for questions still open to votes: closed ones, whose last days of
+    votes would keep them on top for a week, are under Newest and Most voted."""
+    if order.key == "trending":
+        still_open = Q(closes_at__isnull=True) | Q(closes_at__gt=timezone.now())
+        return [Q(status=Question.Status.PUBLISHED) & still_open]
+    return [Q(status=status) for status in PUBLIC_STATUSES]
 
 
 def tag_cloud() -> list[Tag]:
@@ -151,9 +196,7 @@ def tag_cloud() -> list[Tag]:
     if tags is None:
         tags = list(
             Tag.objects.annotate(
-                question_count=Count(
-                    "questions", filter=Q(questions__status__in=("published", "closed"))
-                )
+                question_count=Count("questions", filter=Q(questions__status__in=PUBLIC_STATUSES))
             ).order_by(Lower("name"), "name")
         )
         cache.set(cache_keys.TAG_CLOUD, tags, TAG_CLOUD_SECONDS)

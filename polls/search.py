@@ -1,9 +1,13 @@
-"""Finding questions by the words of their title, description and choices.
+"""Finding questions by the words of their title, description, choices and tags.
 
 On MySQL a FULLTEXT index over ``Question.search_text`` answers (see the
 migration that creates it); SQLite, the embedded default, has no such index
 here and matches every word with LIKE, which is fine at demo sizes. Both
 require every word to appear, so results mean the same on either database.
+
+The column is written by ``refresh_search_text``: the signals call it when a question, one of
+its choices or its tags change (or a tag is renamed), and ``services.ask_question`` once for a
+question and all its choices.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from django.db import connection
 from django.db.models import FloatField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
-from polls.models import Question
+from polls.models import Choice, Question, Tag
 
 MAX_QUERY_LENGTH = 200
 MAX_WORDS = 8
@@ -43,6 +47,17 @@ class SearchOutcome:
     # A sentence for the visitor when the query could not be used as typed.
     notice: str = ""
     searched: bool = False
+
+
+def refresh_search_text(question_id: int) -> None:
+    """Write the question's title, description, choices and tag names into its search column."""
+    question = Question.objects.filter(pk=question_id).only("title", "description").first()
+    if question is None:
+        return
+    choices = Choice.objects.filter(question_id=question_id).values_list("text", flat=True)
+    tags = Tag.objects.filter(questions=question_id).values_list("name", flat=True)
+    text = "\n".join([question.title, question.description, *choices, *tags])
+    Question.objects.filter(pk=question_id).update(search_text=text)
 
 
 def search(query: str) -> SearchOutcome:
@@ -108,9 +123,8 @@ def _sharing_words(title: str) -> list[Question]:
     and a question asked again in other words shares only some of them."""
     queryset = Question.objects.public().only("pk", "title", "slug")
     if connection.vendor == "mysql":
-        column = f"{Question._meta.db_table}.search_text"
         relevance = RawSQL(  # noqa: S611  (parameterised; Django has no MATCH lookup)
-            f"MATCH({column}) AGAINST (%s IN NATURAL LANGUAGE MODE)",
+            f"MATCH({_SEARCH_COLUMN}) AGAINST (%s IN NATURAL LANGUAGE MODE)",
             [title],
             output_field=FloatField(),
         )

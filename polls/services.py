@@ -1,8 +1,11 @@
 """Writes that touch several models: voting, asking, reporting, moderation.
 
 Every function is keyword-only and does its database work in one
-transaction; cache keys are only ever deleted afterwards, which is safe
-whatever happened (the next reader rebuilds them from the database).
+transaction, but for ``recount_votes``, which takes one per question (its
+docstring says why). Cache keys are deleted after the commit, which is safe
+whatever happened (the next reader rebuilds them from the database): by the
+functions themselves when they commit, and through ``reads.forget`` when they
+run inside a caller's transaction or save questions (the signals).
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
-from accounts.services import ban_user
-from polls import cache_keys, rankings, tallies
+from accounts.services import end_sessions, record_ban
+from polls import cache_keys, rankings, reads, tallies
 from polls.models import (
     MAX_CHOICES,
     PUBLIC_STATUSES,
@@ -33,7 +36,7 @@ from polls.models import (
     Tag,
     Vote,
 )
-from polls.signals import refresh_search_text
+from polls.search import refresh_search_text
 
 logger = logging.getLogger(__name__)
 
@@ -147,10 +150,10 @@ def _validate_choices(
             .values_list("status", "closes_at", "max_choices")
             .first()
         )
-    if state is None or state[0] not in ("published", "closed"):
+    if state is None or state[0] not in PUBLIC_STATUSES:
         raise VoteRejected("This question is not open for voting.")
     status, closes_at, limit = state
-    if status == "closed" or (closes_at is not None and closes_at <= now):
+    if status == Question.Status.CLOSED or (closes_at is not None and closes_at <= now):
         raise VoteRejected("This question is closed; it no longer takes votes.")
     if len(chosen) > limit:
         if limit == 1:
@@ -162,10 +165,15 @@ def _validate_choices(
 
 
 def withdraw_votes(*, user) -> int:
-    """Remove every vote of ``user`` (account deletion), keeping counters right."""
+    """Remove every vote of ``user`` (account deletion), keeping counters right.
+
+    It runs inside the deletion's transaction (the pre_delete signal), so the
+    cached counts are dropped again once the account is gone for good.
+    """
     question_ids = []
-    for ballot_id, question_id in Ballot.objects.filter(user=user).values_list("pk", "question_id"):
-        with transaction.atomic():
+    with transaction.atomic():
+        ballots = Ballot.objects.filter(user=user).values_list("pk", "question_id")
+        for ballot_id, question_id in ballots:
             ballot = Ballot.objects.select_for_update().filter(pk=ballot_id).first()
             if ballot is None:
                 continue
@@ -176,10 +184,10 @@ def withdraw_votes(*, user) -> int:
                 question_id=question_id, deltas={c: -1 for c in previous}, shard=shard
             )
             tallies.add_voters(question_id=question_id, delta=-1, shard=shard)
-        question_ids.append(question_id)
+            question_ids.append(question_id)
     for question in Question.objects.filter(pk__in=question_ids).only("pk", "slug"):
         _after_votes_changed(question=question, user_ids=[user.pk], throttle=False)
-    cache.delete(cache_keys.voted(user.pk))
+    reads.forget([cache_keys.voted(user.pk)])
     return len(question_ids)
 
 
@@ -191,13 +199,12 @@ def _after_votes_changed(
     first_vote: bool = False,
 ) -> None:
     user_ids = list(user_ids)
-    cache.delete_many(
-        [cache_keys.counts(question.slug)]
-        + [cache_keys.ballot(user_id, question.slug) for user_id in user_ids]
-    )
+    keys = [cache_keys.counts(question.slug)]
+    keys += [cache_keys.ballot(user_id, question.slug) for user_id in user_ids]
     if first_vote:
         # Only a first vote adds a question to the voter's set; a change leaves it as it is.
-        cache.delete_many([cache_keys.voted(user_id) for user_id in user_ids])
+        keys += [cache_keys.voted(user_id) for user_id in user_ids]
+    reads.forget(keys)
     # Lists are ordered by copies of the counts; refresh them at most once
     # per RANKING_REFRESH_SECONDS per question (the periodic sweep catches
     # whatever a throttled refresh skipped).
@@ -206,17 +213,39 @@ def _after_votes_changed(
         rankings.refresh(question_ids=[question.pk])
 
 
+@dataclass(frozen=True)
+class RecountOutcome:
+    questions: int
+    # Figures (a question's votes per choice, its voters) that differed from the vote rows.
+    corrected: int
+
+
+def recount_votes() -> RecountOutcome:
+    """Rebuild every question's counters from the vote rows, then its rankings and cached counts.
+
+    One transaction per question rather than one for all: each pauses voting on its own
+    question only, for as long as that question takes (tallies.rebuild_counters).
+    """
+    question_ids = list(Question.objects.values_list("pk", flat=True).order_by("pk"))
+    corrected = sum(tallies.rebuild_counters(question_id=pk) for pk in question_ids)
+    rankings.refresh(question_ids=question_ids)
+    slugs = Question.objects.values_list("slug", flat=True)
+    reads.forget([cache_keys.counts(slug) for slug in slugs])
+    return RecountOutcome(questions=len(question_ids), corrected=corrected)
+
+
 # --- Questions ------------------------------------------------------------------------
 
 
 def set_status(*, questions: Iterable[Question], status: str) -> int:
     """Moderation: publish, hide or close questions, one save each so caches follow."""
     changed = 0
-    for question in questions:
-        if question.status != status:
-            question.status = status
-            question.save(update_fields=["status", "published_at"])
-            changed += 1
+    with transaction.atomic():
+        for question in questions:
+            if question.status != status:
+                question.status = status
+                question.save(update_fields=["status", "published_at"])
+                changed += 1
     return changed
 
 
@@ -374,6 +403,7 @@ def report_question(
 
 
 def resolve_reports(*, questions: Iterable[Question], moderator) -> int:
+    # One UPDATE: a transaction of its own.
     return Report.objects.filter(
         question__in=[question.pk for question in questions], resolved_at__isnull=True
     ).update(resolved_at=timezone.now(), resolved_by=moderator)
@@ -382,18 +412,21 @@ def resolve_reports(*, questions: Iterable[Question], moderator) -> int:
 def approve_questions(*, questions: Iterable[Question], moderator) -> int:
     """Publish pending and hidden questions and close the reports on all of them."""
     questions = list(questions)
-    resolve_reports(questions=questions, moderator=moderator)
     waiting = (Question.Status.PENDING, Question.Status.HIDDEN)
-    return set_status(
-        questions=[q for q in questions if q.status in waiting], status=Question.Status.PUBLISHED
-    )
+    with transaction.atomic():
+        resolve_reports(questions=questions, moderator=moderator)
+        return set_status(
+            questions=[q for q in questions if q.status in waiting],
+            status=Question.Status.PUBLISHED,
+        )
 
 
 def hide_questions(*, questions: Iterable[Question], moderator) -> int:
     """Hide questions for good: their reports are settled, so they leave the queue."""
     questions = list(questions)
-    resolve_reports(questions=questions, moderator=moderator)
-    return set_status(questions=questions, status=Question.Status.HIDDEN)
+    with transaction.atomic():
+        resolve_reports(questions=questions, moderator=moderator)
+        return set_status(questions=questions, status=Question.Status.HIDDEN)
 
 
 @dataclass(frozen=True)
@@ -404,18 +437,25 @@ class BanOutcome:
 
 
 def ban_authors(*, questions: Iterable[Question], moderator) -> BanOutcome:
-    """Ban the authors of ``questions`` and hide those questions; staff are never banned."""
+    """Ban the authors of ``questions`` and hide those questions; staff are never banned.
+
+    The bans and the hiding commit together; the banned authors' sessions end
+    after that, since a request could otherwise cache a session again from the
+    rows before their deletion commits.
+    """
     questions = list(questions)
     authors = {q.author_id: (q.author, q.title) for q in questions if q.author_id is not None}
-    banned, spared = [], []
-    for author, title in authors.values():
-        if author.is_staff or author.is_superuser:
-            spared.append(author)
-            continue
-        reason = f"From the moderation queue, for “{title}”"[:200]
-        ban_user(user=author, by=moderator, reason=reason)
-        banned.append(author)
-    banned_ids = {author.pk for author in banned}
-    theirs = [q for q in questions if q.author_id in banned_ids]
-    hidden = hide_questions(questions=theirs, moderator=moderator)
+    to_ban = {
+        pk: (a, title) for pk, (a, title) in authors.items() if not (a.is_staff or a.is_superuser)
+    }
+    with transaction.atomic():
+        for author, title in to_ban.values():
+            reason = f"From the moderation queue, for “{title}”"[:200]
+            record_ban(user=author, by=moderator, reason=reason)
+        theirs = [q for q in questions if q.author_id in to_ban]
+        hidden = hide_questions(questions=theirs, moderator=moderator)
+    banned = [author for author, _ in to_ban.values()]
+    for author in banned:
+        end_sessions(user=author)
+    spared = [author for pk, (author, _) in authors.items() if pk not in to_ban]
     return BanOutcome(banned=banned, spared_staff=spared, hidden=hidden)

@@ -1,4 +1,5 @@
-"""Keep the cached question pages and the search column in step with edits.
+"""Keep the cached question pages and the search column in step with edits,
+and the counters with deleted accounts.
 
 Saves from the admin and the services go through the model, so these
 receivers see every change of a question, its choices and its tags.
@@ -7,28 +8,18 @@ receivers see every change of a question, its choices and its tags.
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
-from polls import cache_keys
+from polls import cache_keys, reads, services
 from polls.models import Choice, Question, Tag
+from polls.search import refresh_search_text
 
 
 def _forget(question: Question) -> None:
     if question.slug:
-        cache.delete(cache_keys.question(question.slug))
-
-
-def refresh_search_text(question_id: int) -> None:
-    """Title, description, choices and tag names in the one column search reads."""
-    question = Question.objects.filter(pk=question_id).only("title", "description").first()
-    if question is None:
-        return
-    choices = Choice.objects.filter(question_id=question_id).values_list("text", flat=True)
-    tags = Tag.objects.filter(questions=question_id).values_list("name", flat=True)
-    text = "\n".join([question.title, question.description, *choices, *tags])
-    Question.objects.filter(pk=question_id).update(search_text=text)
+        # After the commit too: a moderation service or an admin form saves inside a transaction.
+        reads.forget([cache_keys.question(question.slug)])
 
 
 @receiver(post_save, sender=Question)
@@ -71,6 +62,4 @@ def tag_saved(sender, instance: Tag, created: bool, **kwargs) -> None:
 def user_deleted(sender, instance, **kwargs) -> None:
     # Deleting an account removes its votes; withdraw them through the
     # service first so the counters and rankings stay equal to the rows.
-    from polls.services import withdraw_votes
-
-    withdraw_votes(user=instance)
+    services.withdraw_votes(user=instance)

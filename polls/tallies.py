@@ -1,9 +1,12 @@
 """Sharded vote counters, changed in the same transaction as the vote rows.
 
-Django has no portable "insert or add to" statement, so the two dialects
-Beebeta runs on (MySQL/MariaDB in production, SQLite embedded) get their own
-upsert. Rows are written in key order so that two transactions touching the
-same counters take their locks in the same order and cannot deadlock.
+Django has no portable "insert or add to" statement, so ``upsert_counters``
+writes one for the two dialects Beebeta runs on (MySQL/MariaDB in production,
+SQLite embedded): the vote path's sharded tallies and the insights' roll-ups
+both go through it. Rows are written in key order so that two transactions
+touching the same counters take their locks in the same order and cannot
+deadlock. ``rebuild_counters`` recounts one question's tallies from its vote
+rows (``manage.py recount_votes``).
 """
 
 from __future__ import annotations
@@ -13,112 +16,28 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from django.db import connection
-from django.db.models import Model, Sum
+from django.db import connection, transaction
+from django.db.models import Aggregate, Count, Model, QuerySet, Sum
+from django.db.models.functions import TruncHour
 
-from polls.models import TALLY_SHARDS, ChoiceTally, QuestionTally, VoteActivity
+from polls.models import (
+    TALLY_SHARDS,
+    Ballot,
+    ChoiceTally,
+    Question,
+    QuestionTally,
+    Vote,
+    VoteActivity,
+)
+
+# Rows per INSERT statement.
+_UPSERT_BATCH = 500
 
 
 def random_shard() -> int:
     return random.randrange(TALLY_SHARDS)  # noqa: S311  (load spreading, not security)
-
-
-def _upsert_add(
-    model: type[Model],
-    keys: Sequence[str],
-    counter: str,
-    rows: Iterable[tuple],
-    *,
-    also: Sequence[str] = (),
-) -> None:
-    """Add each row's last value to ``counter`` of the row matching ``keys``.
-
-    Rows are (*keys, *also, delta); ``keys`` must be a unique constraint and
-    ``also`` are other columns written only when the row is new.
-    """
-    rows = sorted(rows)
-    if not rows:
-        return
-    meta = model._meta
-    qn = connection.ops.quote_name
-    columns = [meta.get_field(name).column for name in (*keys, *also, counter)]
-    key_columns = columns[: len(keys)]
-    column_sql = ", ".join(qn(c) for c in columns)
-    placeholders = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
-    count_col = qn(columns[-1])
-    if connection.vendor == "mysql":
-        tail = f"ON DUPLICATE KEY UPDATE {count_col} = {count_col} + VALUES({count_col})"
-    else:
-        conflict = ", ".join(qn(c) for c in key_columns)
-        tail = (
-            f"ON CONFLICT ({conflict}) "
-            f"DO UPDATE SET {count_col} = {count_col} + excluded.{count_col}"
-        )
-    sql = f"INSERT INTO {qn(meta.db_table)} ({column_sql}) VALUES {placeholders} {tail}"  # noqa: S608
-    params = [value for row in rows for value in row]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-
-
-def add_choice_votes(*, question_id: int, deltas: dict[int, int], shard: int) -> None:
-    _upsert_add(
-        ChoiceTally,
-        ("choice", "shard"),
-        "votes",
-        ((choice_id, shard, question_id, delta) for choice_id, delta in deltas.items() if delta),
-        also=("question",),
-    )
-
-
-def add_voters(*, question_id: int, delta: int, shard: int) -> None:
-    _upsert_add(QuestionTally, ("question", "shard"), "voters", [(question_id, shard, delta)])
-
-
-def add_activity(*, question_id: int, hour: datetime, delta: int, shard: int) -> None:
-    _upsert_add(
-        VoteActivity, ("question", "hour", "shard"), "votes", [(question_id, hour, shard, delta)]
-    )
-
-
-def hour_of(moment: datetime) -> datetime:
-    return moment.replace(minute=0, second=0, microsecond=0)
-
-
-@dataclass(frozen=True)
-class Counts:
-    """What the results of one question show: voters and votes per choice."""
-
-    voters: int = 0
-    by_choice: dict[int, int] = field(default_factory=dict)
-    # Made anew each time the counts are read from MySQL and cached with them: every worker that
-    # reads these counts from memcached sees the same stamp, and rendered results keyed by it
-    # (polls/fragments.py) are exactly as fresh as the counts.
-    stamp: str = field(default_factory=lambda: secrets.token_hex(8), compare=False)
-
-    def for_choice(self, choice_id: int) -> int:
-        return self.by_choice.get(choice_id, 0)
-
-
-def read_counts(question_id: int) -> Counts:
-    """Sum the shards of one question: two queries over at most choices x shards rows."""
-    by_choice = {
-        row["choice_id"]: row["total"]
-        for row in ChoiceTally.objects.filter(question_id=question_id)
-        .values("choice_id")
-        .annotate(total=Sum("votes"))
-        .order_by()
-    }
-    voters = (
-        QuestionTally.objects.filter(question_id=question_id).aggregate(total=Sum("voters"))[
-            "total"
-        ]
-        or 0
-    )
-    return Counts(voters=voters, by_choice=by_choice)
-
-
-_UPSERT_BATCH = 500
 
 
 def upsert_counters(
@@ -126,27 +45,29 @@ def upsert_counters(
     keys: Sequence[str],
     rows: Iterable[tuple],
     *,
+    insert_only: Sequence[str] = (),
     add: Sequence[str] = (),
     replace: Sequence[str] = (),
 ) -> None:
-    """Write rows of (*keys, *add, *replace) values into roll-up counters.
+    """Write rows of (*keys, *insert_only, *add, *replace) values into counters.
 
     A new row is inserted as given (columns not named keep their database
-    default); an existing one has the ``add`` values added to its columns and
-    the ``replace`` values written over its columns. ``keys`` must be a unique
-    constraint. Like ``_upsert_add``, rows go in key order to avoid deadlocks,
-    and values are prepared by their fields, so dates and times are stored
-    exactly as the ORM stores them.
+    default); an existing one keeps its ``insert_only`` columns, has the
+    ``add`` values added to its columns and the ``replace`` values written
+    over its columns. ``keys`` must be a unique constraint. Rows go in key
+    order, and values are prepared by their fields, so dates and times are
+    stored exactly as the ORM stores them.
     """
     rows = sorted(rows)
     if not rows:
         return
     meta = model._meta
     qn = connection.ops.quote_name
-    fields = [meta.get_field(name) for name in (*keys, *add, *replace)]
+    fields = [meta.get_field(name) for name in (*keys, *insert_only, *add, *replace)]
     columns = [qn(field.column) for field in fields]
-    changes = [(column, "add") for column in columns[len(keys) : len(keys) + len(add)]]
-    changes += [(column, "replace") for column in columns[len(keys) + len(add) :]]
+    changed = len(keys) + len(insert_only)
+    changes = [(column, "add") for column in columns[changed : changed + len(add)]]
+    changes += [(column, "replace") for column in columns[changed + len(add) :]]
     if connection.vendor == "mysql":
         updates = [
             f"{c} = {c} + VALUES({c})" if how == "add" else f"{c} = VALUES({c})"
@@ -175,3 +96,95 @@ def upsert_counters(
                 for field, value in zip(fields, row, strict=True)
             ]
             cursor.execute(sql, params)
+
+
+def add_choice_votes(*, question_id: int, deltas: dict[int, int], shard: int) -> None:
+    upsert_counters(
+        ChoiceTally,
+        ("choice", "shard"),
+        ((choice_id, shard, question_id, delta) for choice_id, delta in deltas.items() if delta),
+        insert_only=("question",),
+        add=("votes",),
+    )
+
+
+def add_voters(*, question_id: int, delta: int, shard: int) -> None:
+    upsert_counters(
+        QuestionTally, ("question", "shard"), [(question_id, shard, delta)], add=("voters",)
+    )
+
+
+def add_activity(*, question_id: int, hour: datetime, delta: int, shard: int) -> None:
+    upsert_counters(
+        VoteActivity,
+        ("question", "hour", "shard"),
+        [(question_id, hour, shard, delta)],
+        add=("votes",),
+    )
+
+
+def hour_of(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What the results of one question show: voters and votes per choice."""
+
+    voters: int = 0
+    by_choice: dict[int, int] = field(default_factory=dict)
+    # Made anew each time the counts are read from MySQL and cached with them: every worker that
+    # reads these counts from memcached sees the same stamp, and rendered results keyed by it
+    # (polls/fragments.py) are exactly as fresh as the counts.
+    stamp: str = field(default_factory=lambda: secrets.token_hex(8), compare=False)
+
+    def for_choice(self, choice_id: int) -> int:
+        return self.by_choice.get(choice_id, 0)
+
+
+def _totals(rows: QuerySet, key: str, total: Aggregate) -> dict[Any, int]:
+    """``total`` per value of ``key`` over ``rows``, in one GROUP BY query."""
+    grouped = rows.values(key).annotate(total=total).order_by()
+    return {row[key]: row["total"] for row in grouped}
+
+
+def read_counts(question_id: int) -> Counts:
+    """Sum the shards of one question: two queries over at most choices x shards rows."""
+    by_choice = _totals(
+        ChoiceTally.objects.filter(question_id=question_id), "choice_id", Sum("votes")
+    )
+    voters = QuestionTally.objects.filter(question_id=question_id).aggregate(n=Sum("voters"))["n"]
+    return Counts(voters=voters or 0, by_choice=by_choice)
+
+
+def rebuild_counters(*, question_id: int) -> int:
+    """Count the question's tallies again from its vote rows, on one shard each.
+
+    Returns how many of its figures (the votes per choice, the voters) were
+    wrong: 0 when the counters already equalled the rows.
+    """
+    with transaction.atomic():
+        # Votes insert rows that point at the question, which takes a shared
+        # lock on it; holding it exclusively pauses voting on this one
+        # question while its counters are rebuilt.
+        if not Question.objects.select_for_update().filter(pk=question_id).exists():
+            return 0
+        before = read_counts(question_id)
+        by_choice = _totals(Vote.objects.filter(question_id=question_id), "choice_id", Count("id"))
+        ballots = Ballot.objects.filter(question_id=question_id)
+        voters = ballots.count()
+        hours = _totals(ballots.annotate(hour=TruncHour("created_at")), "hour", Count("id"))
+        ChoiceTally.objects.filter(question_id=question_id).delete()
+        QuestionTally.objects.filter(question_id=question_id).delete()
+        VoteActivity.objects.filter(question_id=question_id).delete()
+        ChoiceTally.objects.bulk_create(
+            ChoiceTally(question_id=question_id, choice_id=c, shard=0, votes=n)
+            for c, n in by_choice.items()
+        )
+        QuestionTally.objects.create(question_id=question_id, shard=0, voters=voters)
+        VoteActivity.objects.bulk_create(
+            VoteActivity(question_id=question_id, hour=h, shard=0, votes=n)
+            for h, n in hours.items()
+        )
+    counted = {c: n for c, n in before.by_choice.items() if n}
+    return int(counted != by_choice) + int(before.voters != voters)

@@ -1,84 +1,36 @@
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
-from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from beebeta import analytics
 from beebeta.views import too_many_requests
-from polls import cache_keys, cards, fragments, ratelimit, reads, search, services
-from polls.activity import count_view
+from polls import cards, fragments, ratelimit, reads, search, services
 from polls.forms import AskForm, ReportForm, VoteForm
-from polls.models import CARD_PREFETCH, PUBLIC_STATUSES, Question, Tag
-from polls.paging import DEFAULT_ORDER, ORDERS, BadCursor, Order, paginate
-from polls.results import choice_results
-from polls.templatetags.beebeta import ago
+from polls.insights.counting import count_view
+from polls.models import Question, Tag
+from polls.paging import DEFAULT_ORDER, ORDERS
 
 
-def _list_body(request: HttpRequest, *, scope: str, tag: Tag | None) -> tuple[str, str] | None:
-    """The rendered rows and pager of one list page, cached for everyone alike."""
+def _render_list(request: HttpRequest, template: str, *, tag: Tag | None = None) -> HttpResponse:
     order = ORDERS.get(request.GET.get("order", ""), ORDERS[DEFAULT_ORDER])
     after, before = request.GET.get("after", ""), request.GET.get("before", "")
-    key = cache_keys.list_page(scope, order.key, after, before)
-    body = cache.get(key)
-    if body is None:
-        queryset = Question.objects.rows_for_cards()
-        if tag is not None:
-            queryset = queryset.filter(tags=tag)
-        try:
-            page = paginate(
-                queryset,
-                order,
-                after=after,
-                before=before,
-                parts=_listed(order),
-                prefetch=CARD_PREFETCH,
-            )
-        except BadCursor:
-            return None
-        body = render_to_string("polls/_question_rows.html", {"page": page, "order": order})
-        cache.set(key, body, settings.LIST_CACHE_SECONDS)
-    return order.key, body
-
-
-def _listed(order: Order) -> list[Q]:
-    """What a list in ``order`` shows, one status at a time: each is read straight from its
-    sort index. Trending is for questions still open to votes: closed ones, whose last days of
-    votes would keep them on top for a week, are under Newest and Most voted."""
-    if order.key == "trending":
-        still_open = Q(closes_at__isnull=True) | Q(closes_at__gt=timezone.now())
-        return [Q(status=Question.Status.PUBLISHED) & still_open]
-    return [Q(status=status) for status in PUBLIC_STATUSES]
-
-
-def _render_list(
-    request: HttpRequest, template: str, *, scope: str, tag: Tag | None = None, **context
-):
-    listed = _list_body(request, scope=scope, tag=tag)
-    if listed is None:
+    rows = fragments.question_rows(tag=tag, order=order, after=after, before=before)
+    if rows is None:
         # A cursor we did not make (edited or truncated link): start over.
         return redirect(request.path)
-    order_key, body = listed
     # The rows are shared by everyone; a member's "you voted" is filled in here.
-    body = cards.mark_voted(body, _voted(request))
-    context.update(
-        {"orders": ORDERS.values(), "current_order": order_key, "rows": mark_safe(body), "tag": tag}  # noqa: S308  (rendered with autoescape above)
-    )
+    rows = cards.mark_voted(rows, _voted(request))
+    context = {"orders": ORDERS.values(), "current_order": order.key, "rows": rows, "tag": tag}
     return render(request, template, context)
 
 
@@ -91,7 +43,7 @@ def _voted(request: HttpRequest) -> frozenset[int]:
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return _render_list(request, "polls/home.html", scope="home")
+    return _render_list(request, "polls/home.html")
 
 
 @require_GET
@@ -104,7 +56,7 @@ def tag_detail(request: HttpRequest, slug: str) -> HttpResponse:
     tag = reads.tag(slug)
     if tag is None:
         raise Http404("No such tag.")
-    return _render_list(request, "polls/tag_detail.html", scope=f"tag:{tag.pk}", tag=tag)
+    return _render_list(request, "polls/tag_detail.html", tag=tag)
 
 
 @require_GET
@@ -119,14 +71,23 @@ def search_view(request: HttpRequest) -> HttpResponse:
     return render(request, "polls/search.html", context)
 
 
-def _user_id(request: HttpRequest) -> int | None:
-    return request.user.pk if request.user.is_authenticated else None
+def _get_public_question(
+    request: HttpRequest, slug: str, *, results: bool = False
+) -> reads.QuestionPage:
+    """The public question at ``slug``, or 404; with ``results``, its counts and the visitor's
+    ballot too (reads.question_page)."""
+    user_id = request.user.pk if request.user.is_authenticated else None
+    page = reads.question_page(slug, user_id, results=results)
+    if page is None:
+        raise Http404("No such question.")
+    return page
 
 
 @require_GET
 def question_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    page = reads.question_page(slug, _user_id(request))
-    if page is None:
+    try:
+        page = _get_public_question(request, slug, results=True)
+    except Http404:
         return _private_question(request, slug)
     # One memcached increment, no SQL; `manage.py flush_view_counts` writes the counts.
     count_view(question_id=page.question.pk, user=request.user)
@@ -137,13 +98,27 @@ def question_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def _private_question(request: HttpRequest, slug: str) -> HttpResponse:
     """A question the public cannot see (pending, hidden, draft): a 404 for everyone but staff,
     who see it marked as not public, on a page no cache keeps."""
-    page = reads.private_question_page(slug, _user_id(request)) if request.user.is_staff else None
+    page = reads.private_question_page(slug, request.user.pk) if request.user.is_staff else None
     if page is None:
         raise Http404("No such question.")
     admin_url = reverse("admin:polls_question_change", args=[page.question.pk])
     response = _render_question(request, page, extra={"admin_url": admin_url})
     add_never_cache_headers(response)
     return response
+
+
+def _render_question(
+    request: HttpRequest,
+    page: reads.QuestionPage,
+    form: VoteForm | None = None,
+    *,
+    extra: dict | None = None,
+) -> HttpResponse:
+    context = fragments.question_parts(page, form=form)
+    # Where no form is shown (the question has closed), why the vote was refused.
+    context["vote_errors"] = form.errors.get("choice", []) if form and context["closed"] else []
+    context.update(extra or {})
+    return render(request, "polls/question_detail.html", context)
 
 
 # A refused vote is shown on the question's own page: the POST stores what was ticked and why it
@@ -176,71 +151,6 @@ def _refused_vote(request: HttpRequest, page: reads.QuestionPage) -> VoteForm | 
     return form
 
 
-def _render_question(
-    request: HttpRequest,
-    page: reads.QuestionPage,
-    form: VoteForm | None = None,
-    *,
-    extra: dict | None = None,
-) -> HttpResponse:
-    question, now = page.question, timezone.now()
-    choices, mine = page.choices, page.mine
-    has_voted = bool(mine)
-    closed = question.is_closed(now)
-    visible = question.results_visible_to(has_voted=has_voted, now=now)
-    # The head, the choices and the results come from polls/fragments.py: rendered once per
-    # cached question and counts (their stamps), the visitor's choices and what time changes.
-    # Data cached before the stamps existed, and a form with errors, are rendered every time.
-    stamp = getattr(question, "render_stamp", None)
-    counts_stamp = getattr(page.counts, "stamp", None)
-
-    def part(
-        key: tuple, template: str, context: Callable[[], dict], *, reuse: bool = True
-    ) -> SafeString:
-        if stamp is None or not reuse:
-            return mark_safe(render_to_string(template, context()))  # noqa: S308  (autoescaped)
-        return fragments.render((template, stamp, *key), template, context)
-
-    def options() -> dict:
-        chosen = form or VoteForm(
-            initial={"choice": list(mine)}, question=question, choices=choices
-        )
-        # Each radio button or checkbox with its choice, for the choice's picture.
-        return {"form": chosen, "options": list(zip(chosen["choice"], choices, strict=True))}
-
-    head = part(
-        (closed, ago(question.published_at)),
-        "polls/_question_head.html",
-        lambda: {"question": question, "closed": closed},
-    )
-    context = {
-        "question": question,
-        "head": head,
-        "options": None
-        if closed
-        else part((mine,), "polls/_vote_options.html", options, reuse=form is None),
-        "closed": closed,
-        "has_voted": has_voted,
-        "results": None,
-        # Where no form is shown (the question has closed), why the vote was refused.
-        "vote_errors": form.errors.get("choice", []) if form is not None and closed else [],
-        **(extra or {}),
-    }
-    if visible:
-        context["results"] = part(
-            (counts_stamp, mine, closed),
-            "polls/_results.html",
-            lambda: {
-                "question": question,
-                "closed": closed,
-                "results": choice_results(choices, page.counts, set(mine)),
-                "voters": page.counts.voters,
-            },
-            reuse=counts_stamp is not None,
-        )
-    return render(request, "polls/question_detail.html", context)
-
-
 _VOTE_MESSAGES = {
     (True, True): "Thank you: your vote is counted.",
     (False, True): "Your vote is changed. Only your new choice counts.",
@@ -252,42 +162,44 @@ _VOTE_MESSAGES = {
 def vote(request: HttpRequest, slug: str) -> HttpResponse:
     # The question alone: the counts and the ballot change with every vote, so reading them here
     # would cost MySQL queries on each one. They are read only to show the form again.
-    question = reads.public_question(slug)
-    if question is None:
-        raise Http404("No such question.")
+    question = _get_public_question(request, slug).question
     if not request.user.is_authenticated:
         # Back to the question, not to this POST-only address.
         return redirect_to_login(question.get_absolute_url())
-    if not ratelimit.allow(
-        scope="vote",
-        key=str(request.user.pk),
-        limit=settings.VOTE_RATE_LIMIT,
-        window=settings.VOTE_RATE_WINDOW_SECONDS,
-    ):
+    if not ratelimit.allow_vote(user_id=request.user.pk):
         return too_many_requests(retry_after=settings.VOTE_RATE_WINDOW_SECONDS)
     form = VoteForm(request.POST, question=question, choices=list(question.choices.all()))
-    if form.is_valid():
-        try:
-            outcome = services.cast_vote(
-                user=request.user, question=question, choice_ids=form.cleaned_data["choice"]
-            )
-        except services.VoteRejected as exc:
-            form.add_error("choice", str(exc))
-        else:
-            if outcome.changed:
-                event = "Vote Cast" if outcome.first else "Vote Changed"
-                analytics.track_question(
-                    request,
-                    event,
-                    question,
-                    choice_ids=outcome.choice_ids,
-                    previous_choice_ids=list(outcome.previous_ids),
-                )
-            messages.success(request, _VOTE_MESSAGES[(outcome.first, outcome.changed)])
-            return redirect(question)
+    outcome = _cast_vote(request, question, form)
+    if outcome is not None:
+        messages.success(request, _VOTE_MESSAGES[(outcome.first, outcome.changed)])
+        return redirect(question)
     _remember_refused_vote(request, question, form)
     # 303 See Other, where a counted vote answers 302: clients and load tests tell them apart.
     return HttpResponseRedirect(f"{question.get_absolute_url()}#vote", status=303)
+
+
+def _cast_vote(
+    request: HttpRequest, question: Question, form: VoteForm
+) -> services.VoteOutcome | None:
+    """The vote on the form, cast; None when refused, with the reason on the form."""
+    if not form.is_valid():
+        return None
+    try:
+        outcome = services.cast_vote(
+            user=request.user, question=question, choice_ids=form.cleaned_data["choice"]
+        )
+    except services.VoteRejected as exc:
+        form.add_error("choice", str(exc))
+        return None
+    if outcome.changed:
+        analytics.track_question(
+            request,
+            "Vote Cast" if outcome.first else "Vote Changed",
+            question,
+            choice_ids=outcome.choice_ids,
+            previous_choice_ids=list(outcome.previous_ids),
+        )
+    return outcome
 
 
 # --- Asking ---------------------------------------------------------------------------------
@@ -305,10 +217,9 @@ def ask(request: HttpRequest) -> HttpResponse:
     user = _active_user(request)
     if request.method == "GET":
         # A search that found nothing offers to ask it: its words arrive as the title.
-        title = " ".join(request.GET.get("title", "").split())[
-            : AskForm.base_fields["title"].max_length
-        ]
-        return _render_ask(request, AskForm(user=user, initial={"title": title}))
+        title = " ".join(request.GET.get("title", "").split())
+        initial = {"title": title[: AskForm.base_fields["title"].max_length]}
+        return _render_ask(request, AskForm(user=user, initial=initial))
     form = AskForm(request.POST, request.FILES, user=user)
     # "Add another choice" and "Remove" work without JavaScript: they submit
     # the whole form, which comes back with everything typed and no errors.
@@ -362,53 +273,44 @@ def ask_pending(request: HttpRequest) -> HttpResponse:
 # --- Reporting ------------------------------------------------------------------------------
 
 
-def _get_reportable_question(slug: str) -> Question:
-    question = Question.objects.public().filter(slug=slug).first()
-    # MySQL compares slugs without regard to case; a question has one address.
-    if question is None or question.slug != slug:
-        raise Http404("No such question.")
-    return question
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def report(request: HttpRequest, slug: str) -> HttpResponse:
-    question = _get_reportable_question(slug)
+    question = _get_public_question(request, slug).question
     user = _active_user(request)
     if question.author_id == user.pk:
         messages.error(request, "You cannot report your own question.")
         return redirect(question)
     form = ReportForm(request.POST if request.method == "POST" else None)
     if form.is_bound and form.is_valid():
-        try:
-            outcome = services.report_question(
-                question=question, reporter=user, **form.cleaned_data
-            )
-        except services.ReportRejected as exc:
-            messages.error(request, str(exc))
-            return redirect(question)
-        if outcome.created:
-            messages.success(request, "Thank you for the report: a moderator will look at it.")
-            analytics.track_question(
-                request, "Question Reported", question, reason=form.cleaned_data["reason"]
-            )
-        else:
-            messages.info(request, "You have already reported this question.")
-        # A question the reports took down has no page any more.
-        return redirect("polls:home" if outcome.hidden else question.get_absolute_url())
-    context = {
-        "question": question,
-        "form": form,
-        "already": question.reports.filter(reporter=user).exists(),
-    }
+        return _file_report(request, question, user, form)
+    already = question.reports.filter(reporter=user).exists()
+    context = {"question": question, "form": form, "already": already}
     return render(request, "polls/report.html", context, status=400 if form.is_bound else 200)
+
+
+def _file_report(
+    request: HttpRequest, question: Question, user: AbstractBaseUser, form: ReportForm
+) -> HttpResponse:
+    try:
+        outcome = services.report_question(question=question, reporter=user, **form.cleaned_data)
+    except services.ReportRejected as exc:
+        messages.error(request, str(exc))
+        return redirect(question)
+    if outcome.created:
+        messages.success(request, "Thank you for the report: a moderator will look at it.")
+        analytics.track_question(
+            request, "Question Reported", question, reason=form.cleaned_data["reason"]
+        )
+    else:
+        messages.info(request, "You have already reported this question.")
+    # A question the reports took down has no page any more.
+    return redirect("polls:home" if outcome.hidden else question.get_absolute_url())
 
 
 @require_POST
 def link_copied(request: HttpRequest, slug: str) -> HttpResponse:
     """The "Copy link" button's beacon (static/js/share.js): counted, nothing else."""
-    page = reads.question_page(slug, None)
-    if page is None:
-        raise Http404("No such question.")
-    analytics.track_question(request, "Share Link Copied", page.question)
+    question = _get_public_question(request, slug).question
+    analytics.track_question(request, "Share Link Copied", question)
     return HttpResponse(status=204)

@@ -140,7 +140,7 @@ def unreachable_database() -> Iterator[None]:
     """Point the default connection at a port where nothing listens, then put it back."""
     from django.db import connection
 
-    from tests.services import free_port
+    from deploy.stack.processes import free_port
 
     connection.close()
     port = connection.settings_dict["PORT"]
@@ -232,10 +232,10 @@ def screenshots(request) -> Callable[..., Path]:
 
 @pytest.fixture(scope="session")
 def stack():
-    """deploy/stack.py's topology (HAProxy, two nginx, two gunicorn, the services), brought up
+    """deploy/stack/'s topology (HAProxy, two nginx, two gunicorn, the services), brought up
     once per session for the tests that need it, and always taken down. The app servers reach
     memcached and S3 through relays, which the fault tests make silent or slow."""
-    from deploy.stack import Stack
+    from deploy.stack.topology import Stack
 
     started = Stack.up(relays=True, announce=lambda message: None)
     try:

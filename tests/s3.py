@@ -9,7 +9,6 @@ originals unsigned.
 from __future__ import annotations
 
 import copy
-import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -21,6 +20,8 @@ import boto3
 import pytest
 from django.core.files.storage import storages
 from storages.backends.s3 import S3Storage
+
+from deploy.stack.services import renditions_only_policy
 
 ENDPOINT = os.environ.get("BEEBETA_TEST_S3_ENDPOINT", "")
 PUBLIC_CACHE = "public, max-age=31536000, immutable"
@@ -38,26 +39,6 @@ class Bucket:
 
     def head(self, key: str) -> dict[str, Any]:
         return self.client.head_object(Bucket=self.name, Key=key)
-
-
-def read_only_renditions_policy(bucket: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "CdnReadsRenditions",
-                    "Effect": "Allow",
-                    "Principal": "*",
-                    "Action": "s3:GetObject",
-                    "Resource": [
-                        f"arn:aws:s3:::{bucket}/display/*",
-                        f"arn:aws:s3:::{bucket}/thumbs/*",
-                    ],
-                }
-            ],
-        }
-    )
 
 
 def s3_storages(bucket: str) -> dict[str, dict[str, Any]]:
@@ -98,7 +79,7 @@ def s3_bucket(settings) -> Iterator[Bucket]:
     client = boto3.client("s3", endpoint_url=ENDPOINT, region_name="us-east-1")
     name = f"beebeta-test-{uuid.uuid4().hex[:16]}"
     client.create_bucket(Bucket=name)
-    client.put_bucket_policy(Bucket=name, Policy=read_only_renditions_policy(name))
+    client.put_bucket_policy(Bucket=name, Policy=renditions_only_policy(name))
     # Django 5.2's setting_changed handler empties the storages cache (and default_storage)
     # when STORAGES changes, here and again when the fixture restores it.
     settings.STORAGES = {**settings.STORAGES, **s3_storages(name)}

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import services as test_services
+from deploy.stack.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("beebeta", "polls", "accounts", "templates", "static", "manage.py")
@@ -123,7 +123,7 @@ def fetch(url: str) -> tuple[int, str]:
 
 
 def test_dev_server_serves_the_home_page(site, tmp_path):
-    port = test_services.free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/"
     log_path = tmp_path / "runserver.log"
     with log_path.open("wb") as log:

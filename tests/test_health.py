@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from tests import services as test_services
+from deploy.stack.processes import free_port
 from tests.conftest import unreachable_database
 
 HEALTHY = {"status": "ok", "database": "ok", "cache": "ok"}
@@ -29,7 +29,7 @@ def test_instance_ip_host_is_answered_but_not_served_pages(client, db):
 
 def test_dead_cache_is_reported_but_keeps_the_instance_in_service(client, db, settings):
     caches = copy.deepcopy(settings.CACHES)
-    caches["default"]["LOCATION"] = [f"127.0.0.1:{test_services.free_port()}"]
+    caches["default"]["LOCATION"] = [f"127.0.0.1:{free_port()}"]
     settings.CACHES = caches
     response = client.get("/healthz")
     assert response.status_code == 200

@@ -56,3 +56,11 @@ def test_a_malformed_boolean_stops_startup(tmp_path, value):
     result = manage({**env, "DEBUG": value}, "check")
     assert result.returncode != 0
     assert f"DEBUG={value!r} is not a boolean" in result.stderr
+
+
+def test_production_never_serves_files_from_django(tmp_path):
+    # SERVE_FILES is `make run`'s: with HTTPS, nginx and the CDN serve static files and media.
+    result = manage({**production_env(tmp_path), "SERVE_FILES": "true"}, "check")
+    assert result.returncode != 0
+    assert "SERVE_FILES is for a local run" in result.stderr
+    assert manage(production_env(tmp_path), "check").returncode == 0

@@ -4,7 +4,7 @@ BATCH = 500
 
 
 def add_tag_names(apps, schema_editor):
-    """Search reads tag names from search_text now (polls.signals.refresh_search_text): put them
+    """Search reads tag names from search_text now (polls.search.refresh_search_text): put them
     in for the questions that have tags."""
     Question = apps.get_model("polls", "Question")
     Choice = apps.get_model("polls", "Choice")

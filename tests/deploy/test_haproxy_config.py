@@ -1,39 +1,15 @@
-"""The local stack's load balancer (deploy/stack/haproxy.cfg) passes `haproxy -c`."""
+"""The local stack's load balancer (deploy/stack/templates/haproxy.cfg) passes `haproxy -c`."""
 
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 
 from deploy.render import render_file
-
-ROOT = Path(__file__).resolve().parent.parent.parent
+from deploy.stack.topology import TEMPLATES, make_certificate
 
 
 def test_haproxy_accepts_the_rendered_config(tmp_path):
-    (tmp_path / "tls").mkdir()
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            str(tmp_path / "key.pem"),
-            "-out",
-            str(tmp_path / "cert.pem"),
-            "-subj",
-            "/CN=check",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    pem = (tmp_path / "cert.pem").read_bytes() + (tmp_path / "key.pem").read_bytes()
-    (tmp_path / "tls" / "site.pem").write_bytes(pem)
+    make_certificate(tmp_path / "tls")
     values = {
         "HOME": str(tmp_path),
         "PORT": "8443",
@@ -42,7 +18,7 @@ def test_haproxy_accepts_the_rendered_config(tmp_path):
         "NGINX_2": "127.0.0.1:8082",
     }
     config = tmp_path / "haproxy.cfg"
-    config.write_text(render_file(ROOT / "deploy" / "stack" / "haproxy.cfg", values))
+    config.write_text(render_file(TEMPLATES / "haproxy.cfg", values))
     checked = subprocess.run(
         ["haproxy", "-c", "-f", str(config)], capture_output=True, text=True, check=False
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from deploy.render import RenderError, placeholders, render, render_file
+from deploy.stack.topology import TEMPLATES, make_certificate
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 NGINX = ROOT / "deploy" / "nginx"
@@ -75,7 +76,7 @@ def test_the_local_stack_renders_the_same_template_and_passes_nginx_t(tmp_path):
     site.write_text(render_file(NGINX / "beebeta.conf", values))
     (tmp_path / "temp").mkdir()
     main = tmp_path / "main.conf"
-    stack_main = ROOT / "deploy" / "stack" / "nginx.conf"
+    stack_main = TEMPLATES / "nginx.conf"
     main.write_text(render_file(stack_main, {"HOME": str(tmp_path), "SITE": str(site)}))
     result = nginx_test(main, tmp_path)
     assert result.returncode == 0, result.stderr
@@ -84,14 +85,10 @@ def test_the_local_stack_renders_the_same_template_and_passes_nginx_t(tmp_path):
 
 def test_the_cdn_stand_in_passes_nginx_t(tmp_path):
     site = tmp_path / "site.conf"
-    cdn = ROOT / "deploy" / "stack" / "cdn.conf"
+    cdn = TEMPLATES / "cdn.conf"
     # nginx -t loads the certificate, so make one.
+    make_certificate(tmp_path)
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
     values = {
         "LISTEN": "127.0.0.1:8090",
         "S3": "127.0.0.1:9000",
@@ -102,7 +99,7 @@ def test_the_cdn_stand_in_passes_nginx_t(tmp_path):
     site.write_text(render_file(cdn, values))
     (tmp_path / "temp").mkdir()
     main = tmp_path / "main.conf"
-    stack_main = ROOT / "deploy" / "stack" / "nginx.conf"
+    stack_main = TEMPLATES / "nginx.conf"
     main.write_text(render_file(stack_main, {"HOME": str(tmp_path), "SITE": str(site)}))
     result = nginx_test(main, tmp_path)
     assert result.returncode == 0, result.stderr

@@ -1,11 +1,12 @@
-"""`make stack-down` stops exactly what `make stack` started: deploy/stack.py knows a process by
+"""`make stack-down` stops exactly what `make stack` started: deploy/stack/ knows a process by
 its pid and its start time, so a pid the kernel has handed to someone else is never signalled."""
 
 from __future__ import annotations
 
 import subprocess
 
-from deploy.stack import Proc, Stack, _start_time
+from deploy.stack.processes import Proc, start_time
+from deploy.stack.topology import Stack
 
 
 def detached_sleeper() -> subprocess.Popen[bytes]:
@@ -16,7 +17,7 @@ def detached_sleeper() -> subprocess.Popen[bytes]:
 def recorded(process: subprocess.Popen[bytes], **changes: int) -> Proc:
     """The process as another command finds it in the state file: no Popen, just the record."""
     proc = Proc("sleeper", ["sleep", "60"], "/dev/null", 0, pid=process.pid)
-    proc.started = _start_time(process.pid) or 0
+    proc.started = start_time(process.pid) or 0
     data = {**proc.to_json(), **changes}
     return Proc.from_json(data)
 
@@ -38,7 +39,7 @@ def test_a_recorded_process_is_found_and_stopped(tmp_path):
 def test_a_pid_that_now_belongs_to_another_process_is_left_alone():
     process = detached_sleeper()
     try:
-        stranger = recorded(process, started=(_start_time(process.pid) or 0) - 1)
+        stranger = recorded(process, started=(start_time(process.pid) or 0) - 1)
         assert not stranger.alive()
         stranger.send(stranger.stop_signal)
         assert process.poll() is None  # still running: it was not ours

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from django.test import Client
 
-from tests.services import free_port
+from deploy.stack.processes import free_port
 
 
 @pytest.fixture

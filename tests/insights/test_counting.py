@@ -17,7 +17,8 @@ from django.db.models import Sum
 from django.test import Client
 from django.utils import timezone
 
-from polls import activity, services, tallies
+from polls import cache_keys, services, tallies
+from polls.insights import counting
 from polls.models import GroupActivityHourly, QuestionDaily, QuestionHourly
 
 HOUR = timedelta(hours=1)
@@ -37,10 +38,10 @@ def group_views() -> dict[str, int]:
 
 def test_counting_a_view_runs_no_sql(question, alice, django_assert_num_queries):
     with django_assert_num_queries(0):
-        activity.count_view(question_id=question.pk, user=AnonymousUser())
-        activity.count_view(question_id=question.pk, user=alice)
-        activity.count_view(question_id=question.pk, user=alice)
-    assert activity.flush_views(now=timezone.now()) == 3
+        counting.count_view(question_id=question.pk, user=AnonymousUser())
+        counting.count_view(question_id=question.pk, user=alice)
+        counting.count_view(question_id=question.pk, user=alice)
+    assert counting.flush_views(now=timezone.now()) == 3
 
 
 def test_question_page_views_reach_the_roll_ups_by_group(client, question, alice, bob):
@@ -57,7 +58,7 @@ def test_question_page_views_reach_the_roll_ups_by_group(client, question, alice
     assert client.get("/q/no-such-question/").status_code == 404
 
     assert stored_views() == 0  # nothing written before the flush
-    assert activity.flush_views(now=timezone.now()) == 9
+    assert counting.flush_views(now=timezone.now()) == 9
     assert stored_views(question.pk) == 9
     assert group_views() == {"anonymous": 4, "new": 2, "established": 3}
     day = QuestionDaily.objects.get(question=question)
@@ -66,19 +67,19 @@ def test_question_page_views_reach_the_roll_ups_by_group(client, question, alice
 
 def test_a_second_flush_adds_nothing(question):
     for _ in range(5):
-        activity.count_view(question_id=question.pk, user=AnonymousUser())
+        counting.count_view(question_id=question.pk, user=AnonymousUser())
     now = timezone.now()
-    assert activity.flush_views(now=now) == 5
-    assert activity.flush_views(now=now) == 0
-    activity.count_view(question_id=question.pk, user=AnonymousUser())
-    assert activity.flush_views(now=now) == 1
+    assert counting.flush_views(now=now) == 5
+    assert counting.flush_views(now=now) == 0
+    counting.count_view(question_id=question.pk, user=AnonymousUser())
+    assert counting.flush_views(now=now) == 1
     assert stored_views(question.pk) == 6
     assert QuestionDaily.objects.get(question=question).views == 6
 
 
 def test_views_arriving_between_the_read_and_the_decrement_are_kept(question, monkeypatch):
     for _ in range(4):
-        activity.count_view(question_id=question.pk, user=AnonymousUser())
+        counting.count_view(question_id=question.pk, user=AnonymousUser())
     backend = caches["default"]
     real_get_many = backend.get_many
 
@@ -87,13 +88,13 @@ def test_views_arriving_between_the_read_and_the_decrement_are_kept(question, mo
         if any(key.endswith(":anonymous") for key in keys):
             # The flush has read the counter; three views land before its decrement.
             for _ in range(3):
-                activity.count_view(question_id=question.pk, user=AnonymousUser())
+                counting.count_view(question_id=question.pk, user=AnonymousUser())
         return found
 
     monkeypatch.setattr(backend, "get_many", get_many_then_three_more_views)
-    assert activity.flush_views(now=timezone.now()) == 4
+    assert counting.flush_views(now=timezone.now()) == 4
     monkeypatch.undo()
-    assert activity.flush_views(now=timezone.now()) == 3
+    assert counting.flush_views(now=timezone.now()) == 3
     assert stored_views(question.pk) == 7
 
 
@@ -111,7 +112,7 @@ def test_flush_while_many_views_arrive_loses_and_doubles_nothing(make_question, 
         try:
             for _ in range(views_each):
                 question, user = rng.choice(questions), rng.choice(users)
-                activity.count_view(question_id=question.pk, user=user)
+                counting.count_view(question_id=question.pk, user=user)
                 counted[n][question.pk] += 1
         except BaseException as exc:  # noqa: BLE001  (reported to the test)
             errors.append(exc)
@@ -122,11 +123,11 @@ def test_flush_while_many_views_arrive_loses_and_doubles_nothing(make_question, 
     start.wait()
     flushes_during = 0
     while any(thread.is_alive() for thread in threads):
-        if activity.flush_views(now=timezone.now()):
+        if counting.flush_views(now=timezone.now()):
             flushes_during += 1
     for thread in threads:
         thread.join()
-    activity.flush_views(now=timezone.now())
+    counting.flush_views(now=timezone.now())
 
     assert errors == []
     assert flushes_during >= 2, "the flush never ran while views arrived"
@@ -139,55 +140,55 @@ def test_flush_while_many_views_arrive_loses_and_doubles_nothing(make_question, 
 
 def test_a_flush_waits_for_the_one_running(question):
     for _ in range(2):
-        activity.count_view(question_id=question.pk, user=AnonymousUser())
-    assert cache.add(activity.LOCK_KEY, "someone else", 60)
-    assert activity.flush_views(now=timezone.now()) is None
+        counting.count_view(question_id=question.pk, user=AnonymousUser())
+    assert cache.add(cache_keys.VIEW_FLUSH_LOCK, "someone else", 60)
+    assert counting.flush_views(now=timezone.now()) is None
     assert stored_views() == 0
-    cache.delete(activity.LOCK_KEY)
-    assert activity.flush_views(now=timezone.now()) == 2
+    cache.delete(cache_keys.VIEW_FLUSH_LOCK)
+    assert counting.flush_views(now=timezone.now()) == 2
 
 
 def test_a_failed_database_write_gives_the_counts_back(question, monkeypatch):
     for _ in range(5):
-        activity.count_view(question_id=question.pk, user=AnonymousUser())
+        counting.count_view(question_id=question.pk, user=AnonymousUser())
 
     def broken(*args, **kwargs):
         raise RuntimeError("database went away")
 
     monkeypatch.setattr(tallies, "upsert_counters", broken)
     with pytest.raises(RuntimeError):
-        activity.flush_views(now=timezone.now())
+        counting.flush_views(now=timezone.now())
     monkeypatch.undo()
-    assert cache.get(activity.LOCK_KEY) is None  # released despite the error
-    assert activity.flush_views(now=timezone.now()) == 5
+    assert cache.get(cache_keys.VIEW_FLUSH_LOCK) is None  # released despite the error
+    assert counting.flush_views(now=timezone.now()) == 5
     assert stored_views(question.pk) == 5
 
 
 def test_views_of_an_hour_that_just_ended_are_still_flushed(question):
     hour = tallies.hour_of(timezone.now()) - 3 * HOUR
     late = hour + timedelta(minutes=59, seconds=59)
-    activity.count_view(question_id=question.pk, user=AnonymousUser(), now=late)
-    assert activity.flush_views(now=hour + HOUR + timedelta(seconds=30)) == 1
+    counting.count_view(question_id=question.pk, user=AnonymousUser(), now=late)
+    assert counting.flush_views(now=hour + HOUR + timedelta(seconds=30)) == 1
     # A request that read the clock before the hour ended increments after the flush.
-    activity.count_view(question_id=question.pk, user=AnonymousUser(), now=late)
-    assert activity.flush_views(now=hour + HOUR + timedelta(minutes=2)) == 1
+    counting.count_view(question_id=question.pk, user=AnonymousUser(), now=late)
+    assert counting.flush_views(now=hour + HOUR + timedelta(minutes=2)) == 1
     # Once the grace is over the hour is finished and no longer read.
-    assert activity.flush_views(now=hour + HOUR + activity.HOUR_GRACE) == 0
-    assert cache.get(activity._done_key(activity._hour_number(hour))) == 1
+    assert counting.flush_views(now=hour + HOUR + counting.HOUR_GRACE) == 0
+    assert cache.get(cache_keys.views_flushed(counting._hour_number(hour))) == 1
     row = QuestionHourly.objects.get(question=question)
     assert (row.hour, row.views) == (hour, 2)
 
 
 def test_counters_older_than_the_lookback_are_not_read(question):
-    long_ago = timezone.now() - timedelta(hours=activity.LOOKBACK_HOURS + 2)
-    activity.count_view(question_id=question.pk, user=AnonymousUser(), now=long_ago)
-    assert activity.flush_views(now=timezone.now()) == 0
-    assert activity.flush_views(now=long_ago + timedelta(minutes=1)) == 1
+    long_ago = timezone.now() - timedelta(hours=counting.LOOKBACK_HOURS + 2)
+    counting.count_view(question_id=question.pk, user=AnonymousUser(), now=long_ago)
+    assert counting.flush_views(now=timezone.now()) == 0
+    assert counting.flush_views(now=long_ago + timedelta(minutes=1)) == 1
 
 
 def test_the_command_flushes_views_and_copies_votes(question, alice):
     now = timezone.now()
-    activity.count_view(question_id=question.pk, user=alice, now=now)
+    counting.count_view(question_id=question.pk, user=alice, now=now)
     services.cast_vote(user=alice, question=question, choice_ids=[question.choices.first().pk])
     out = StringIO()
     call_command("flush_view_counts", stdout=out)
@@ -206,7 +207,7 @@ def test_copying_votes_twice_counts_them_once(make_question, alice, bob):
     for user in (alice, bob):
         services.cast_vote(user=user, question=question, choice_ids=[choice], now=now)
     for _ in range(2):
-        activity.recount_votes(now=now)
+        counting.copy_first_votes(now=now)
     assert QuestionHourly.objects.get(question=question).votes == 2
     assert QuestionDaily.objects.get(question=question).votes == 2
     assert GroupActivityHourly.objects.get(hour=tallies.hour_of(now), group="new").votes == 2
@@ -218,9 +219,9 @@ def test_a_withdrawn_vote_leaves_the_group_figures_of_recent_hours(make_question
     now = timezone.now()
     for user in (alice, bob):
         services.cast_vote(user=user, question=question, choice_ids=[choice], now=now)
-    activity.recount_votes(now=now)
+    counting.copy_first_votes(now=now)
     bob.delete()
-    activity.recount_votes(now=now)
+    counting.copy_first_votes(now=now)
     assert GroupActivityHourly.objects.get(hour=tallies.hour_of(now), group="new").votes == 1
 
 
@@ -229,8 +230,8 @@ def test_memcached_down_views_are_not_counted_and_pages_still_work(
 ):
     for _ in range(3):
         assert client.get(question.get_absolute_url()).status_code == 200
-    activity.count_view(question_id=question.pk, user=AnonymousUser())
-    assert activity.flush_views(now=timezone.now()) is None
+    counting.count_view(question_id=question.pk, user=AnonymousUser())
+    assert counting.flush_views(now=timezone.now()) is None
     call_command("flush_view_counts", stdout=StringIO())
     assert stored_views() == 0
     for url in ("/insights/", "/insights/activity/", "/insights/signups/", "/insights/moderation/"):
@@ -239,6 +240,6 @@ def test_memcached_down_views_are_not_counted_and_pages_still_work(
 
 def test_hour_numbers_are_utc_hours():
     moment = datetime(2025, 1, 13, 23, 30, tzinfo=UTC)
-    number = activity._hour_number(moment)
-    assert activity._hour_start(number) == datetime(2025, 1, 13, 23, tzinfo=UTC)
-    assert activity._hour_start(number + 1) == datetime(2025, 1, 14, 0, tzinfo=UTC)
+    number = counting._hour_number(moment)
+    assert counting._hour_start(number) == datetime(2025, 1, 13, 23, tzinfo=UTC)
+    assert counting._hour_start(number + 1) == datetime(2025, 1, 14, 0, tzinfo=UTC)

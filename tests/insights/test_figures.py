@@ -13,7 +13,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
-from polls import activity, insights, services
+from accounts.user_groups import NEW_ACCOUNT_AGE, user_group
+from polls import services
+from polls.insights import counting, figures
 from polls.models import Ballot, Question, Report
 from polls.tallies import hour_of
 
@@ -45,22 +47,22 @@ def seeded(make_question):
     )
     views = []
     for at, question_id, n in events:
-        activity.count_view(question_id=question_id, user=viewers[n], now=at)
-        activity.flush_views(now=at)
-        views.append((at, question_id, activity.user_group(viewers[n], at)))
+        counting.count_view(question_id=question_id, user=viewers[n], now=at)
+        counting.flush_views(now=at)
+        views.append((at, question_id, user_group(viewers[n], at)))
     for user in users:
         for question in rng.sample(questions, rng.randrange(1, 5)):
             at = now - timedelta(minutes=rng.randrange(35 * 24 * 60))
             choice = question.choices.first().pk
             services.cast_vote(user=user, question=question, choice_ids=[choice], now=at)
-    activity.flush(now=now, recount_hours=36 * 24)
+    counting.flush(now=now, recount_hours=36 * 24)
     return now, questions, views
 
 
 def raw_votes() -> list[tuple[datetime, int, str]]:
     rows = Ballot.objects.values_list("created_at", "question_id", "user__date_joined")
     return [
-        (at, question_id, "new" if at - joined < activity.NEW_ACCOUNT_AGE else "established")
+        (at, question_id, "new" if at - joined < NEW_ACCOUNT_AGE else "established")
         for at, question_id, joined in rows
     ]
 
@@ -74,7 +76,7 @@ def test_popular_questions_equal_the_raw_views_and_votes(seeded):
     now, questions, views = seeded
     votes = raw_votes()
     assert len(votes) > 50
-    rankings = insights.popular_questions(now=now, limit=len(questions))
+    rankings = figures.popular_questions(now=now, limit=len(questions))
     assert [ranking.key for ranking in rankings] == ["24h", "7d", "30d"]
     for ranking, days in zip(rankings, (1, 7, 30), strict=True):
         start = hour_of(now) + timedelta(hours=1) - days * DAY
@@ -100,8 +102,8 @@ def test_popular_page_shows_the_top_question_with_its_count(seeded, staff_client
 
 def test_activity_by_group_equals_the_raw_views_and_votes(seeded):
     now, questions, views = seeded
-    heatmap = insights.activity_heatmap(now=now, zone=ZoneInfo("UTC"))
-    start = hour_of(now) + timedelta(hours=1) - insights.HEATMAP_DAYS * DAY
+    heatmap = figures.activity_heatmap(now=now, zone=ZoneInfo("UTC"))
+    start = hour_of(now) + timedelta(hours=1) - figures.HEATMAP_DAYS * DAY
     expected: dict[str, Counter] = defaultdict(Counter)
     for kind, events in (("views", views), ("votes", raw_votes())):
         for at, _, group in events:
@@ -119,12 +121,12 @@ def test_activity_by_group_equals_the_raw_views_and_votes(seeded):
 
 def test_heatmap_shows_an_event_in_the_chosen_time_zone(question):
     monday_late = datetime(2025, 1, 13, 23, 30, tzinfo=UTC)  # a Monday, winter time
-    activity.count_view(question_id=question.pk, user=AnonymousUser(), now=monday_late)
-    activity.flush_views(now=monday_late)
+    counting.count_view(question_id=question.pk, user=AnonymousUser(), now=monday_late)
+    counting.flush_views(now=monday_late)
     now = datetime(2025, 1, 20, 12, tzinfo=UTC)
 
     def busy_cells(zone: str) -> list[tuple[str, int, int]]:
-        heatmap = insights.activity_heatmap(now=now, zone=ZoneInfo(zone))
+        heatmap = figures.activity_heatmap(now=now, zone=ZoneInfo(zone))
         (grid,) = [grid for grid in heatmap.grids if grid.group == "anonymous"]
         return [(c.weekday_name, c.hour, c.views) for c in grid.cells if c.activity]
 
@@ -139,8 +141,8 @@ def test_activity_page_uses_the_time_zone_from_the_form(question, staff_client):
     # 23:30 UTC on the last Monday at least a day ago.
     days_back = (now.weekday() - 0) % 7 or 7
     monday = (now - timedelta(days=days_back)).replace(hour=23, minute=30, second=0, microsecond=0)
-    activity.count_view(question_id=question.pk, user=AnonymousUser(), now=monday)
-    activity.flush_views(now=monday)
+    counting.count_view(question_id=question.pk, user=AnonymousUser(), now=monday)
+    counting.flush_views(now=monday)
     local = monday.astimezone(ZoneInfo("Europe/Helsinki"))
     assert local.strftime("%A") == "Tuesday"
 
@@ -160,11 +162,11 @@ def test_activity_page_uses_the_time_zone_from_the_form(question, staff_client):
 
 def test_hour_table_names_the_most_active_group(question, alice):
     now = timezone.now()
-    activity.count_view(question_id=question.pk, user=alice, now=now)
-    activity.count_view(question_id=question.pk, user=alice, now=now)
-    activity.count_view(question_id=question.pk, user=AnonymousUser(), now=now)
-    activity.flush_views(now=now)
-    heatmap = insights.activity_heatmap(now=now, zone=ZoneInfo("UTC"))
+    counting.count_view(question_id=question.pk, user=alice, now=now)
+    counting.count_view(question_id=question.pk, user=alice, now=now)
+    counting.count_view(question_id=question.pk, user=AnonymousUser(), now=now)
+    counting.flush_views(now=now)
+    heatmap = figures.activity_heatmap(now=now, zone=ZoneInfo("UTC"))
     row = heatmap.hours[now.hour]
     assert row.values == [1, 2, 0]
     assert row.leader.group == "new"
@@ -196,14 +198,14 @@ def test_signup_funnel_counts_each_step_of_the_window(make_question):
         services.cast_vote(user=user, question=question, choice_ids=[choice])
 
     def counts(days: int) -> list[int]:
-        return [step.count for step in insights.signup_funnel(now=now, days=days)]
+        return [step.count for step in figures.signup_funnel(now=now, days=days)]
 
     assert counts(7) == [3, 2, 1, 0]
     assert counts(30) == [4, 3, 2, 1]
     assert counts(90) == [5, 4, 3, 2]
-    steps = insights.signup_funnel(now=now, days=30)
+    steps = figures.signup_funnel(now=now, days=30)
     assert [round(step.of_registered) for step in steps] == [100, 75, 50, 25]
-    assert insights.signup_funnel(now=now - 365 * DAY, days=7)[1].of_registered == 0
+    assert figures.signup_funnel(now=now - 365 * DAY, days=7)[1].of_registered == 0
 
 
 def test_signups_page_shows_the_chosen_window(staff_client, db):
@@ -261,7 +263,7 @@ def test_moderation_load_equals_the_questions_and_reports(make_question, alice, 
     report(approved, alice, 40, resolved_days_ago=1)
     report(old_pending, bob, 50)
 
-    load = insights.moderation_load(now=now)
+    load = figures.moderation_load(now=now)
     assert len(load.days) == 30 and load.days[-1].day == now.date()
 
     def on(days_ago: int) -> date:
@@ -307,12 +309,12 @@ def test_asking_marks_only_the_questions_the_queue_holds(alice, bob, settings):
     Question.objects.create(title="Bob's approved one", author=bob, status="published")
     trusted = services.ask_question(author=bob, title="A trusted member's question?", **fields)
     assert trusted.status == Question.Status.PUBLISHED and trusted.held_for_review_at is None
-    load = insights.moderation_load(now=timezone.now())
+    load = figures.moderation_load(now=timezone.now())
     assert load.days[-1].held == 1
 
 
 def test_each_heatmap_has_a_legend_of_its_shades(staff_client):
-    from polls.insights_views import HEAT_LEVELS
+    from polls.insights.charts import HEAT_LEVELS
 
     html = staff_client.get("/insights/activity/").content.decode()
     legend = re.findall(

@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from accounts.user_groups import UserGroup
 from polls.models import (
     Ballot,
     GroupActivityHourly,
@@ -15,7 +16,6 @@ from polls.models import (
     QuestionDaily,
     QuestionHourly,
     Report,
-    UserGroup,
 )
 from polls.tallies import hour_of
 

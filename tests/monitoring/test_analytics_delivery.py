@@ -10,9 +10,9 @@ import time
 from django.urls import reverse
 
 from beebeta import analytics
+from deploy.stack.processes import free_port
 from polls.models import Ballot, Vote
 from tests.monitoring.receivers import FAIL, HANG, mixpanel_posts
-from tests.services import free_port
 
 
 def browse_and_vote(client, question, rounds: int) -> list[float]:

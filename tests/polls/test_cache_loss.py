@@ -23,9 +23,10 @@ from django.test import Client
 from django.urls import reverse
 from pymemcache.client.base import Client as MemcachedClient
 
+from deploy.stack.processes import Proc, stop_all
+from deploy.stack.services import start_memcached
 from polls import cache_keys
 from polls.models import Ballot, Question, Vote
-from tests import services as test_services
 
 # A page request may wait out a hanging node's 0.25 s timeout a few times, never more.
 PAGE_TIME_LIMIT = 2.0
@@ -54,15 +55,15 @@ def use_cache_nodes(settings, locations: list[str], **options) -> None:
 @pytest.fixture
 def memcached_nodes(settings, tmp_path):
     """Two memcached processes of this test's own, used as the default cache."""
-    nodes: list[test_services.Service] = []
+    nodes: list[Proc] = []
     try:
         for _ in range(2):
-            nodes.append(test_services.start_memcached(log_dir=tmp_path))
+            nodes.append(start_memcached(log_dir=tmp_path))
         use_cache_nodes(settings, [node.address for node in nodes])
         yield nodes
     finally:
         # The list as it is then: a test may have replaced a node with a restarted one.
-        test_services.stop_all(nodes)
+        stop_all(nodes)
 
 
 @pytest.fixture
@@ -229,11 +230,11 @@ def test_hanging_node_costs_a_timeout_not_the_page(
     assert not hanging_node.gave_up.is_set()
 
 
-def direct_client(node: test_services.Service) -> MemcachedClient:
+def direct_client(node: Proc) -> MemcachedClient:
     return MemcachedClient(("127.0.0.1", node.port), connect_timeout=2, timeout=2)
 
 
-def node_item_count(node: test_services.Service) -> int:
+def node_item_count(node: Proc) -> int:
     direct = direct_client(node)
     try:
         return int(direct.stats()[b"curr_items"])
@@ -241,7 +242,7 @@ def node_item_count(node: test_services.Service) -> int:
         direct.close()
 
 
-def holds(node: test_services.Service, key: str) -> bool:
+def holds(node: Proc, key: str) -> bool:
     direct = direct_client(node)
     try:
         return direct.get(cache.make_key(key)) is not None
@@ -249,14 +250,14 @@ def holds(node: test_services.Service, key: str) -> bool:
         direct.close()
 
 
-def node_holding(nodes: list[test_services.Service], key: str) -> int:
+def node_holding(nodes: list[Proc], key: str) -> int:
     """The index of the one node that holds the cache entry ``key``."""
     holders = [index for index, node in enumerate(nodes) if holds(node, key)]
     assert len(holders) == 1, f"{key} is held by nodes {holders}"
     return holders[0]
 
 
-def key_stored_on(node: test_services.Service) -> str:
+def key_stored_on(node: Proc) -> str:
     """A cache key of the test's own that the client stores on ``node``."""
     for i in range(64):
         key = f"probe:{uuid.uuid4().hex}"
@@ -266,7 +267,7 @@ def key_stored_on(node: test_services.Service) -> str:
     raise AssertionError(f"no key of 64 went to {node.address}")
 
 
-def stop_until_taken_out(nodes: list[test_services.Service], index: int) -> None:
+def stop_until_taken_out(nodes: list[Proc], index: int) -> None:
     """Stop ``nodes[index]`` and use it until the client gives up on it.
 
     Other traffic does this in production: a read fails, and the node then answers
@@ -305,7 +306,7 @@ def test_restarted_node_rejoins_and_counts_converge(
     assert_page_shows_stored_results(bob, question)
     assert_page_shows_stored_results(client, question)
 
-    memcached_nodes[home] = test_services.start_memcached(port=stopped.port, log_dir=tmp_path)
+    memcached_nodes[home] = start_memcached(port=stopped.port, log_dir=tmp_path)
     time.sleep(retry_timeout + 0.5)
     assert_site_serves(client, question)
 
@@ -341,7 +342,7 @@ def test_node_lost_twice_never_brings_back_old_counts(
     # on the other node meanwhile.
     assert_page_shows_stored_results(client, question)
 
-    memcached_nodes[home] = test_services.start_memcached(port=stopped.port, log_dir=tmp_path)
+    memcached_nodes[home] = start_memcached(port=stopped.port, log_dir=tmp_path)
     time.sleep(1.5)
     assert_page_shows_stored_results(client, question)
     vote(bob, question, choices[1])

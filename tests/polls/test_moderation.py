@@ -6,11 +6,13 @@ from html import escape
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Ban
-from polls import services
+from polls import cache_keys, reads, services
 from polls.models import Image, Question, Report
 
 QUEUE = reverse("admin:polls_moderationqueue_changelist")
@@ -338,3 +340,35 @@ def test_staff_open_a_question_the_public_cannot_see_marked_not_public(
 def test_a_public_question_is_never_marked_not_public(moderator, board):
     html = page(moderator, board["quiet"].get_absolute_url())
     assert "badge-private" not in html and 'class="vote-form" id="vote"' in html
+
+
+# --- One transaction each, caches dropped after the commit ---------------------------------
+
+
+def test_a_copy_cached_while_hiding_is_dropped_when_it_commits(
+    client, question, django_capture_on_commit_callbacks
+):
+    url = question.get_absolute_url()
+    assert client.get(url).status_code == 200
+    published = reads.question_page(question.slug, results=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            services.set_status(questions=[question], status=Question.Status.HIDDEN)
+            # A reader on another connection still sees it published and caches it again.
+            cached = reads.CachedQuestion(question=published.question)
+            cache.set(cache_keys.question(question.slug), cached, 300)
+            assert client.get(url).status_code == 200
+    assert client.get(url).status_code == 404
+
+
+def test_bans_and_hiding_commit_together_or_not_at_all(staff, bob, make_question, monkeypatch):
+    question = make_question("Cheap watches, buy now?", author=bob)
+
+    def broken(**kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(services, "set_status", broken)
+    with pytest.raises(RuntimeError):
+        services.ban_authors(questions=[question], moderator=staff)
+    bob.refresh_from_db()
+    assert bob.is_active and not Ban.objects.filter(user=bob).exists()

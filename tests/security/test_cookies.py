@@ -13,7 +13,7 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
 
-from deploy.stack import DEMO_PASSWORD
+from deploy.stack.topology import DEMO_PASSWORD
 from tests.accounts.helpers import log_in
 from tests.stack.clients import request, through_balancer
 

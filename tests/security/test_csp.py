@@ -69,7 +69,7 @@ def test_https_upgrades_requests_and_names_the_cdn_over_https(tmp_path):
     assert_strict_csp("; ".join(" ".join([k, *v]) for k, v in production.items()))
 
 
-def test_only_the_debug_toolbar_of_make_run_relaxes_the_policy(tmp_path):
+def test_only_the_debug_toolbar_of_make_dev_relaxes_the_policy(tmp_path):
     assert "unsafe" not in json.dumps(policy_under(tmp_path, DEBUG="true"))
     relaxed = policy_under(tmp_path, DEBUG="true", DEBUG_TOOLBAR="true")
     assert "'unsafe-inline'" in relaxed["script-src"]

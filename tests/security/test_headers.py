@@ -17,7 +17,8 @@ from django.test import Client
 from django.urls import reverse
 
 from beebeta.headers import permissions_policy
-from deploy.stack import HOST, Stack
+from deploy.stack.processes import HOST
+from deploy.stack.topology import Stack
 from tests.conftest import unreachable_database
 from tests.stack.clients import request, through_balancer
 

@@ -14,7 +14,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from deploy.stack import HOST
+from deploy.stack.processes import HOST
 from tests.npm import installed
 
 ROOT = Path(__file__).resolve().parents[2]

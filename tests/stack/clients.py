@@ -14,8 +14,8 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from deploy.stack import DEMO_PASSWORD, HOST, LB_ADDRESS, Stack
-from tests import services
+from deploy.stack.processes import HOST
+from deploy.stack.topology import DEMO_PASSWORD, LB_ADDRESS, Stack
 
 
 def wait_for(condition: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
@@ -145,24 +145,23 @@ class Visitor:
     def get(self, path: str) -> Answer:
         return self._send("GET", path)
 
+    def post(self, path: str, body: bytes, content_type: str) -> Answer:
+        """A POST of a body already built (a form, a multipart upload), with the visitor's
+        cookies and the Referer that Django's CSRF check wants over HTTPS."""
+        return self._send("POST", path, body, **{"Content-Type": content_type})
+
     def post_form(self, path: str, fields: dict[str, str], form_path: str | None = None) -> Answer:
         page = self.get(form_path or path)
         token = _CSRF_FIELD.search(page.body)
         assert token, f"no CSRF token on {form_path or path}"
-        data = {"csrfmiddlewaretoken": token.group(1).decode(), **fields}
-        body = "&".join(f"{key}={value}" for key, value in data.items()).encode()
-        return self._send(
-            "POST", path, body, **{"Content-Type": "application/x-www-form-urlencoded"}
-        )
+        return self.post_with_token(path, token.group(1).decode(), fields)
 
     def post_with_token(self, path: str, token: str, fields: dict[str, str]) -> Answer:
         """A form posted with a CSRF token from a page read earlier, as a browser posts a form
         that has been on the screen for a while."""
         data = {"csrfmiddlewaretoken": token, **fields}
         body = "&".join(f"{key}={value}" for key, value in data.items()).encode()
-        return self._send(
-            "POST", path, body, **{"Content-Type": "application/x-www-form-urlencoded"}
-        )
+        return self.post(path, body, "application/x-www-form-urlencoded")
 
     def log_in(self, username: str, password: str = DEMO_PASSWORD) -> None:
         answer = self.post_form("/accounts/login/", {"username": username, "password": password})
@@ -370,12 +369,8 @@ class ReadAndVote:
 
 def recorded_votes(stack: Stack, usernames: Iterable[str]) -> dict[tuple[str, int], set[int]]:
     """{(username, question id): the choice ids of that member's ballot}, straight from MySQL."""
-    import MySQLdb
-
     names = set(usernames)
-    connection = MySQLdb.connect(
-        host=HOST, port=stack.ports["mariadb"], user="root", db=services.DATABASE_NAME
-    )
+    connection = stack.connect_database()
     try:
         cursor = connection.cursor()
         # All ballots: a few thousand rows at most on the stack, and no SQL built from names.

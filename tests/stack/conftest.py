@@ -1,4 +1,4 @@
-"""The local stack (deploy/stack.py) for the end-to-end tests: brought up once per session, and
+"""The local stack (deploy/stack/) for the end-to-end tests: brought up once per session, and
 always taken down, whatever happens to the tests in between.
 
 Tests that stop one of its processes start it again before they end, so every test finds the

@@ -19,8 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deploy.stack import DEMO_PASSWORD, HOST, Stack
-from tests.services import DATABASE_NAME
+from deploy.stack.topology import DEMO_PASSWORD, Stack
 from tests.stack.clients import Answer, Load, Visitor
 
 VOTE_INTERVAL = 2.5  # seconds between one member's votes: 24 a minute, under the limit of 30
@@ -96,11 +95,7 @@ class Truth:
 def mysql_truth(stack: Stack, slugs: list[str]) -> Truth:
     """Read straight from the stack's MariaDB: milliseconds, where a manage.py run takes
     seconds, so the convergence the tests time starts when the votes stop."""
-    import MySQLdb
-
-    connection = MySQLdb.connect(
-        host=HOST, port=stack.ports["mariadb"], user="root", database=DATABASE_NAME
-    )
+    connection = stack.connect_database()
     # Every row, filtered here: the demo data is small, and the SQL stays free of formatting.
     try:
         cursor = connection.cursor()
@@ -355,6 +350,5 @@ def ask_with_pictures(visitor: Visitor, title: str, pictures: dict[str, bytes]) 
     files = {slot: (f"{slot}.jpg", content) for slot, content in pictures.items()}
     body, content_type = multipart(fields, files)
     started = time.monotonic()
-    # Visitor has no multipart post; its _send keeps the cookies and the Referer CSRF wants.
-    answer = visitor._send("POST", "/ask/", body, **{"Content-Type": content_type})
+    answer = visitor.post("/ask/", body, content_type)
     return Asked(answer, time.monotonic() - started, typed)

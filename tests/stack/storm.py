@@ -24,8 +24,7 @@ from urllib.parse import urlencode
 
 import MySQLdb
 
-from deploy.stack import HOST, Stack
-from tests import services
+from deploy.stack.topology import Stack
 from tests.stack.clients import request, through_balancer
 
 # The copies wait this long for each other at the barrier; HAProxy gives a silent connection
@@ -202,14 +201,7 @@ def vote_at_once(
 
 def connect_database(stack: Stack) -> MySQLdb.Connection:
     """The stack's database as root over TCP, each statement committed at once."""
-    return MySQLdb.connect(
-        host=HOST,
-        port=stack.ports["mariadb"],
-        user="root",
-        database=services.DATABASE_NAME,
-        autocommit=True,
-        charset="utf8mb4",
-    )
+    return stack.connect_database(autocommit=True, charset="utf8mb4")
 
 
 def query(database: MySQLdb.Connection, sql: str, params: Iterable[object] = ()) -> list[tuple]:

@@ -2,7 +2,7 @@
 
 Four members of these tests' own read question pages and vote through HAProxy the whole time
 (tests/stack/faults.py), each from its own address. The app servers reach memcached-1 through a
-relay (deploy/stack/relay.py), which stands in for a node that accepts connections and never
+relay (deploy/stack/faults.py), which stands in for a node that accepts connections and never
 answers. README.md ("How votes stay right") states what the site promises: no page and no vote
 fails, nobody is logged out, a hanging node costs at most its timeout, and displayed counts
 match MySQL again within COUNTS_CACHE_SECONDS.

@@ -18,7 +18,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from deploy.stack import BUCKET, HOST, Stack
+from deploy.stack.processes import HOST
+from deploy.stack.topology import BUCKET, Stack
 from tests.stack.clients import request, through_balancer, to_nginx
 
 SECURITY_HEADERS = {

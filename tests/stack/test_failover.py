@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from deploy.stack import HOST, WORKERS_PER_APP_SERVER, Stack
+from deploy.stack.processes import HOST
+from deploy.stack.topology import WORKERS_PER_APP_SERVER, Stack
 from tests.stack.clients import (
     Exchange,
     Load,

@@ -20,7 +20,7 @@ from PIL import Image
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from deploy.stack import DEMO_PASSWORD, Stack
+from deploy.stack.topology import DEMO_PASSWORD, Stack
 from tests.stack.clients import fallbacks, wait_for
 from tests.test_browser_journey import Journey
 

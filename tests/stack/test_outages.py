@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from deploy.stack import Stack
+from deploy.stack.topology import Stack
 from tests.stack.clients import (
     Exchange,
     Load,

@@ -1,6 +1,6 @@
 """S3 silent or slow while the site is busy: pages still render, an upload fails kindly and fast.
 
-The app servers reach the S3 API through a relay (deploy/stack/relay.py) that the tests make
+The app servers reach the S3 API through a relay (deploy/stack/faults.py) that the tests make
 hold every connection without answering, or pass each chunk on only after 3 seconds, longer
 than AWS_S3_TIMEOUT. The CDN stand-in reads the bucket directly, as CloudFront keeps serving
 what it has. Meanwhile three members read question pages (one with a picture) and vote, and a

@@ -58,7 +58,7 @@ from pathlib import Path
 import MySQLdb
 import pytest
 
-from deploy.stack import Stack
+from deploy.stack.topology import Stack
 from tests.stack.clients import log_lines, request, through_balancer
 from tests.stack.storm import (
     BallotHistory,

@@ -8,46 +8,35 @@ the last few hours into the roll-ups; ``--recount-hours 720`` fills them for
 
 from __future__ import annotations
 
-import time
+from django.core.management.base import CommandError, CommandParser
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from polls.insights import counting
+from polls.management.repeating import RepeatingCommand
 
-from polls import activity
 
-
-class Command(BaseCommand):
+class Command(RepeatingCommand):
     help = "Write counted question views, and recent first votes, into the insights roll-ups."
 
     def add_arguments(self, parser: CommandParser) -> None:
+        super().add_arguments(parser)
         parser.add_argument(
             "--recount-hours",
             type=int,
-            default=activity.VOTE_RECOUNT_HOURS,
+            default=counting.VOTE_RECOUNT_HOURS,
             metavar="HOURS",
             help="Copy first votes of this many recent hours (default: %(default)s).",
         )
-        parser.add_argument(
-            "--every",
-            type=int,
-            default=0,
-            metavar="SECONDS",
-            help="Keep running, flushing every SECONDS (for a local run with no timer).",
-        )
 
-    def handle(self, *args, recount_hours: int, every: int = 0, **options) -> None:
+    def handle(self, *args, recount_hours: int, **options) -> None:
         if recount_hours < 1:
             raise CommandError("--recount-hours must be at least 1.")
-        while True:
-            outcome = activity.flush(recount_hours=recount_hours)
-            if options["verbosity"] > 1 or (options["verbosity"] and not every):
-                views = (
-                    "views skipped (another flush is running, or the cache is unreachable)"
-                    if outcome.views is None
-                    else f"{outcome.views} views"
-                )
-                self.stdout.write(
-                    f"flush_view_counts: {views}; first votes of the last {recount_hours} hours"
-                )
-            if not every:
-                return
-            time.sleep(every)
+        super().handle(*args, recount_hours=recount_hours, **options)
+
+    def run_once(self, *, recount_hours: int, **options) -> str:
+        flushed = counting.flush(recount_hours=recount_hours)
+        views = (
+            "views skipped (another flush is running, or the cache is unreachable)"
+            if flushed is None
+            else f"{flushed} views"
+        )
+        return f"flush_view_counts: {views}; first votes of the last {recount_hours} hours"

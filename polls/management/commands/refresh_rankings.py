@@ -6,30 +6,12 @@ stop, and catches any refresh the vote path skipped while throttled.
 
 from __future__ import annotations
 
-import time
-
-from django.core.management.base import BaseCommand, CommandParser
-
 from polls import rankings
+from polls.management.repeating import RepeatingCommand
 
 
-class Command(BaseCommand):
+class Command(RepeatingCommand):
     help = "Refresh Trending and Most voted figures of questions whose votes moved."
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--every",
-            type=int,
-            default=0,
-            metavar="SECONDS",
-            help="Keep running, refreshing every SECONDS (for a local run with no timer).",
-        )
-
-    def handle(self, *args, every: int = 0, **options) -> None:
-        while True:
-            changed = rankings.refresh()
-            if options["verbosity"] > 1 or (options["verbosity"] and not every):
-                self.stdout.write(f"refresh_rankings: {changed} questions changed")
-            if not every:
-                return
-            time.sleep(every)
+    def run_once(self, **options) -> str:
+        return f"refresh_rankings: {rankings.refresh()} questions changed"

@@ -1,11 +1,16 @@
-"""A TCP relay that can go silent or slow: the local stack's stand-in for a failing network.
+"""Fault controls of the local stack: relays that a test makes silent or slow on command.
 
-    python deploy/stack/relay.py --listen 127.0.0.1:PORT --target 127.0.0.1:PORT --control SOCKET
+`python -m deploy.stack up --relays` (and the end-to-end tests) put a relay in front of each
+memcached node and the S3 API server, between them and the app servers, so a test can make a
+service unreachable without stopping it (`Stack.relay`); stopping, killing, pausing and
+restarting a process are `Stack.stop`, `Stack.send` and `Stack.start`. This module is both the
+relay, one process per relayed service:
 
-`python -m deploy.stack up --relays` (and the end-to-end tests) put one in front of each memcached
-node and the S3 API server, between them and the app servers, so a test can make a service
-unreachable without stopping it. One line sent to the control socket (a unix socket) changes the
-mode at once, and the answer is the relay's state as one JSON line:
+    python -m deploy.stack.faults --listen 127.0.0.1:PORT --target 127.0.0.1:PORT --control SOCKET
+
+and the stack's side of its control socket (RELAYS, relay_argv, ask_relay). One line sent to
+the control socket (a unix socket) changes the mode at once, and the answer is the relay's state
+as one JSON line:
 
     forward       pass everything through (the starting mode)
     blackhole     accept connections and hold them: nothing is forwarded either way, on new and
@@ -29,13 +34,20 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 CHUNK = 65536
+# The relays the stack can start, by process name, each in front of the service it names.
+RELAYS = {"relay-memcached-1": "memcached-1", "relay-memcached-2": "memcached-2", "relay-s3": "s3"}
+
+
+# --- the relay -------------------------------------------------------------------------------
 
 
 class Dropped(Exception):
@@ -189,13 +201,37 @@ async def run(listen: tuple[str, int], target: tuple[str, int], control: Path) -
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m deploy.stack.faults",
+        description="A TCP relay that can go silent or slow: a stand-in for a failing network.",
+    )
     parser.add_argument("--listen", type=_address, required=True, help="HOST:PORT to accept on")
     parser.add_argument("--target", type=_address, required=True, help="HOST:PORT to relay to")
     parser.add_argument("--control", type=Path, required=True, help="the control unix socket")
     options = parser.parse_args(argv)
     asyncio.run(run(options.listen, options.target, options.control))
     return 0
+
+
+# --- the stack's side ------------------------------------------------------------------------
+
+
+def relay_argv(*, listen: str, target: str, control: Path) -> list[str]:
+    """How to start a relay from ``listen`` to ``target`` (HOST:PORT each), run from the
+    repository's root."""
+    argv = [sys.executable, "-m", "deploy.stack.faults", "--listen", listen, "--target", target]
+    return [*argv, "--control", str(control)]
+
+
+def ask_relay(control: Path, command: str) -> dict[str, Any]:
+    """Send one command to the relay whose control socket is ``control``; its answer: the
+    relay's state, or {"error": ...} for a command it does not know."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(5)
+        sock.connect(str(control))
+        sock.sendall(command.encode() + b"\n")
+        with sock.makefile("rb") as answer:
+            return json.loads(answer.readline())
 
 
 if __name__ == "__main__":

@@ -34,30 +34,35 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.db import transaction
 from django.db.models import BooleanField, Case, Count, F, Sum, Value, When
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
+from accounts.user_groups import UserGroup, joined_recently, user_group
 from polls import tallies
+from polls.cache_keys import (
+    VIEW_FLUSH_LOCK,
+    view_counter,
+    view_slot,
+    view_slot_count,
+    views_flushed,
+)
 from polls.models import (
     Ballot,
     GroupActivityHourly,
     QuestionDaily,
     QuestionHourly,
-    UserGroup,
     VoteActivity,
 )
 
 logger = logging.getLogger(__name__)
 
-# An account is "new" for this long after it signs up.
-NEW_ACCOUNT_AGE = timedelta(days=30)
 # How far back a flush looks for counters; a timer stopped longer loses the rest.
 LOOKBACK_HOURS = 48
 # Counters, index slots and markers outlive the lookback.
@@ -73,18 +78,8 @@ VOTE_RECOUNT_HOURS = 3
 # Keys per memcached round trip.
 _BATCH = 500
 
-LOCK_KEY = "views:flush-lock"
 
-
-def user_group(user, now: datetime) -> str:
-    if not user.is_authenticated:
-        return UserGroup.ANONYMOUS.value
-    if now - user.date_joined < NEW_ACCOUNT_AGE:
-        return UserGroup.NEW.value
-    return UserGroup.ESTABLISHED.value
-
-
-# --- Keys ------------------------------------------------------------------------------------
+# --- Hours ------------------------------------------------------------------------------------
 
 
 def _hour_number(moment: datetime) -> int:
@@ -94,22 +89,6 @@ def _hour_number(moment: datetime) -> int:
 
 def _hour_start(number: int) -> datetime:
     return datetime.fromtimestamp(number * 3600, tz=UTC)
-
-
-def counter_key(hour: int, question_id: int, group: str) -> str:
-    return f"views:{hour}:{question_id}:{group}"
-
-
-def _slot_count_key(hour: int) -> str:
-    return f"views:{hour}:slots"
-
-
-def _slot_key(hour: int, slot: int) -> str:
-    return f"views:{hour}:slot:{slot}"
-
-
-def _done_key(hour: int) -> str:
-    return f"views:{hour}:done"
 
 
 # --- Counting ---------------------------------------------------------------------------------
@@ -139,15 +118,15 @@ def count_view(*, question_id: int, user, now: datetime | None = None) -> None:
     """Count one view of a question page: memcached only, never an error."""
     now = now or timezone.now()
     hour, group = _hour_number(now), user_group(user, now)
-    key = counter_key(hour, question_id, group)
+    key = view_counter(hour, question_id, group)
     try:
         if _incr(key) is not None:
             return
         if cache.add(key, 1, COUNTER_SECONDS):
             # Only the request that created the counter lists it in the index.
-            slot = _add_or_incr(_slot_count_key(hour))
+            slot = _add_or_incr(view_slot_count(hour))
             if slot is not None:
-                cache.set(_slot_key(hour, slot), f"{question_id}:{group}", COUNTER_SECONDS)
+                cache.set(view_slot(hour, slot), f"{question_id}:{group}", COUNTER_SECONDS)
         else:
             # Created by another request a moment ago, or the cache is down:
             # then the view is not counted.
@@ -160,18 +139,23 @@ def count_view(*, question_id: int, user, now: datetime | None = None) -> None:
 # --- Flushing views ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class FlushOutcome:
-    # None when another flush held the lock and this one did nothing.
-    views: int | None
-    votes_hours: int
-
-
-def flush(*, now: datetime | None = None, recount_hours: int = VOTE_RECOUNT_HOURS) -> FlushOutcome:
+def flush(*, now: datetime | None = None, recount_hours: int = VOTE_RECOUNT_HOURS) -> int | None:
+    """Flush the views (flush_views: their number, or None when skipped), then copy the first
+    votes of the last ``recount_hours`` hours."""
     now = now or timezone.now()
     views = flush_views(now=now)
-    recount_votes(now=now, hours=recount_hours)
-    return FlushOutcome(views=views, votes_hours=recount_hours)
+    copy_first_votes(now=now, hours=recount_hours)
+    return views
+
+
+def flush_if_process_local() -> None:
+    """Flush now when the counters live in this process only.
+
+    With the embedded local-memory cache (`make run`) the flush command's timer cannot reach
+    them: the insights pages fold them in before they read the roll-ups.
+    """
+    if isinstance(caches["default"], LocMemCache):
+        flush()
 
 
 def _batches(keys: list[str]) -> Iterator[list[str]]:
@@ -193,39 +177,39 @@ def flush_views(*, now: datetime) -> int | None:
     lock: another flush is running, or the cache is unreachable.
     """
     token = uuid.uuid4().hex
-    if not cache.add(LOCK_KEY, token, LOCK_SECONDS):
+    if not cache.add(VIEW_FLUSH_LOCK, token, LOCK_SECONDS):
         return None
     try:
         return _flush_views_locked(now)
     finally:
         # Not atomic, but a flush only outlives its lock after LOCK_SECONDS.
-        if cache.get(LOCK_KEY) == token:
-            cache.delete(LOCK_KEY)
+        if cache.get(VIEW_FLUSH_LOCK) == token:
+            cache.delete(VIEW_FLUSH_LOCK)
 
 
 def _open_hours(now: datetime) -> dict[int, int]:
     """Hours that may hold unflushed counters, with their number of index slots."""
     current = _hour_number(now)
     hours = range(current - LOOKBACK_HOURS, current + 1)
-    found = _get_many([_slot_count_key(h) for h in hours] + [_done_key(h) for h in hours])
+    found = _get_many([view_slot_count(h) for h in hours] + [views_flushed(h) for h in hours])
     return {
-        h: found[_slot_count_key(h)]
+        h: found[view_slot_count(h)]
         for h in hours
-        if found.get(_slot_count_key(h)) and not found.get(_done_key(h))
+        if found.get(view_slot_count(h)) and not found.get(views_flushed(h))
     }
 
 
 def _counters(open_hours: dict[int, int]) -> dict[str, tuple[int, int, str]]:
     """Every indexed counter key of those hours, with its (hour, question id, group)."""
     slots = {
-        _slot_key(h, slot): h for h, count in open_hours.items() for slot in range(1, count + 1)
+        view_slot(h, slot): h for h, count in open_hours.items() for slot in range(1, count + 1)
     }
     counters = {}
     for slot_key, value in _get_many(slots).items():
-        question_id, _, group = value.partition(":")
-        hour = slots[slot_key]
+        number, _, group = value.partition(":")
+        hour, question_id = slots[slot_key], int(number)
         # A counter lost to eviction and created again has two slots: one key.
-        counters[counter_key(hour, int(question_id), group)] = (hour, int(question_id), group)
+        counters[view_counter(hour, question_id, group)] = (hour, question_id, group)
     return counters
 
 
@@ -272,7 +256,7 @@ def _flush_views_locked(now: datetime) -> int:
     finished = [
         h for h in open_hours if h not in failed_hours and _hour_start(h + 1) + HOUR_GRACE <= now
     ]
-    cache.set_many({_done_key(h): 1 for h in finished}, COUNTER_SECONDS)
+    cache.set_many({views_flushed(h): 1 for h in finished}, COUNTER_SECONDS)
     return sum(claimed.values())
 
 
@@ -285,31 +269,38 @@ def _write_views(views: dict[tuple[int, int, str], int]) -> None:
         per_question[start, question_id] += value
         per_day[start.date(), question_id] += value
         per_group[start, group] += value
+    _write_rollups(per_question, per_day, per_group, add=("views",))
+
+
+# The roll-up tables and the unique keys of their rows.
+_ROLLUPS = (
+    (QuestionHourly, ("hour", "question")),
+    (QuestionDaily, ("day", "question")),
+    (GroupActivityHourly, ("hour", "group")),
+)
+
+
+def _write_rollups(
+    *figures: dict[tuple, int], add: Sequence[str] = (), replace: Sequence[str] = ()
+) -> None:
+    """Per question and hour, per question and day, per group and hour: {key: value} each,
+    added to the column named in ``add`` or written over the one in ``replace``, in one
+    transaction so that the three tables never disagree."""
     with transaction.atomic():
-        tallies.upsert_counters(
-            QuestionHourly,
-            ("hour", "question"),
-            [(*key, value) for key, value in per_question.items()],
-            add=("views",),
-        )
-        tallies.upsert_counters(
-            QuestionDaily,
-            ("day", "question"),
-            [(*key, value) for key, value in per_day.items()],
-            add=("views",),
-        )
-        tallies.upsert_counters(
-            GroupActivityHourly,
-            ("hour", "group"),
-            [(*key, value) for key, value in per_group.items()],
-            add=("views",),
-        )
+        for (model, keys), rows in zip(_ROLLUPS, figures, strict=True):
+            tallies.upsert_counters(
+                model,
+                keys,
+                [(*key, value) for key, value in rows.items()],
+                add=add,
+                replace=replace,
+            )
 
 
 # --- Copying votes -------------------------------------------------------------------------
 
 
-def recount_votes(*, now: datetime, hours: int = VOTE_RECOUNT_HOURS) -> None:
+def copy_first_votes(*, now: datetime, hours: int = VOTE_RECOUNT_HOURS) -> None:
     """Copy first votes of the last ``hours`` hours into the roll-ups.
 
     The figures are recomputed from the vote tables and written over the old
@@ -328,35 +319,25 @@ def recount_votes(*, now: datetime, hours: int = VOTE_RECOUNT_HOURS) -> None:
         .annotate(votes=Sum("votes"))
         .order_by()
     )
-    hourly, daily = [], Counter()
+    hourly: dict[tuple[datetime, int], int] = {}
+    daily: Counter[tuple[date, int]] = Counter()
     for row in per_hour:
         if row["hour"] >= start:
-            hourly.append((row["hour"], row["question_id"], row["votes"]))
+            hourly[row["hour"], row["question_id"]] = row["votes"]
         daily[row["hour"].date(), row["question_id"]] += row["votes"]
-    with transaction.atomic():
-        tallies.upsert_counters(QuestionHourly, ("hour", "question"), hourly, replace=("votes",))
-        tallies.upsert_counters(
-            QuestionDaily,
-            ("day", "question"),
-            [(*key, votes) for key, votes in daily.items()],
-            replace=("votes",),
-        )
-        question_ids = {question_id for _, question_id, _ in hourly}
-        tallies.upsert_counters(
-            GroupActivityHourly,
-            ("hour", "group"),
-            _group_votes(question_ids, start, end),
-            replace=("votes",),
-        )
+    per_group = _group_votes({question_id for _, question_id in hourly}, start, end)
+    _write_rollups(hourly, daily, per_group, replace=("votes",))
 
 
-def _group_votes(question_ids: set[int], start: datetime, end: datetime) -> list[tuple]:
+def _group_votes(
+    question_ids: set[int], start: datetime, end: datetime
+) -> dict[tuple[datetime, str], int]:
     """First votes per hour and group; every hour of the window gets a row, so a
     withdrawn vote lowers the figure instead of leaving the old one."""
     found: dict[tuple[datetime, str], int] = defaultdict(int)
     if question_ids:
-        joined_recently = When(
-            user__date_joined__gt=F("created_at") - NEW_ACCOUNT_AGE, then=Value(True)
+        new_then = When(
+            joined_recently(joined="user__date_joined", at=F("created_at")), then=Value(True)
         )
         rows = (
             Ballot.objects.filter(
@@ -364,7 +345,7 @@ def _group_votes(question_ids: set[int], start: datetime, end: datetime) -> list
             )
             .annotate(
                 at=TruncHour("created_at"),
-                new=Case(joined_recently, default=Value(False), output_field=BooleanField()),
+                new=Case(new_then, default=Value(False), output_field=BooleanField()),
             )
             .values("at", "new")
             .annotate(votes=Count("pk"))
@@ -373,9 +354,9 @@ def _group_votes(question_ids: set[int], start: datetime, end: datetime) -> list
         for row in rows:
             group = UserGroup.NEW.value if row["new"] else UserGroup.ESTABLISHED.value
             found[row["at"], group] += row["votes"]
-    hour, rows_out = start, []
+    hour, every_hour = start, {}
     while hour < end:
         for group in (UserGroup.NEW.value, UserGroup.ESTABLISHED.value):
-            rows_out.append((hour, group, found.get((hour, group), 0)))
+            every_hour[hour, group] = found.get((hour, group), 0)
         hour += timedelta(hours=1)
-    return rows_out
+    return every_hour

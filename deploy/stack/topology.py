@@ -1,4 +1,4 @@
-"""Beebeta's production topology on one machine, on loopback: `make stack` and `make stack-down`.
+"""The local stack's topology: the Stack that starts, records, observes and stops it.
 
     HAProxy (ends TLS, checks /healthz: the load balancer)
       -> nginx x 2 (deploy/nginx/beebeta.conf, as on every app instance)
@@ -6,10 +6,10 @@
           -> MariaDB, memcached x 2, an S3 API server (moto) behind an nginx CloudFront stand-in
 
 Every process runs from the repository's configs, rendered with loopback values, with its files
-in one temporary folder and on free ports. `python -m deploy.stack up` starts it detached,
-records what it started in a state file (var/stack/state.json) and prints the URL; `down` stops
+in one temporary folder and on free ports. `Stack.up` starts it (detached for `make stack`),
+records what it started in a state file and returns once the site answers; `Stack.down` stops
 exactly those processes, recognised by pid and start time, and removes the folder. The
-end-to-end tests drive the same class in-process (tests/stack/conftest.py).
+end-to-end tests drive the same class in-process (tests/conftest.py's `stack` fixture).
 
 Each nginx sends to its own gunicorn and falls back to the other one (`backup`) when its own
 refuses connections, so stopping an app server costs no request; HAProxy stops sending to an
@@ -17,14 +17,13 @@ nginx that fails its health checks, and retries on the other nginx a request who
 was refused. See deploy/README.md ("The local stack").
 
 With relays (`up --relays`, as the end-to-end tests run it), the app servers reach each memcached
-node and the S3 API through a relay of their own (deploy/stack/relay.py) that a test can make
-silent or slow with `Stack.relay`, to see what a hanging cache node or an unreachable S3 costs.
-The CDN stand-in and the stack's own set-up talk to S3 directly.
+node and the S3 API through a relay of their own (faults.py) that a test can make silent or slow
+with `Stack.relay`, to see what a hanging cache node or an unreachable S3 costs. The CDN
+stand-in and the stack's own set-up talk to S3 directly.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
@@ -38,23 +37,34 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # `python deploy/stack.py` as well as `python -m deploy.stack`
-    sys.path.insert(0, str(ROOT))
+from deploy.render import render_file
+from deploy.stack import services
+from deploy.stack.faults import RELAYS, ask_relay, relay_argv
+from deploy.stack.processes import (
+    HOST,
+    Proc,
+    ServiceError,
+    find_executable,
+    free_ports,
+    http_status,
+    stop_all,
+    tcp_accepts,
+)
 
-from deploy.render import render_file  # noqa: E402
-from tests import services  # noqa: E402
-from tests.services import HOST, Service, ServiceError  # noqa: E402
+if TYPE_CHECKING:
+    from MySQLdb.connections import Connection
+
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 DEPLOY = ROOT / "deploy"
+# The stack's own configs, rendered as deploy/render.py renders production's.
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 DEFAULT_STATE = ROOT / "var" / "stack" / "state.json"
 # HAProxy connects to nginx from this loopback address: the load balancer's "address range",
 # distinct from the browser's 127.0.0.1, so nginx believes X-Forwarded-For from it alone.
@@ -64,10 +74,9 @@ BUCKET = "beebeta-media"
 DEMO_PASSWORD = "beebeta-demo"  # noqa: S105
 WORKERS_PER_APP_SERVER = 2
 START_TIMEOUT = 60.0
+# Longer than a test server's: nginx and gunicorn first finish the requests in flight.
 STOP_TIMEOUT = 15.0
-# The optional relays, each in front of the service it is named after.
-RELAYS = {"relay-memcached-1": "memcached-1", "relay-memcached-2": "memcached-2", "relay-s3": "s3"}
-# Processes the stack starts itself (the others come from tests/services.py), and the order in
+# Processes the stack starts itself (the others are services.py's servers), and the order in
 # which `down` stops everything: the front first, so nothing new arrives at what stops next.
 LAUNCHED = ("haproxy", "nginx-1", "nginx-2", "cdn", "gunicorn-1", "gunicorn-2", *RELAYS)
 STOP_ORDER = (*LAUNCHED, "s3", "memcached-1", "memcached-2", "mariadb")
@@ -77,106 +86,40 @@ def say(message: str) -> None:
     print(f"stack: {message}", file=sys.stderr, flush=True)
 
 
-def _start_time(pid: int) -> int | None:
-    """The process's start time in clock ticks since boot, or None if it is gone (or a zombie).
-
-    With the pid it names one process for good: a pid the kernel hands out again after our
-    process ended comes with another start time, so `down` can never signal a stranger.
-    """
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[1].split()
-    if fields[0] in ("Z", "X"):
-        return None
-    return int(fields[19])
-
-
-@dataclass
-class Proc:
-    """One process of the stack: how to start it again, and how to know and stop it."""
-
-    name: str
-    argv: list[str]
-    log: str
-    port: int
-    stop_signal: int = signal.SIGTERM
-    extra_env: dict[str, str] | None = None  # None: not a Django process
-    pid: int = 0
-    started: int = 0
-    popen: subprocess.Popen[bytes] | None = field(default=None, repr=False)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "argv": self.argv,
-            "log": self.log,
-            "port": self.port,
-            "stop_signal": int(self.stop_signal),
-            "extra_env": self.extra_env,
-            "pid": self.pid,
-            "started": self.started,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Proc:
-        return cls(**data)
-
-    def alive(self) -> bool:
-        if self.popen is not None:
-            return self.popen.poll() is None
-        return self.pid > 0 and _start_time(self.pid) == self.started
-
-    def send(self, signum: int) -> None:
-        if self.popen is not None:
-            # Popen.send_signal does nothing once the child is reaped: no recycled pid is hit.
-            if self.popen.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    self.popen.send_signal(signum)
-        elif self.alive():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signum)
-
-    def wait(self, timeout: float) -> bool:
-        if self.popen is not None:
-            try:
-                self.popen.wait(timeout=max(timeout, 0.0))
-            except subprocess.TimeoutExpired:
-                return False
-            return True
-        deadline = time.monotonic() + timeout
-        while self.alive():
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.05)
-        return True
-
-    def finish(self, timeout: float) -> None:
-        """Wait for the process to end after its stop signal; kill it if it will not."""
-        if not self.wait(timeout):
-            self.send(signal.SIGKILL)
-            self.wait(5.0)
-
-
-def _free_ports(names: Sequence[str]) -> dict[str, int]:
-    ports: dict[str, int] = {}
-    while len(ports) < len(names):
-        port = services.free_port()
-        if port not in ports.values():
-            ports[names[len(ports)]] = port
-    return ports
-
-
-def _http_get(url: str, *, context: ssl.SSLContext | None = None, timeout: float = 2.0) -> int:
-    """The status of a GET, or 0 when nothing answered."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout, context=context) as response:  # noqa: S310
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        return int(error.code)
-    except (OSError, ValueError):
-        return 0
+def make_certificate(folder: Path) -> None:
+    """A self-signed certificate for 127.0.0.1 (as the ELB has its ACM certificate): cert.pem
+    and key.pem in ``folder``, and site.pem, both in one file, as HAProxy reads them."""
+    folder.mkdir(exist_ok=True)
+    certificate, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(  # noqa: S603 - fixed arguments
+        [
+            find_executable("openssl"),
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(certificate),
+            "-days",
+            "30",
+            "-subj",
+            "/CN=Beebeta local stack",
+            "-addext",
+            f"subjectAltName=IP:{HOST},DNS:localhost",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    key.chmod(0o600)
+    bundle = folder / "site.pem"
+    bundle.write_bytes(certificate.read_bytes() + key.read_bytes())
+    bundle.chmod(0o600)
 
 
 @dataclass
@@ -188,6 +131,8 @@ class Stack:
     relays: bool = False
     procs: dict[str, Proc] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # Where `up` makes the stack's folder (under the system's temporary folder).
+    folder_prefix: ClassVar[str] = "beebeta-stack-"
 
     # --- what it looks like ---------------------------------------------------------------------
 
@@ -271,26 +216,30 @@ class Stack:
         relays: bool = False,
         announce: Callable[[str], None] = say,
     ) -> Stack:
-        """Start everything and return once the site answers through HAProxy; on any failure,
-        stop what was started and remove the folder. With ``relays``, the app servers reach
-        memcached and S3 through relays that `relay` controls."""
-        home = Path(tempfile.mkdtemp(prefix="beebeta-stack-"))
-        names = ("haproxy", "nginx-1", "nginx-2", "cdn", "gunicorn-1", "gunicorn-2")
-        names += ("mariadb", "memcached-1", "memcached-2", "s3")
-        if relays:
-            names += tuple(RELAYS)
-        stack = cls(home, _free_ports(names), state_path or home / "state.json", detach, relays)
+        """Start everything and return once the site answers; on any failure, stop what was
+        started and remove the folder. With ``relays``, the app servers reach memcached and S3
+        through relays that `relay` controls."""
+        home = Path(tempfile.mkdtemp(prefix=cls.folder_prefix))
+        ports = free_ports(cls.process_names(relays=relays))
+        stack = cls(home, ports, state_path or home / "state.json", detach, relays)
         stack.save()
         began = time.monotonic()
         try:
-            stack._start_all(announce)
+            stack.start_all(announce)
         except BaseException:
             stack.down()
             raise
         announce(f"ready in {time.monotonic() - began:.1f} s")
         return stack
 
-    def _prepare_home(self) -> None:
+    @classmethod
+    def process_names(cls, *, relays: bool) -> list[str]:
+        """The processes of the stack, each of which gets a port of its own."""
+        names = ["haproxy", "nginx-1", "nginx-2", "cdn", "gunicorn-1", "gunicorn-2"]
+        names += ["mariadb", "memcached-1", "memcached-2", "s3"]
+        return names + list(RELAYS) if relays else names
+
+    def prepare_home(self) -> None:
         """The folder's secret key and error pages."""
         # nginx's workers run as an unprivileged user (nobody here, www-data on Ubuntu) and must
         # read the static files and the 429 page, as they read /srv/beebeta/static and
@@ -302,110 +251,38 @@ class Stack:
         secret_key.write_text(secrets.token_urlsafe(50))
         self._copy_error_pages()
 
-    def _start_all(self, announce: Callable[[str], None]) -> None:
-        self._prepare_home()
+    def start_all(self, announce: Callable[[str], None]) -> None:
+        """Start every process, each as soon as what it needs is there, and wait until the site
+        answers through HAProxy."""
+        self.prepare_home()
         self._render_configs()
         with ThreadPoolExecutor(max_workers=10) as pool:
 
-            def started(name: str, start: Callable[[], Service | Proc]) -> Future[None]:
-                def run() -> None:
-                    self._record(name, start())
-                    proc = self.procs[name]
-                    announce(f"{name} on {HOST}:{proc.port} (pid {proc.pid})")
+            def started(name: str) -> Future[Proc]:
+                return pool.submit(self.start_process, name, announce=announce)
 
-                return pool.submit(run)
-
-            ports, home, detach = self.ports, self.home, self.detach
             tls = pool.submit(self._make_certificate)
             # Up in a fraction of a second, before anything could use them: they connect to
             # their service only when a client connects to them.
-            relays = [
-                started(name, lambda name=name: self._launch(name))
-                for name in (RELAYS if self.relays else ())
-            ]
-            database = started(
-                "mariadb",
-                lambda: services.start_mariadb(home, ports["mariadb"], new_session=detach),
-            )
-            caches = [
-                started(
-                    name,
-                    lambda name=name: services.start_memcached(
-                        ports[name], log_dir=home, new_session=detach
-                    ),
-                )
-                for name in ("memcached-1", "memcached-2")
-            ]
-            bucket_server = started(
-                "s3", lambda: services.start_s3(ports["s3"], log_dir=home, new_session=detach)
-            )
+            relays = [started(name) for name in (RELAYS if self.relays else ())]
+            database = started("mariadb")
+            caches = [started("memcached-1"), started("memcached-2")]
+            bucket_server = started("s3")
             static = pool.submit(self.run_python, "manage.py", "collectstatic", "--noinput", "-v0")
             # The app servers boot while the database comes up: they only connect on a request.
-            front = [
-                started(name, lambda name=name: self._launch(name))
-                for name in ("gunicorn-1", "gunicorn-2", "nginx-1", "nginx-2")
-            ]
+            front = [started(name) for name in ("gunicorn-1", "gunicorn-2", "nginx-1", "nginx-2")]
             database.result()
-            data = pool.submit(self._migrate_and_seed)
+            data = pool.submit(self.migrate_and_seed)
             bucket_server.result()
             tls.result()  # the CDN stand-in serves HTTPS with it, as HAProxy does
-            media = [pool.submit(self._create_bucket), started("cdn", lambda: self._launch("cdn"))]
-            balancer = started("haproxy", lambda: self._launch("haproxy"))
+            media = [pool.submit(self._create_bucket), started("cdn")]
+            balancer = started("haproxy")
             for future in (*relays, *caches, static, *front, data, *media, balancer):
                 future.result()
         self._wait_until_serving()
 
-    def _record(self, name: str, started: Service | Proc) -> None:
-        if isinstance(started, Service):
-            proc = Proc(
-                name,
-                [str(arg) for arg in started.process.args],  # type: ignore[union-attr]
-                str(started.log_path),
-                started.port,
-                pid=started.pid,
-                started=_start_time(started.pid) or 0,
-                popen=started.process,
-            )
-        else:
-            proc = started
-        with self._lock:
-            self.procs[name] = proc
-            self.save()
-
     def _make_certificate(self) -> None:
-        """A self-signed certificate for 127.0.0.1, as the ELB has its ACM certificate."""
-        folder = self.home / "tls"
-        folder.mkdir()
-        key = folder / "key.pem"
-        subprocess.run(  # noqa: S603 - fixed arguments
-            [
-                services._find_executable("openssl"),
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-                "-nodes",
-                "-keyout",
-                str(key),
-                "-out",
-                str(self.certificate),
-                "-days",
-                "30",
-                "-subj",
-                "/CN=Beebeta local stack",
-                "-addext",
-                f"subjectAltName=IP:{HOST},DNS:localhost",
-            ],
-            check=True,
-            capture_output=True,
-            timeout=30,
-        )
-        key.chmod(0o600)
-        bundle = folder / "site.pem"
-        bundle.write_bytes(self.certificate.read_bytes() + key.read_bytes())
-        bundle.chmod(0o600)
+        make_certificate(self.certificate.parent)
 
     @property
     def error_pages(self) -> Path:
@@ -421,7 +298,7 @@ class Stack:
         shutil.copyfile(ROOT / "templates" / "429.html", page)
         page.chmod(0o644)
 
-    def _render_site(self, name: str, *, trusted: str, own: int, app_servers: str) -> None:
+    def render_site(self, name: str, *, trusted: str, own: int, app_servers: str) -> None:
         """deploy/nginx/beebeta.conf for the nginx ``name``, in front of gunicorn port ``own``,
         believing X-Forwarded-For from ``trusted`` only."""
         folder = self.home / name
@@ -444,7 +321,7 @@ class Stack:
         ports = self.ports
         for number, other in ((1, 2), (2, 1)):
             own, spare = ports[f"gunicorn-{number}"], ports[f"gunicorn-{other}"]
-            self._render_site(
+            self.render_site(
                 f"nginx-{number}",
                 trusted=LB_ADDRESS,
                 own=own,
@@ -455,7 +332,7 @@ class Stack:
                 ),
             )
         cdn = render_file(
-            DEPLOY / "stack" / "cdn.conf",
+            TEMPLATES / "cdn.conf",
             {
                 "LISTEN": f"{HOST}:{ports['cdn']}",
                 "S3": f"{HOST}:{ports['s3']}",
@@ -467,7 +344,7 @@ class Stack:
         self._write_nginx(self.home / "cdn", cdn)
         (self.home / "haproxy.cfg").write_text(
             render_file(
-                DEPLOY / "stack" / "haproxy.cfg",
+                TEMPLATES / "haproxy.cfg",
                 {
                     "HOME": str(self.home),
                     "PORT": str(ports["haproxy"]),
@@ -483,13 +360,39 @@ class Stack:
         (folder / "temp").mkdir(parents=True)
         (folder / "site.conf").write_text(site)
         main = render_file(
-            DEPLOY / "stack" / "nginx.conf",
+            TEMPLATES / "nginx.conf",
             {"HOME": str(folder), "SITE": str(folder / "site.conf")},
         )
         (folder / "nginx.conf").write_text(main)
 
-    def _spec(self, name: str) -> Proc:
-        """How to start one of the processes the stack starts itself."""
+    def start_process(
+        self,
+        name: str,
+        *,
+        first: bool = True,
+        announce: Callable[[str], None] | None = None,
+    ) -> Proc:
+        """Start one process of the stack, record it in the state file and return it once it is
+        ready. MariaDB installs its data on the ``first`` start only: later starts find the
+        rows still there."""
+        port, home, detach = self.ports[name], self.home, self.detach
+        if name == "mariadb":
+            proc = services.start_mariadb(home, port, name=name, new_session=detach, install=first)
+        elif name.startswith("memcached-"):
+            proc = services.start_memcached(port, name=name, log_dir=home, new_session=detach)
+        elif name == "s3":
+            proc = services.start_s3(port, name=name, log_dir=home, new_session=detach)
+        else:
+            proc = self._launch(name)
+        with self._lock:
+            self.procs[name] = proc
+            self.save()
+        if announce is not None:
+            announce(f"{name} on {proc.address} (pid {proc.pid})")
+        return proc
+
+    def process_spec(self, name: str) -> Proc:
+        """How to start one of the processes the stack starts itself (not yet started)."""
         bin_dir = Path(sys.executable).parent
         log = str(self.home / f"{name}.log")
         port = self.ports[name]
@@ -505,51 +408,40 @@ class Stack:
             return Proc(name, argv, log, port, extra_env={"GUNICORN_BIND": f"{HOST}:{port}"})
         if name.startswith("nginx-") or name == "cdn":
             folder = self.home / name
-            nginx = services._find_executable("nginx")
+            nginx = find_executable("nginx")
             argv = [nginx, "-e", "stderr", "-p", str(folder), "-c", str(folder / "nginx.conf")]
             # QUIT: finish the requests in flight, then exit (systemctl stop nginx does the same).
             return Proc(name, [*argv, "-g", "daemon off;"], log, port, signal.SIGQUIT)
         if name == "haproxy":
             argv = [
-                services._find_executable("haproxy"),
+                find_executable("haproxy"),
                 "-db",
                 "-f",
                 str(self.home / "haproxy.cfg"),
             ]
             return Proc(name, argv, log, port)
         if name in RELAYS and self.relays:
-            argv = [
-                sys.executable,
-                str(DEPLOY / "stack" / "relay.py"),
-                "--listen",
-                f"{HOST}:{port}",
-                "--target",
-                f"{HOST}:{self.ports[RELAYS[name]]}",
-                "--control",
-                str(self._relay_control(name)),
-            ]
+            argv = relay_argv(
+                listen=f"{HOST}:{port}",
+                target=f"{HOST}:{self.ports[RELAYS[name]]}",
+                control=self._relay_control(name),
+            )
             return Proc(name, argv, log, port)
         raise ValueError(f"the stack does not start {name!r} itself")
 
     def _launch(self, name: str) -> Proc:
-        proc = self._spec(name)
+        proc = self.process_spec(name)
         env = None if proc.extra_env is None else {**self.django_env(), **proc.extra_env}
-        process = services._spawn(
-            name,
-            proc.argv,
-            Path(proc.log),
+        proc.spawn(
             new_session=self.detach,
             env=env if env is not None else {"PATH": os.environ.get("PATH", "")},
             cwd=ROOT,
         )
-        proc.popen, proc.pid = process, process.pid
-        proc.started = _start_time(process.pid) or 0
-        service = Service(name, process, proc.port, Path(proc.log))
-        services._wait_until(service, lambda: self._ready(proc), timeout=START_TIMEOUT)
+        proc.wait_until_ready(lambda: self._ready(proc), timeout=START_TIMEOUT)
         return proc
 
     def _ready(self, proc: Proc) -> bool:
-        if not services._tcp_accepts(proc.port):
+        if not tcp_accepts(proc.port):
             return False
         if proc.name.startswith("gunicorn-"):
             # Its own "Listening at" line: a port taken by someone else would not print it.
@@ -561,11 +453,20 @@ class Stack:
         if proc.name in RELAYS:
             # Its control socket answers once its port is bound, and names its own pid.
             try:
-                return self._relay_command(proc.name, "status").get("pid") == proc.pid
+                return ask_relay(self._relay_control(proc.name), "status").get("pid") == proc.pid
             except (OSError, ValueError):
                 return False
         pid_file = self.home / proc.name / "nginx.pid"
         return pid_file.exists() and pid_file.read_text().strip() == str(proc.pid)
+
+    def connect_database(self, **options: Any) -> Connection:
+        """A connection to the stack's MariaDB as root over TCP, through mysqlclient (so from the
+        project's virtualenv); ``options`` go to MySQLdb.connect."""
+        import MySQLdb
+
+        port = self.ports["mariadb"]
+        database = services.DATABASE_NAME
+        return MySQLdb.connect(host=HOST, port=port, user="root", database=database, **options)
 
     def run_python(self, *args: str, timeout: float = 300) -> str:
         """Run a Python program of the repository (manage.py ...) in the stack's environment."""
@@ -583,11 +484,14 @@ class Stack:
             raise ServiceError(f"{' '.join(args)} failed:\n" + "\n".join(output))
         return result.stdout
 
-    def _migrate_and_seed(self) -> None:
+    def migrate(self) -> None:
         # As each instance does at boot (deploy/provision.sh): migrations under the fleet's lock.
         self.run_python(
             str(DEPLOY / "manage_once.py"), "--wait", "120", "migrate", "--noinput", "-v", "0"
         )
+
+    def migrate_and_seed(self) -> None:
+        self.migrate()
         self.run_python("manage.py", "seed_demo")
 
     def _create_bucket(self) -> None:
@@ -601,27 +505,13 @@ class Stack:
             aws_secret_access_key="stack",  # noqa: S106 - moto takes any
         )
         client.create_bucket(Bucket=BUCKET)
-        # What CloudFront's origin access control is allowed in production: renditions only.
-        renditions = [f"arn:aws:s3:::{BUCKET}/display/*", f"arn:aws:s3:::{BUCKET}/thumbs/*"]
-        policy = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "CdnReadsRenditions",
-                    "Effect": "Allow",
-                    "Principal": "*",
-                    "Action": "s3:GetObject",
-                    "Resource": renditions,
-                }
-            ],
-        }
-        client.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(policy))
+        client.put_bucket_policy(Bucket=BUCKET, Policy=services.renditions_only_policy(BUCKET))
 
     def _wait_until_serving(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             both_up = set(self.backend_status().values()) == {"UP"}
-            if both_up and _http_get(self.url, context=self.ssl_context()) == 200:
+            if both_up and http_status(self.url, context=self.ssl_context()) == 200:
                 return
             if time.monotonic() > deadline:
                 raise ServiceError(f"{self.url} did not answer 200 through HAProxy in time")
@@ -669,18 +559,7 @@ class Stack:
         same data (every committed row is still there), S3 with its bucket made again."""
         if self.procs[name].alive():
             raise ServiceError(f"{name} is running")
-        port, home, detach = self.ports[name], self.home, self.detach
-        if name == "mariadb":
-            started: Service | Proc = services.start_mariadb(
-                home, port, new_session=detach, install=False
-            )
-        elif name.startswith("memcached-"):
-            started = services.start_memcached(port, log_dir=home, new_session=detach)
-        elif name == "s3":
-            started = services.start_s3(port, log_dir=home, new_session=detach)
-        else:
-            started = self._launch(name)
-        self._record(name, started)
+        self.start_process(name, first=False)
         if name == "s3":
             self._create_bucket()
 
@@ -689,11 +568,11 @@ class Stack:
 
     def relay(self, service: str, command: str = "status") -> dict[str, Any]:
         """Tell the relay in front of ``service`` ("memcached-1", "s3"...) to "forward",
-        "blackhole" or "delay SECONDS" (see deploy/stack/relay.py); returns its state: mode,
+        "blackhole" or "delay SECONDS" (see faults.py); returns its state: mode,
         connections accepted, connections held by a blackhole."""
         if not self.relays:
             raise ServiceError("this stack has no relays: start it with relays=True")
-        state = self._relay_command(f"relay-{service}", command)
+        state = ask_relay(self._relay_control(f"relay-{service}"), command)
         if "error" in state:
             raise ServiceError(f"relay-{service}: {state['error']}")
         return state
@@ -701,29 +580,15 @@ class Stack:
     def _relay_control(self, name: str) -> Path:
         return self.home / f"{name}.sock"
 
-    def _relay_command(self, name: str, command: str) -> dict[str, Any]:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(5)
-            sock.connect(str(self._relay_control(name)))
-            sock.sendall(command.encode() + b"\n")
-            with sock.makefile("rb") as answer:
-                return json.loads(answer.readline())
-
     # --- stopping -------------------------------------------------------------------------------
 
-    def _stop_order(self) -> list[str]:
+    def stop_order(self) -> list[str]:
         """The names of the processes to stop, the front first."""
         return [name for name in STOP_ORDER if name in self.procs]
 
     def down(self) -> None:
         """Stop every process this stack started, then remove its folder and state file."""
-        procs = [self.procs[name] for name in self._stop_order()]
-        # Everyone is told first, then waited for: shutdowns overlap instead of adding up.
-        for proc in procs:
-            proc.send(proc.stop_signal)
-        deadline = time.monotonic() + STOP_TIMEOUT
-        for proc in procs:
-            proc.finish(max(0.0, deadline - time.monotonic()))
+        stop_all((self.procs[name] for name in self.stop_order()), STOP_TIMEOUT)
         shutil.rmtree(self.home, ignore_errors=True)
         with contextlib.suppress(FileNotFoundError):
             self.state_path.unlink()
@@ -756,71 +621,3 @@ class Stack:
         )
         stack.procs = {data["name"]: Proc.from_json(data) for data in state["procs"]}
         return stack
-
-
-@contextlib.contextmanager
-def running_stack(**options: Any) -> Iterator[Stack]:
-    stack = Stack.up(**options)
-    try:
-        yield stack
-    finally:
-        stack.down()
-
-
-# --- command line ----------------------------------------------------------------------------
-
-
-def _up(state_path: Path, *, relays: bool) -> int:
-    if state_path.exists():
-        previous = Stack.load(state_path)
-        if any(proc.alive() for proc in previous.procs.values()):
-            say(f"already running at {previous.url} (stop it with: make stack-down)")
-            return 1
-        previous.down()  # left over from a reboot or a crash: nothing of it runs any more
-    stack = Stack.up(state_path=state_path, detach=True, relays=relays)
-    print(
-        f"""
-Beebeta runs at {stack.url}
-  The certificate is the stack's own, self-signed: accept it in the browser
-  (or trust {stack.certificate}).
-  Log in as staff (moderator) or demo, password {DEMO_PASSWORD}.
-  Logs and configs: {stack.home}
-  Stop everything with: make stack-down
-""",
-        flush=True,
-    )
-    return 0
-
-
-def _down(state_path: Path) -> int:
-    if not state_path.exists():
-        say(f"no stack recorded in {state_path}; nothing to stop")
-        return 0
-    stack = Stack.load(state_path)
-    stack.down()
-    say(f"stopped {len(stack.procs)} processes and removed {stack.home}")
-    return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m deploy.stack", description=__doc__)
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("action", choices=("up", "down"))
-    parser.add_argument("--state", type=Path, default=DEFAULT_STATE, help="the state file")
-    parser.add_argument(
-        "--relays",
-        action="store_true",
-        help="up: reach memcached and S3 through relays that can go silent or slow",
-    )
-    options = parser.parse_args(argv)
-    try:
-        if options.action == "up":
-            return _up(options.state, relays=options.relays)
-        return _down(options.state)
-    except ServiceError as error:
-        say(f"error: {error}")
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,7 +1,7 @@
 """The figures of the staff insights pages, each in a fixed number of queries.
 
 Popularity and activity read only the roll-up tables that
-``flush_view_counts`` keeps (see polls.activity), over bounded time ranges
+``flush_view_counts`` keeps (see polls.insights.counting), over bounded time ranges
 through their (hour, ...) and (day, ...) unique indexes: never the votes.
 The funnel and the moderation load read accounts, questions and reports,
 which grow with people and questions, not with votes.
@@ -22,14 +22,15 @@ from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import TruncDate
 
+from accounts.user_groups import UserGroup
 from polls.models import (
+    PUBLIC_STATUSES,
     Ballot,
     GroupActivityHourly,
     Question,
     QuestionDaily,
     QuestionHourly,
     Report,
-    UserGroup,
 )
 from polls.tallies import hour_of
 
@@ -52,7 +53,7 @@ class Ranked:
 
     @property
     def is_public(self) -> bool:
-        return self.status in (Question.Status.PUBLISHED, Question.Status.CLOSED)
+        return self.status in PUBLIC_STATUSES
 
 
 @dataclass(frozen=True)

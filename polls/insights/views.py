@@ -1,0 +1,125 @@
+"""Staff insights pages: popularity, activity, sign-ups and moderation load.
+
+The figures come from polls.insights.figures and the charts' geometry from
+polls.insights.charts; these views only check access and read the page's options.
+"""
+
+from __future__ import annotations
+
+import functools
+import zoneinfo
+from collections.abc import Callable, Sequence
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from polls.insights import counting, figures
+from polls.insights.charts import HEAT_LEGEND, FunnelChart, HeatmapChart, moderation_charts
+
+COMMON_ZONES = (
+    "UTC",
+    "America/Los_Angeles",
+    "America/Denver",
+    "America/Chicago",
+    "America/New_York",
+    "America/Sao_Paulo",
+    "Europe/London",
+    "Europe/Paris",
+    "Europe/Berlin",
+    "Europe/Helsinki",
+    "Europe/Moscow",
+    "Africa/Lagos",
+    "Africa/Johannesburg",
+    "Asia/Dubai",
+    "Asia/Kolkata",
+    "Asia/Singapore",
+    "Asia/Shanghai",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+)
+DEFAULT_FUNNEL_DAYS = 30
+
+
+def staff_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Anonymous visitors go to the login page; signed-in non-staff get the 403 page."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not (request.user.is_active and request.user.is_staff):
+            raise PermissionDenied("Insights are for staff.")
+        counting.flush_if_process_local()
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@require_GET
+@staff_only
+def insights_popular(request: HttpRequest) -> HttpResponse:
+    rankings = figures.popular_questions(now=timezone.now())
+    return render(request, "insights/popular.html", {"rankings": rankings, "section": "popular"})
+
+
+@require_GET
+@staff_only
+def insights_activity(request: HttpRequest) -> HttpResponse:
+    zone = _zone(request.GET.get("tz", ""))
+    heatmap = figures.activity_heatmap(now=timezone.now(), zone=zone)
+    zones = COMMON_ZONES if zone.key in COMMON_ZONES else (*COMMON_ZONES, zone.key)
+    context = {
+        "heatmap": heatmap,
+        "charts": [HeatmapChart.of(grid) for grid in heatmap.grids],
+        "heat_legend": HEAT_LEGEND,
+        "zones": zones,
+        "zone": zone.key,
+        "hour_labels": [f"{hour:02d}" for hour in range(24)],
+        "section": "activity",
+    }
+    return render(request, "insights/activity.html", context)
+
+
+@require_GET
+@staff_only
+def insights_signups(request: HttpRequest) -> HttpResponse:
+    days = _choice(request.GET.get("days", ""), figures.FUNNEL_WINDOWS, DEFAULT_FUNNEL_DAYS)
+    steps = figures.signup_funnel(now=timezone.now(), days=days)
+    context = {
+        "steps": steps,
+        "chart": FunnelChart.of(steps),
+        "days": days,
+        "windows": figures.FUNNEL_WINDOWS,
+        "section": "signups",
+    }
+    return render(request, "insights/signups.html", context)
+
+
+@require_GET
+@staff_only
+def insights_moderation(request: HttpRequest) -> HttpResponse:
+    load = figures.moderation_load(now=timezone.now())
+    context = {"load": load, "charts": moderation_charts(load), "section": "moderation"}
+    return render(request, "insights/moderation.html", context)
+
+
+@functools.cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _zone(name: str) -> ZoneInfo:
+    """The IANA zone named, or UTC for an empty or unknown name."""
+    if name in COMMON_ZONES or name in _known_zones():
+        return ZoneInfo(name)
+    return ZoneInfo("UTC")
+
+
+def _choice(value: str, allowed: Sequence[int], default: int) -> int:
+    return int(value) if value.isdigit() and int(value) in allowed else default
