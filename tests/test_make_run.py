@@ -29,7 +29,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from tests import services as test_services
+from deploy.stack.processes import free_port
 from tests.test_embedded_default import EmbeddedSite, copy_sources
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,7 +112,7 @@ def made_run(tmp_path_factory) -> Iterator[MadeRun]:
     home = base / "home"
     home.mkdir()
     site = EmbeddedSite(root=root, env=clean_env(str(home)))
-    run = MadeRun(site=site, port=test_services.free_port())
+    run = MadeRun(site=site, port=free_port())
     process = subprocess.Popen(
         ["make", "-o", ".venv/.installed-run", "run", f"PORT={run.port}"],  # noqa: S607
         cwd=root,
