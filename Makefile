@@ -81,16 +81,18 @@ demo-data: $(RUN_STAMP)
 	$(BIN)/python manage.py flush_view_counts --recount-hours 720 -v 0
 
 # serve_demo is runserver that prints the address and the demo log-ins once it listens.
-# With no timer on a local run, a background loop lets Trending decay; it is stopped with the
-# server.
+# With no timers on a local run, background loops let Trending decay and keep each day's
+# results as history; they are stopped with the server.
+LOOPS = $(BIN)/python manage.py refresh_rankings --every 300 -v 0 & pid=$$!; \
+	$(BIN)/python manage.py snapshot_results --every 300 -v 0 & snap=$$!; \
+	trap 'kill $$pid $$snap 2>/dev/null' EXIT INT TERM
+
 run: demo-data
-	$(BIN)/python manage.py refresh_rankings --every 300 -v 0 & pid=$$!; \
-	trap 'kill $$pid 2>/dev/null' EXIT INT TERM; \
+	$(LOOPS); \
 	$(RUN_ENV) $(BIN)/python manage.py serve_demo --noreload 127.0.0.1:$(PORT)
 
 dev: $(DEV_STAMP) demo-data
-	$(BIN)/python manage.py refresh_rankings --every 300 -v 0 & pid=$$!; \
-	trap 'kill $$pid 2>/dev/null' EXIT INT TERM; \
+	$(LOOPS); \
 	$(RUN_ENV) DEBUG=true DEBUG_TOOLBAR=true $(BIN)/python manage.py serve_demo 127.0.0.1:$(PORT)
 
 test: OS_PROFILE = test

@@ -54,6 +54,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The reader's time zone, from a cookie: times on pages and in the ask form.
+    "beebeta.time_zones.TimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # After auth: the visitor's analytics id and group, and page-view events.
@@ -398,6 +400,8 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 13
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # At most one ranking refresh per question in this many seconds on the vote path.
 RANKING_REFRESH_SECONDS = env_int("RANKING_REFRESH_SECONDS", 10, minimum=0)
+# k: the fewest voters a group of a question's results is shown for (polls/groups.py).
+GROUP_MIN_VOTERS = env_int("GROUP_MIN_VOTERS", 10, minimum=10)
 
 # --- Analytics and monitoring -------------------------------------------------------------
 # Mixpanel: nothing is sent without a token. Events are queued and sent in

@@ -30,6 +30,11 @@ def counts(slug: str) -> str:
     return _grouped("c", slug)
 
 
+def history(slug: str) -> str:
+    """A history.QuestionHistory: the question's completed days and released group splits."""
+    return _grouped("h", slug)
+
+
 def ballot(user_id: int, slug: str) -> str:
     return _grouped(f"b:{user_id}", slug)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from django import forms
 from django.conf import settings
@@ -12,6 +12,7 @@ from django.core import signing
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
+from beebeta import time_zones
 from polls import images, services
 from polls.models import MAX_CHOICES, Choice, Image, Question, Report, Tag
 
@@ -262,15 +263,17 @@ ChoiceFormSet = forms.formset_factory(
 )
 
 
-class UTCDateTimeField(forms.DateTimeField):
-    """A date and time typed in UTC, whatever time zone is active."""
+class ZonedDateTimeField(forms.DateTimeField):
+    """A date and time typed in ``zone`` (set by its form), whatever time zone is active."""
+
+    zone: tzinfo = UTC
 
     def to_python(self, value):
-        with timezone.override(UTC):
+        with timezone.override(self.zone):
             return super().to_python(value)
 
     def prepare_value(self, value):
-        with timezone.override(UTC):
+        with timezone.override(self.zone):
             return super().prepare_value(value)
 
 
@@ -330,13 +333,15 @@ class AskForm(ImageSlotForm):
             "max_value": "A voter can pick at most %(limit_value)s.",
         },
     )
-    closes_at = UTCDateTimeField(
+    closes_at = ZonedDateTimeField(
         required=False,
         label="Voting closes (optional)",
-        help_text="Date and time in UTC (coordinated universal time). Leave empty to keep it open.",
+        # Read in the asker's zone (beebeta.time_zones); the help text names it (__init__).
+        help_text="Leave empty to keep it open.",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         error_messages={"invalid": "Give a date and time, like 2030-05-01 18:00."},
     )
+    time_zone = forms.CharField(required=False, widget=forms.HiddenInput)
     results_visibility = forms.ChoiceField(
         choices=Question.Results.choices,
         initial=Question.Results.ALWAYS,
@@ -345,7 +350,7 @@ class AskForm(ImageSlotForm):
     )
 
     TYPED = ("title", "description", "tags", "kind", "max_choices", "closes_at")
-    TYPED += ("results_visibility", "alt_text")
+    TYPED += ("results_visibility", "alt_text", "time_zone")
     alt_default = "the question"
 
     def __init__(
@@ -366,6 +371,17 @@ class AskForm(ImageSlotForm):
         picture_field.label = "Picture file"
         size = filesizeformat(settings.MAX_UPLOAD_BYTES)
         picture_field.help_text = f"JPEG, PNG, WebP or GIF, up to {size}. Choices can have one too."
+        # The closing time is read in the zone the form was shown in (sent back with it), so
+        # that a zone chosen meanwhile never shifts a time typed for the one on the page.
+        zone_name = timezone.get_current_timezone_name()
+        sent = (data if data is not None else initial or {}).get("time_zone") or ""
+        if time_zones.zone_named(sent) is not None:
+            zone_name = sent
+        self.fields["time_zone"].initial = zone_name
+        self.zone_name = zone_name
+        closes_at = self.fields["closes_at"]
+        closes_at.zone = time_zones.zone_named(zone_name) or UTC
+        closes_at.help_text = f"Date and time in {zone_name}. Leave empty to keep it open."
         if data is None and rows is None:
             rows = [ChoiceRow() for _ in range(INITIAL_CHOICE_ROWS)]
         self.choices = ChoiceFormSet(data, files, prefix="choices", user=user, rows=rows)
@@ -389,7 +405,9 @@ class AskForm(ImageSlotForm):
     def clean_closes_at(self) -> datetime | None:
         closes_at = self.cleaned_data["closes_at"]
         if closes_at is not None and closes_at <= timezone.now():
-            raise forms.ValidationError("Pick a closing time in the future (times are in UTC).")
+            raise forms.ValidationError(
+                f"Pick a closing time in the future (times are in {self.zone_name})."
+            )
         return closes_at
 
     def clean(self) -> dict:

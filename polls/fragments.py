@@ -21,7 +21,8 @@ form's errors, the header) is rendered apart, or not cached at all.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
@@ -30,12 +31,15 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from polls import cache_keys, reads
+from polls import cache_keys, groups, reads
 from polls.forms import VoteForm
 from polls.models import Tag
 from polls.paging import BadCursor, Order
-from polls.results import choice_results
+from polls.history import DayResult, QuestionHistory, end_of, utc_day
+from polls.results import Share
+from polls.results import results as results_of
 from polls.templatetags.beebeta import ago
+from polls.trend import trend_chart
 
 ALIAS = "fragments"
 # Longer than any cached question or count lives, so a part outlives none of the data it shows.
@@ -60,19 +64,53 @@ def question_rows(
     return mark_safe(html)  # noqa: S308  (rendered with autoescape by render_to_string)
 
 
+@dataclass(frozen=True)
+class AsOf:
+    """What ``?as_of=`` asked for: a UTC day, and either its figures or why there are none."""
+
+    day: date
+    result: DayResult | None = None
+    notice: str = ""
+
+
+def as_of(page: reads.QuestionPage, day: date, *, now: datetime | None = None) -> AsOf:
+    today = utc_day(now or timezone.now())
+    question = page.question
+    published = question.published_at
+    if day >= today:
+        return AsOf(day, notice="That day is not over yet (days end at midnight UTC): here are "
+                    "the results now.")
+    if published is None or end_of(day) < published:
+        return AsOf(day, notice="The question had not been asked by the end of that day: here "
+                    "are the results now.")
+    found = page.history.at(day) if page.history is not None else None
+    if found is None:
+        return AsOf(day, notice="No count of that day was kept (the daily snapshot did not "
+                    "run): here are the results now.")
+    return AsOf(day, result=found)
+
+
 def question_parts(
-    page: reads.QuestionPage, *, form: VoteForm | None = None, now: datetime | None = None
+    page: reads.QuestionPage,
+    *,
+    form: VoteForm | None = None,
+    now: datetime | None = None,
+    asked: AsOf | None = None,
 ) -> dict[str, Any]:
     """The question page's context: its head, its vote options and its results, rendered once
-    per cached question and counts (their stamps), the visitor's choices and what time changes.
+    per cached question, counts and history (their stamps), the visitor's choices, the time
+    zone and what time changes.
 
     ``form``: a vote form with errors, whose options are rendered for this visitor only.
+    ``asked``: the results as they stood at the end of a day (``?as_of=``) instead of now.
     """
     if page.counts is None:
         raise ValueError("The question page shows the counts: read it with its results.")
     question, counts, mine = page.question, page.counts, page.mine
+    past = page.history or QuestionHistory(built_on=utc_day(now or timezone.now()))
     now = now or timezone.now()
     closed = question.is_closed(now)
+    zone = timezone.get_current_timezone_name()
     # A page read without a stamp (a question only staff may see) reuses none of its parts.
     reuse = page.stamp is not None
     parts: dict[str, Any] = {
@@ -81,10 +119,13 @@ def question_parts(
         "has_voted": bool(mine),
         "options": None,
         "results": None,
+        "trend": None,
+        "splits": None,
+        "as_of": asked,
     }
     parts["head"] = _part(
         "polls/_question_head.html",
-        (page.stamp, closed, ago(question.published_at)) if reuse else None,
+        (page.stamp, closed, ago(question.published_at), zone) if reuse else None,
         lambda: {"question": question, "closed": closed},
     )
     if not closed:
@@ -93,18 +134,82 @@ def question_parts(
             (page.stamp, mine) if reuse and form is None else None,
             lambda: _vote_options(page, form),
         )
-    if question.results_visible_to(has_voted=bool(mine), now=now):
+    if not question.results_visible_to(has_voted=bool(mine), now=now):
+        return parts
+    then = asked.result if asked is not None else None
+    if then is None:
         parts["results"] = _part(
             "polls/_results.html",
-            (page.stamp, counts.stamp, mine, closed) if reuse else None,
+            (page.stamp, counts.stamp, mine, closed, zone) if reuse else None,
+            lambda: _results(question, page.choices, counts.by_choice, counts.voters, closed,
+                             mine=set(mine)),
+        )
+        parts["splits"] = _part(
+            "polls/_groups.html",
+            (page.stamp, past.stamp, zone) if reuse else None,
+            lambda: _splits(page.choices, past, counts.by_choice),
+        )
+    else:
+        # Marked with nobody's choice: a vote now is not what anyone had chosen then.
+        parts["results"] = _part(
+            "polls/_results.html",
+            (page.stamp, past.stamp, then.day, zone) if reuse else None,
             lambda: {
-                "question": question,
-                "closed": closed,
-                "results": choice_results(page.choices, counts, set(mine)),
-                "voters": counts.voters,
+                **_results(question, page.choices, then.votes, then.voters,
+                           closed_then(question, then.day)),
+                "then": then,
             },
         )
+    parts["trend"] = _part(
+        "polls/_trend.html",
+        (page.stamp, past.stamp, zone, then.day if then else None) if reuse else None,
+        lambda: {
+            "question": question,
+            "chart": trend_chart(past.days, page.choices),
+            "history": past,
+            "then": then,
+        },
+    )
     return parts
+
+
+def closed_then(question, day: date) -> bool:
+    return question.closes_at is not None and question.closes_at <= end_of(day)
+
+
+def _results(question, choices, votes, voters: int, closed: bool, *, mine=frozenset()) -> dict:
+    return {
+        "question": question,
+        "closed": closed,
+        "result": results_of(
+            choices, votes, voters, closed=closed, multiple=question.allows_multiple, mine=mine
+        ),
+    }
+
+
+def _splits(choices, past: QuestionHistory, votes_now) -> dict:
+    """Each split that has voters, with a row per choice (most voted now first) of each
+    released group's share; nothing for a group that is not shown."""
+    ordered = sorted(choices, key=lambda choice: -votes_now.get(choice.pk, 0))
+    tables = []
+    for split in past.splits:
+        if all(group.state == "nobody" for group in split.groups):
+            continue
+        rows = []
+        if split.shown:
+            for choice in ordered:
+                cells = [
+                    (
+                        group,
+                        Share.of((group.votes or {}).get(choice.pk, 0), group.voters)
+                        if group.state == "shown"
+                        else None,
+                    )
+                    for group in split.groups
+                ]
+                rows.append((choice, cells))
+        tables.append({"split": split, "rows": rows})
+    return {"tables": tables, "minimum": groups.minimum()}
 
 
 def _vote_options(page: reads.QuestionPage, form: VoteForm | None) -> dict[str, Any]:

@@ -475,3 +475,73 @@ class GroupActivityHourly(RollUp):
 
     def __str__(self) -> str:
         return f"{self.group} at {self.hour:%Y-%m-%d %H}:00"
+
+
+# --- Results over time (polls.history) and by group (polls.groups) ---------------------------
+
+
+class ResultDay(models.Model):
+    """A question's results as they stood on one UTC day, read from its tallies by
+    ``manage.py snapshot_results`` (or reconstructed from its vote rows, and marked so).
+
+    Rows are sparse: a question has a row for a day only when its figures differed from its
+    row before; on a day the snapshot ran without writing one (``SnapshotRun``), they were
+    unchanged. Today's row is rewritten by each run; an earlier day's never is.
+    """
+
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    voters = models.PositiveIntegerField()
+    # Votes per choice, {choice id (a string, as JSON keys are): votes}, choices with none left out.
+    votes = models.JSONField(default=dict)
+    # When these figures were read from the tallies; for a reconstructed day, when it was made.
+    counted_at = models.DateTimeField()
+    # Counted afterwards from the vote rows as they are now (before snapshots of the question
+    # began): a vote changed or withdrawn since is not what it was that day.
+    reconstructed = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["question", "day"], name="result_day_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"question {self.question_id} on {self.day:%Y-%m-%d}"
+
+
+class SnapshotRun(models.Model):
+    """A UTC day on which ``snapshot_results`` read every question to the end at least once,
+    and when the last such run began: a question without a row for that day was unchanged."""
+
+    day = models.DateField(unique=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"snapshot of {self.day:%Y-%m-%d}"
+
+
+class GroupRelease(models.Model):
+    """How the groups of one split of a question answered, as last released (polls.groups)."""
+
+    class Split(models.TextChoices):
+        ACCOUNT = "account", "By account age"
+        PERIOD = "period", "By when they voted"
+
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="+")
+    split = models.CharField(max_length=10, choices=Split.choices)
+    # None until the first release.
+    released_at = models.DateTimeField(null=True, blank=True)
+    # {group: {"voters": n, "votes": {choice id: votes}}} as released.
+    figures = models.JSONField(default=dict)
+    # Groups with fewer than GROUP_MIN_VOTERS voters when last checked.
+    below_minimum = models.JSONField(default=list)
+    checked_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["question", "split"], name="group_release_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"question {self.question_id} {self.split}"

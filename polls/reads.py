@@ -21,6 +21,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from polls import cache_keys, tallies
+from polls.history import QuestionHistory, build_history, utc_day
 from polls.models import CARD_PREFETCH, PUBLIC_STATUSES, Ballot, Choice, Question, Tag, Vote
 from polls.paging import Order, Page, paginate
 from polls.tallies import Counts
@@ -33,6 +34,10 @@ QUESTION_CACHE_SECONDS = 300
 TAG_CLOUD_SECONDS = 300
 # A tag's name rarely changes; a renamed tag shows its old name on its page this long at most.
 TAG_SECONDS = 300
+# The snapshot drops a question's history when it changes it; a worker that missed the drop (or
+# a local run's separate cache) shows a new group release this much later at most. A new day is
+# seen at once: a history built on an earlier day is built again.
+HISTORY_CACHE_SECONDS = 600
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,8 @@ class QuestionPage:
     counts: Counts | None
     # The visitor's chosen choice ids; empty when they have not voted (or were not asked about).
     mine: tuple[int, ...] = ()
+    # The completed days and group splits; None when read without the results.
+    history: QuestionHistory | None = None
 
     @property
     def choices(self) -> list[Choice]:
@@ -104,13 +111,14 @@ def question_page(
 ) -> QuestionPage | None:
     """The question at ``slug`` as its page shows it, or None when it is not public.
 
-    With ``results``, its counts and the ballot of ``user_id`` (when given) come with it, in the
-    same round trip. A vote reads without them: every vote changes both, so reading them would
-    cost MySQL queries on each vote.
+    With ``results``, its counts, its history and the ballot of ``user_id`` (when given) come
+    with it, in the same round trip. A vote reads without them: every vote changes the counts and
+    the ballot, so reading them would cost MySQL queries on each vote.
     """
     keys = {"question": cache_keys.question(slug)}
     if results:
         keys["counts"] = cache_keys.counts(slug)
+        keys["history"] = cache_keys.history(slug)
         if user_id is not None:
             keys["ballot"] = cache_keys.ballot(user_id, slug)
     found = cache.get_many(keys.values())
@@ -137,7 +145,17 @@ def question_page(
         if mine is None:
             mine = _load_ballot(user_id, question_id)
             cache.set(keys["ballot"], mine, settings.COUNTS_CACHE_SECONDS)
-    return QuestionPage(question=cached.question, stamp=cached.stamp, counts=counts, mine=mine)
+    past = found.get(keys["history"])
+    if past is None or past.built_on != utc_day(timezone.now()):
+        past = build_history(question_id)
+        cache.set(keys["history"], past, HISTORY_CACHE_SECONDS)
+    return QuestionPage(
+        question=cached.question,
+        stamp=cached.stamp,
+        counts=counts,
+        mine=mine,
+        history=past,
+    )
 
 
 def private_question_page(slug: str, user_id: int | None) -> QuestionPage | None:
@@ -150,7 +168,13 @@ def private_question_page(slug: str, user_id: int | None) -> QuestionPage | None
     question = loaded.question
     mine = _load_ballot(user_id, question.pk) if user_id is not None else ()
     counts = tallies.read_counts(question.pk)
-    return QuestionPage(question=question, stamp=None, counts=counts, mine=mine)
+    return QuestionPage(
+        question=question,
+        stamp=None,
+        counts=counts,
+        mine=mine,
+        history=build_history(question.pk),
+    )
 
 
 def voted_question_ids(user_id: int) -> frozenset[int]:

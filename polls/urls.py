@@ -17,6 +17,7 @@ urlpatterns = [
     path("q/<str:slug>/vote/", views.vote, name="vote"),
     path("q/<str:slug>/report/", views.report, name="report"),
     path("q/<str:slug>/shared/", views.link_copied, name="link_copied"),
+    path("time-zone/", views.time_zone, name="time_zone"),
     # Staff insights: their own URLconf, with no namespace of its own, so the names stay
     # polls:insights, polls:insights_activity...
     path("insights/", include("polls.insights.urls")),

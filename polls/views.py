@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import date
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -9,10 +11,12 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from beebeta import analytics
+from beebeta import analytics, time_zones
 from beebeta.views import too_many_requests
 from polls import cards, fragments, ratelimit, reads, search, services
 from polls.forms import AskForm, ReportForm, VoteForm
@@ -92,7 +96,25 @@ def question_detail(request: HttpRequest, slug: str) -> HttpResponse:
     # One memcached increment, no SQL; `manage.py flush_view_counts` writes the counts.
     count_view(question_id=page.question.pk, user=request.user)
     analytics.track_question(request, "Question Viewed", page.question)
-    return _render_question(request, page, _refused_vote(request, page))
+    asked, error = _as_of(request, page)
+    response = _render_question(
+        request, page, _refused_vote(request, page), extra={"as_of_error": error}, asked=asked
+    )
+    if error:
+        response.status_code = 400
+    return response
+
+
+def _as_of(request: HttpRequest, page: reads.QuestionPage) -> tuple[fragments.AsOf | None, str]:
+    """?as_of=YYYY-MM-DD: the results as they stood at the end of that day (UTC), or why not."""
+    text = request.GET.get("as_of", "").strip()
+    if not text:
+        return None, ""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return None, f"“{text[:20]}” is not a day: give one as YYYY-MM-DD. Here are the results now."
+    return fragments.as_of(page, day), ""
 
 
 def _private_question(request: HttpRequest, slug: str) -> HttpResponse:
@@ -113,8 +135,9 @@ def _render_question(
     form: VoteForm | None = None,
     *,
     extra: dict | None = None,
+    asked: fragments.AsOf | None = None,
 ) -> HttpResponse:
-    context = fragments.question_parts(page, form=form)
+    context = fragments.question_parts(page, form=form, asked=asked)
     # Where no form is shown (the question has closed), why the vote was refused.
     context["vote_errors"] = form.errors.get("choice", []) if form and context["closed"] else []
     context.update(extra or {})
@@ -314,3 +337,28 @@ def link_copied(request: HttpRequest, slug: str) -> HttpResponse:
     question = _get_public_question(request, slug).question
     analytics.track_question(request, "Share Link Copied", question)
     return HttpResponse(status=204)
+
+
+# --- The reader's time zone -------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def time_zone(request: HttpRequest) -> HttpResponse:
+    """Choose the time zone pages show times in (a cookie: beebeta/time_zones.py)."""
+    back = request.POST.get("next") or request.GET.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back = "/"
+    current = timezone.get_current_timezone_name()
+    error = ""
+    if request.method == "POST":
+        chosen = request.POST.get("zone", "")
+        if time_zones.zone_named(chosen) is not None:
+            response = redirect(back)
+            time_zones.remember_zone(response, chosen)
+            return response
+        error = "Pick a time zone from the list."
+        current = chosen[:64]
+    context = {"zones": time_zones.known_zones(), "current": current, "next": back, "error": error}
+    return render(request, "polls/time_zone.html", context, status=400 if error else 200)

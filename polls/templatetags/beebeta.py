@@ -81,10 +81,16 @@ def you_voted() -> SafeString:
     return mark_safe(cards.VOTED)  # noqa: S308  (a constant)
 
 
-@register.simple_tag
-def headline(rows: list[results.ChoiceResult], voters: int, closed: bool) -> str:
-    """{% headline results voters closed %}: the result in one sentence."""
-    return results.headline(rows, voters=voters, closed=bool(closed))
+@register.filter
+def percent(share: results.Share) -> str:
+    """{{ share|percent }}: '56%'."""
+    return f"{results.percent_text(share.percent)}%"
+
+
+@register.filter
+def interval(share: results.Share) -> str:
+    """{{ share|interval }}: '41–69%', the 95% interval."""
+    return results.interval_text(share)
 
 
 @register.filter

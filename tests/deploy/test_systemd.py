@@ -66,6 +66,7 @@ def test_the_timers_run_the_periodic_commands():
         "clearsessions",
         "flush_view_counts",
         "refresh_rankings",
+        "snapshot_results",
     ]
     missing = set(timer_commands().values()) - set(get_commands())
     assert not missing, f"no such management commands: {missing}"
@@ -75,6 +76,8 @@ def test_minutely_and_daily_schedules():
     schedules = {name: unit(UNITS / name)["Timer"]["OnCalendar"] for name in timer_commands()}
     assert schedules["beebeta-refresh-rankings.timer"] == "minutely"
     assert schedules["beebeta-flush-view-counts.timer"] == "minutely"
+    # A day's history is its last snapshot: at most five minutes short of midnight.
+    assert schedules["beebeta-snapshot-results.timer"] == "*:0/5"
     for daily in ("beebeta-clearsessions.timer", "beebeta-clear-orphan-images.timer"):
         assert schedules[daily].startswith("*-*-* ")
 

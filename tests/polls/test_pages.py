@@ -251,9 +251,10 @@ SMALL_AND_BUSY = pytest.mark.parametrize(
 @SMALL_AND_BUSY
 @pytest.mark.parametrize(
     ("member", "cold", "warm"),
-    # Cold: the question, its tags, its choices, two counter sums; a member adds
-    # the user and the ballot. Warm: only the user (the session is in the cache).
-    [(False, 5, 0), (True, 7, 1)],
+    # Cold: the question, its tags, its choices, two counter sums, its history's days and group
+    # splits; a member adds the user and the ballot. Warm: only the user (the session is in the
+    # cache).
+    [(False, 7, 0), (True, 9, 1)],
     ids=["anonymous", "member"],
 )
 def test_question_page_cost_does_not_grow_with_choices_or_votes(
@@ -335,9 +336,9 @@ def test_multiple_choice_shares_are_of_voters_and_may_add_above_100(
     assert "<strong>3</strong> people have voted" in html
     assert "shares add up to more than 100%" in html
     shares = re.findall(
-        r'scope="row">(\w+)</th>.*?"num">(\d+)</td>\s*<td class="num">([\d.]+)%', html, re.S
+        r'scope="row">(\w+)</th>.*?"num">(\d+)</td>\s*<td class="num share">([\d.]+)%', html, re.S
     )
-    assert shares == [("Ramen", "3", "100.0"), ("Udon", "1", "33.3"), ("Soba", "1", "33.3")]
+    assert shares == [("Ramen", "3", "100"), ("Udon", "1", "33"), ("Soba", "1", "33")]
 
 
 # --- What a card says ---------------------------------------------------------------------
