@@ -42,6 +42,8 @@ ROUTES = {
     "polls:report": Route(MEMBER, FORM),
     # Counting a copied link needs no account (anonymous visitors share too).
     "polls:link_copied": Route(PUBLIC, ACTION),
+    # Choosing the time zone times are shown in: a cookie, for anyone.
+    "polls:time_zone": Route(PUBLIC, FORM),
     "polls:insights": Route(STAFF, READ),
     "polls:insights_activity": Route(STAFF, READ),
     "polls:insights_signups": Route(STAFF, READ),

@@ -24,7 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from beebeta.env import env_secret
-from polls import rankings, services
+from polls import history, rankings, services
 from polls.models import Choice, Question, Tag
 
 User = get_user_model()
@@ -51,6 +51,12 @@ class DemoQuestion:
     # Pending questions are never published; hidden ones are published, voted
     # on and then hidden, as a moderator would after reports.
     status: str = Status.PUBLISHED
+    # Over how many days before now the votes are spread (VOTE_WINDOW's days unless given).
+    vote_days: float | None = None
+    # Voters come from the whole crowd (CROWD_NAMES), each only after joining.
+    crowd: bool = False
+    # The crowd's preferences move from one set of weights to another over the votes.
+    drift: bool = False
 
 
 TAGS = (
@@ -69,6 +75,8 @@ TAGS = (
 )
 
 VOTER_NAMES = tuple(f"demo{n:02d}" for n in range(1, 61))
+# A larger crowd for the questions with weeks of history; a third of it joined in the last weeks.
+CROWD_NAMES = tuple(f"demo{n:03d}" for n in range(1, 241))
 AUTHOR_NAMES = (*VOTER_NAMES[:10], "demo")
 
 QUESTIONS_FILE = Path(__file__).with_name("seed_demo.toml")
@@ -100,6 +108,7 @@ class Command(BaseCommand):
         tags = seed_tags()
         users = seed_users()
         voters = [users[name] for name in VOTER_NAMES]
+        crowd = seed_crowd(now)
         titles = [spec.title for spec in QUESTIONS]
         existing = set(Question.objects.filter(title__in=titles).values_list("title", flat=True))
         created = 0
@@ -111,7 +120,10 @@ class Command(BaseCommand):
             # a question without its votes for the next run to skip.
             with transaction.atomic():
                 question = create_question(spec, author=author, tags=tags, now=now, rng=rng)
-                cast_votes(spec, question=question, voters=voters, now=now, rng=rng)
+                if spec.crowd:
+                    cast_crowd_votes(spec, question=question, crowd=crowd, now=now, rng=rng)
+                else:
+                    cast_votes(spec, question=question, voters=voters, now=now, rng=rng)
                 if spec.status == Status.HIDDEN:
                     services.set_status(questions=[question], status=spec.status)
             created += 1
@@ -120,10 +132,13 @@ class Command(BaseCommand):
         # of its first vote (later refreshes on the vote path are throttled).
         demo_ids = Question.objects.filter(title__in=titles).values_list("pk", flat=True)
         rankings.refresh(question_ids=list(demo_ids))
+        # The history: the demo's votes carry their moments, so the days before today are
+        # reconstructed from them (and marked so on the pages); today's are counted.
+        history.take_snapshot()
         if options["verbosity"] >= 1:
             self.stdout.write(
                 f"seed_demo: {len(titles)} questions ({created} new), {len(tags)} tags, "
-                f"{len(users)} users"
+                f"{len(users) + len(crowd)} users"
             )
 
 
@@ -152,6 +167,26 @@ def seed_users() -> dict[str, User]:
     for username, staff in LOGIN_USERS.items():
         users[username] = login_user(username, password=password, staff=staff)
     return users
+
+
+def seed_crowd(now: datetime) -> list[User]:
+    """The crowd's accounts, created in one statement the first time."""
+    missing = set(CROWD_NAMES) - set(
+        User.objects.filter(username__in=CROWD_NAMES).values_list("username", flat=True)
+    )
+    unusable = make_password(None)
+    User.objects.bulk_create(
+        User(
+            username=name,
+            email=f"{name}@beebeta.example",
+            password=unusable,
+            # Every third joined during the last six weeks: a new account when it votes.
+            date_joined=now - timedelta(days=400 if number % 3 else 3 + number % 40),
+        )
+        for number, name in enumerate(CROWD_NAMES)
+        if name in missing
+    )
+    return list(User.objects.filter(username__in=CROWD_NAMES).order_by("username"))
 
 
 def demo_password() -> str:
@@ -217,6 +252,34 @@ def cast_votes(
     for user, moment in zip(rng.sample(list(voters), spec.voters), times, strict=True):
         picked = pick_choices(choice_ids, weights, limit=spec.max_choices, rng=rng)
         services.cast_vote(user=user, question=question, choice_ids=picked, now=moment)
+
+
+def cast_crowd_votes(
+    spec: DemoQuestion,
+    *,
+    question: Question,
+    crowd: Sequence[User],
+    now: datetime,
+    rng: random.Random,
+) -> None:
+    """Votes spread evenly over ``vote_days``, each by someone of the crowd who had joined by
+    then, with preferences drifting from one set of weights to another."""
+    choice_ids = list(question.choices.values_list("pk", flat=True))
+    before = [rng.random() ** 2 + 0.05 for _ in choice_ids]
+    after = [rng.random() ** 2 + 0.05 for _ in choice_ids] if spec.drift else before
+    start = max(question.published_at, now - timedelta(days=spec.vote_days or 10))
+    waiting = list(crowd)
+    rng.shuffle(waiting)
+    for n in range(spec.voters):
+        moment = start + (now - start) * (n + rng.random()) / spec.voters
+        voter = next((user for user in waiting if user.date_joined <= moment), None)
+        if voter is None:
+            continue
+        waiting.remove(voter)
+        progress = n / max(spec.voters - 1, 1)
+        weights = [a + (b - a) * progress for a, b in zip(before, after, strict=True)]
+        picked = pick_choices(choice_ids, weights, limit=spec.max_choices, rng=rng)
+        services.cast_vote(user=voter, question=question, choice_ids=picked, now=moment)
 
 
 def vote_times(
