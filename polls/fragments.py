@@ -20,6 +20,7 @@ form's errors, the header) is rendered apart, or not cached at all.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -147,7 +148,7 @@ def question_parts(
         parts["splits"] = _part(
             "polls/_groups.html",
             (page.stamp, past.stamp, zone) if reuse else None,
-            lambda: _splits(page.choices, past, counts.by_choice),
+            lambda: _splits(page.choices, past),
         )
     else:
         # Marked with nobody's choice: a vote now is not what anyone had chosen then.
@@ -187,17 +188,20 @@ def _results(question, choices, votes, voters: int, closed: bool, *, mine=frozen
     }
 
 
-def _splits(choices, past: QuestionHistory, votes_now) -> dict:
-    """Each split that has voters, with a row per choice (most voted now first) of each
-    released group's share; nothing for a group that is not shown."""
-    ordered = sorted(choices, key=lambda choice: -votes_now.get(choice.pk, 0))
+def _splits(choices, past: QuestionHistory) -> dict:
+    """Each split that has voters, with a row per choice of each released group's share;
+    nothing for a group that is not shown. Rows are ordered by the release's own votes: an
+    order taken from the live counts would change with one person's vote."""
     tables = []
     for split in past.splits:
         if all(group.state == "nobody" for group in split.groups):
             continue
         rows = []
         if split.shown:
-            for choice in ordered:
+            released = Counter()
+            for group in split.groups:
+                released.update(group.votes or {})
+            for choice in sorted(choices, key=lambda choice: -released[choice.pk]):
                 cells = [
                     (
                         group,
