@@ -34,9 +34,9 @@ from django.utils.safestring import SafeString, mark_safe
 
 from polls import cache_keys, groups, reads
 from polls.forms import VoteForm
+from polls.history import DayResult, QuestionHistory, end_of, utc_day
 from polls.models import Tag
 from polls.paging import BadCursor, Order
-from polls.history import DayResult, QuestionHistory, end_of, utc_day
 from polls.results import Share
 from polls.results import results as results_of
 from polls.templatetags.beebeta import ago
@@ -79,15 +79,23 @@ def as_of(page: reads.QuestionPage, day: date, *, now: datetime | None = None) -
     question = page.question
     published = question.published_at
     if day >= today:
-        return AsOf(day, notice="That day is not over yet (days end at midnight UTC): here are "
-                    "the results now.")
+        return AsOf(
+            day,
+            notice="That day is not over yet (days end at midnight UTC): here are the results now.",
+        )
     if published is None or end_of(day) < published:
-        return AsOf(day, notice="The question had not been asked by the end of that day: here "
-                    "are the results now.")
+        return AsOf(
+            day,
+            notice="The question had not been asked by the end of that day: here "
+            "are the results now.",
+        )
     found = page.history.at(day) if page.history is not None else None
     if found is None:
-        return AsOf(day, notice="No count of that day was kept (the daily snapshot did not "
-                    "run): here are the results now.")
+        return AsOf(
+            day,
+            notice="No count of that day was kept (the daily snapshot did not "
+            "run): here are the results now.",
+        )
     return AsOf(day, result=found)
 
 
@@ -142,8 +150,9 @@ def question_parts(
         parts["results"] = _part(
             "polls/_results.html",
             (page.stamp, counts.stamp, mine, closed, zone) if reuse else None,
-            lambda: _results(question, page.choices, counts.by_choice, counts.voters, closed,
-                             mine=set(mine)),
+            lambda: _results(
+                question, page.choices, counts.by_choice, counts.voters, closed, mine=set(mine)
+            ),
         )
         parts["splits"] = _part(
             "polls/_groups.html",
@@ -156,8 +165,9 @@ def question_parts(
             "polls/_results.html",
             (page.stamp, past.stamp, then.day, zone) if reuse else None,
             lambda: {
-                **_results(question, page.choices, then.votes, then.voters,
-                           closed_then(question, then.day)),
+                **_results(
+                    question, page.choices, then.votes, then.voters, closed_then(question, then.day)
+                ),
                 "then": then,
             },
         )

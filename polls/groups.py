@@ -137,7 +137,9 @@ def check(question: Question, *, now: datetime | None = None) -> int:
     ballots = _ballots(question.pk)
     # After the read, unless replaying: a ballot cast while it ran counts as a change next time.
     read_at = now or timezone.now()
-    previous = {release.split: release for release in GroupRelease.objects.filter(question=question)}
+    previous = {
+        release.split: release for release in GroupRelease.objects.filter(question=question)
+    }
     assert question.published_at is not None  # noqa: S101  (only published questions are read)
     rows = []
     released = 0
@@ -148,7 +150,9 @@ def check(question: Question, *, now: datetime | None = None) -> int:
         for ballot in ballots:
             members[_group_of(split, ballot, question)].append(ballot)
         figures = {group: _figures(group_members) for group, group_members in members.items()}
-        below = [group for group, group_members in members.items() if 0 < len(group_members) < minimum()]
+        below = [
+            group for group, group_members in members.items() if 0 < len(group_members) < minimum()
+        ]
         release = previous.get(split)
         if _may_release(members, figures, release):
             rows.append((question.pk, split, read_at, figures, below, read_at))

@@ -148,9 +148,7 @@ def _snapshot_batch(
     released = sum(groups.check(question, now=fixed) for question in changed)
     # Outside any transaction: the cached history is dropped once the rows are in.
     cache.delete_many([cache_keys.history(question.slug) for question in changed])
-    return _BatchOutcome(
-        written=len(today_rows), reconstructed=len(past_rows), released=released
-    )
+    return _BatchOutcome(written=len(today_rows), reconstructed=len(past_rows), released=released)
 
 
 def read_figures(ids: Sequence[int]) -> dict[int, tuple[int, dict[str, int]]]:
@@ -173,7 +171,10 @@ def read_figures(ids: Sequence[int]) -> dict[int, tuple[int, dict[str, int]]]:
         if (row["total"] or 0) > 0:
             votes.setdefault(row["question_id"], {})[str(row["choice_id"])] = row["total"]
     return {
-        question_id: (max(voters.get(question_id, 0), 0), dict(sorted(votes.get(question_id, {}).items())))
+        question_id: (
+            max(voters.get(question_id, 0), 0),
+            dict(sorted(votes.get(question_id, {}).items())),
+        )
         for question_id in ids
     }
 
@@ -335,4 +336,3 @@ def _completed_days(
             reconstructed=reconstructed,
             counted_at=counted_at,
         )
-

@@ -16,8 +16,9 @@ from polls.results import Share, percent_text
 
 # Lines drawn at most; the table has every choice.
 MAX_LINES = 6
-WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 44, 12, 16, 28
+# A viewBox drawn about 1:1 on a wide screen and at half size on a phone: labels are large.
+WIDTH, HEIGHT = 640, 300
+LEFT, RIGHT, TOP, BOTTOM = 58, 16, 20, 36
 PLOT_WIDTH = WIDTH - LEFT - RIGHT
 PLOT_HEIGHT = HEIGHT - TOP - BOTTOM
 
@@ -58,10 +59,10 @@ class TrendChart:
     top: int = TOP
     bottom: int = TOP + PLOT_HEIGHT
     plot_height: int = PLOT_HEIGHT
-    axis_label_x: int = LEFT - 6
+    axis_label_x: int = LEFT - 8
     axis_label_y: int = HEIGHT - 8
-    note_x: int = LEFT + 4
-    note_y: int = TOP + 12
+    note_x: int = LEFT + 6
+    note_y: int = TOP + 20
 
 
 def trend_chart(days: Sequence[DayResult], choices: Sequence[Choice]) -> TrendChart | None:
@@ -117,9 +118,7 @@ def trend_chart(days: Sequence[DayResult], choices: Sequence[Choice]) -> TrendCh
         x_labels=tuple(
             (x(day), f"{day.day} {day:%b}", anchors.get(day, "middle")) for day in x_days
         ),
-        y_labels=tuple(
-            (y(level), y(level) + 4, f"{level}%") for level in (0, 25, 50, 75, 100)
-        ),
+        y_labels=tuple((y(level), y(level) + 6, f"{level}%") for level in (0, 25, 50, 75, 100)),
         reconstructed_width=round(max(reconstructed) - LEFT, 1) if reconstructed else 0,
         rows=rows,
         more_choices=max(0, len(ordered) - MAX_LINES),

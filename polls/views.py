@@ -113,7 +113,10 @@ def _as_of(request: HttpRequest, page: reads.QuestionPage) -> tuple[fragments.As
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        return None, f"“{text[:20]}” is not a day: give one as YYYY-MM-DD. Here are the results now."
+        return (
+            None,
+            f"“{text[:20]}” is not a day: give one as YYYY-MM-DD. Here are the results now.",
+        )
     return fragments.as_of(page, day), ""
 
 

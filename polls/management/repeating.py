@@ -1,8 +1,9 @@
 """A management command that runs once, or keeps running with ``--every SECONDS``.
 
 Production runs these commands on timers (deploy/systemd/); a local run has none, so they can
-keep themselves going (``make run`` starts ``refresh_rankings --every 300``). Run once, a command
-prints its one line; repeating, only with ``-v 2``, so a background loop stays quiet.
+keep themselves going (``make run`` starts ``refresh_rankings --every 300`` and
+``snapshot_results --every 300``). Run once, a command prints its one line; repeating, only with
+``-v 2``, so a background loop stays quiet.
 """
 
 from __future__ import annotations

@@ -5,49 +5,87 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('polls', '0008_tags_sort_without_case'),
+        ("polls", "0008_tags_sort_without_case"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SnapshotRun',
+            name="SnapshotRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField(unique=True)),
-                ('started_at', models.DateTimeField()),
-                ('finished_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("day", models.DateField(unique=True)),
+                ("started_at", models.DateTimeField()),
+                ("finished_at", models.DateTimeField()),
             ],
         ),
         migrations.CreateModel(
-            name='GroupRelease',
+            name="GroupRelease",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('split', models.CharField(choices=[('account', 'By account age'), ('period', 'By when they voted')], max_length=10)),
-                ('released_at', models.DateTimeField(blank=True, null=True)),
-                ('figures', models.JSONField(default=dict)),
-                ('below_minimum', models.JSONField(default=list)),
-                ('checked_at', models.DateTimeField()),
-                ('question', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='polls.question')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "split",
+                    models.CharField(
+                        choices=[("account", "By account age"), ("period", "By when they voted")],
+                        max_length=10,
+                    ),
+                ),
+                ("released_at", models.DateTimeField(blank=True, null=True)),
+                ("figures", models.JSONField(default=dict)),
+                ("below_minimum", models.JSONField(default=list)),
+                ("checked_at", models.DateTimeField()),
+                (
+                    "question",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="polls.question",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('question', 'split'), name='group_release_key')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("question", "split"), name="group_release_key")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ResultDay',
+            name="ResultDay",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('voters', models.PositiveIntegerField()),
-                ('votes', models.JSONField(default=dict)),
-                ('counted_at', models.DateTimeField()),
-                ('reconstructed', models.BooleanField(default=False)),
-                ('question', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='polls.question')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("day", models.DateField()),
+                ("voters", models.PositiveIntegerField()),
+                ("votes", models.JSONField(default=dict)),
+                ("counted_at", models.DateTimeField()),
+                ("reconstructed", models.BooleanField(default=False)),
+                (
+                    "question",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="polls.question",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('question', 'day'), name='result_day_key')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("question", "day"), name="result_day_key")
+                ],
             },
         ),
     ]

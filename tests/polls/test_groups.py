@@ -112,7 +112,7 @@ def test_withdrawals_alone_count_as_changes_from_below(client, poll):
     vote(poll, "No", new=False, n=K + 5)
     history.take_snapshot()
     before = groups_section(client, poll)
-    for user in new[:K - 1]:
+    for user in new[: K - 1]:
         services.withdraw_votes(user=user)
     history.take_snapshot()
     assert groups_section(client, poll) == before

@@ -49,8 +49,7 @@ def trend_table(html: str) -> dict[str, tuple[int, dict[str, int], str]]:
         re.S,
     ):
         votes = {
-            label: int(n)
-            for label, n in re.findall(r'data-label="([^"]+)">[^(]*\((\d+)\)', cells)
+            label: int(n) for label, n in re.findall(r'data-label="([^"]+)">[^(]*\((\d+)\)', cells)
         }
         source = re.search(r'data-label="Count">(\w+)</td>', cells)[1]
         found[day] = (int(voters.replace(",", "")), votes, source)
@@ -61,9 +60,7 @@ def snapshot(now: datetime) -> history.SnapshotOutcome:
     return history.take_snapshot(now=now)
 
 
-def test_a_simulated_month_of_votes_changes_and_withdrawals_equals_the_model(
-    client, make_question
-):
+def test_a_simulated_month_of_votes_changes_and_withdrawals_equals_the_model(client, make_question):
     rng = random.Random(13)  # noqa: S311  (a repeatable simulation)
     first = timezone.now().date() - timedelta(days=40)
     question = make_question("A month of opinion?", ("Apples", "Pears", "Plums"))
@@ -116,7 +113,12 @@ def test_a_simulated_month_of_votes_changes_and_withdrawals_equals_the_model(
     )
     rows_before = list(ResultDay.objects.filter(question=question).values())
     snapshot(at(first + timedelta(days=31), 9))
-    assert list(ResultDay.objects.filter(question=question, day__lt=first + timedelta(days=31)).values()) == rows_before
+    assert (
+        list(
+            ResultDay.objects.filter(question=question, day__lt=first + timedelta(days=31)).values()
+        )
+        == rows_before
+    )
 
     trend = trend_table(client.get(question.get_absolute_url()).content.decode())
     for day, (voters, votes) in standing.items():
@@ -142,7 +144,9 @@ def test_a_change_today_moves_today_not_yesterday(client, make_question, alice, 
     services.cast_vote(user=alice, question=question, choice_ids=[no.pk])
     services.cast_vote(user=bob, question=question, choice_ids=[no.pk])
     call_command("snapshot_results", stdout=StringIO())
-    html = client.get(question.get_absolute_url(), {"as_of": yesterday.isoformat()}).content.decode()
+    html = client.get(
+        question.get_absolute_url(), {"as_of": yesterday.isoformat()}
+    ).content.decode()
     assert results_table(html) == (1, {"Yes": 1, "No": 0})
     assert results_table(client.get(question.get_absolute_url()).content.decode()) == (
         2,
@@ -150,14 +154,18 @@ def test_a_change_today_moves_today_not_yesterday(client, make_question, alice, 
     )
 
 
-def test_days_before_snapshots_began_are_reconstructed_and_say_so(client, make_question, alice, bob):
+def test_days_before_snapshots_began_are_reconstructed_and_say_so(
+    client, make_question, alice, bob
+):
     question = make_question("Before?", ("Yes", "No"))
     yes, no = question.choices.all()
     start = timezone.now().date() - timedelta(days=5)
     question.published_at = at(start, 1)
     question.save(update_fields=["published_at"])
     services.cast_vote(user=alice, question=question, choice_ids=[yes.pk], now=at(start, 2))
-    services.cast_vote(user=bob, question=question, choice_ids=[no.pk], now=at(start + timedelta(days=2), 2))
+    services.cast_vote(
+        user=bob, question=question, choice_ids=[no.pk], now=at(start + timedelta(days=2), 2)
+    )
     outcome = snapshot(timezone.now())
     assert outcome.reconstructed == 2  # the first day and the day it moved
     trend = trend_table(client.get(question.get_absolute_url()).content.decode())
@@ -173,10 +181,14 @@ def test_a_day_without_a_snapshot_is_left_out_not_guessed(client, make_question,
     start = timezone.now().date() - timedelta(days=4)
     question.published_at = at(start, 1)
     question.save(update_fields=["published_at"])
-    services.cast_vote(user=alice, question=question, choice_ids=[question.choices.first().pk], now=at(start, 2))
+    services.cast_vote(
+        user=alice, question=question, choice_ids=[question.choices.first().pk], now=at(start, 2)
+    )
     snapshot(at(start, 23))
     snapshot(at(start + timedelta(days=2), 23))
-    html = client.get(question.get_absolute_url(), {"as_of": (start + timedelta(days=1)).isoformat()})
+    html = client.get(
+        question.get_absolute_url(), {"as_of": (start + timedelta(days=1)).isoformat()}
+    )
     assert "No count of that day was kept" in html.content.decode()
     assert set(trend_table(client.get(question.get_absolute_url()).content.decode())) == {
         start.isoformat(),
@@ -204,9 +216,16 @@ def test_as_of_hides_what_the_results_hide(client, make_question, alice):
     yesterday = timezone.now().date() - timedelta(days=1)
     question.published_at = at(yesterday, 0)
     question.save(update_fields=["published_at"])
-    services.cast_vote(user=alice, question=question, choice_ids=[question.choices.first().pk], now=at(yesterday, 3))
+    services.cast_vote(
+        user=alice,
+        question=question,
+        choice_ids=[question.choices.first().pk],
+        now=at(yesterday, 3),
+    )
     snapshot(at(yesterday, 23))
-    html = client.get(question.get_absolute_url(), {"as_of": yesterday.isoformat()}).content.decode()
+    html = client.get(
+        question.get_absolute_url(), {"as_of": yesterday.isoformat()}
+    ).content.decode()
     assert "Results are shown to people who have voted" in html
     assert 'class="results-table"' not in html and "trend-table" not in html
 

@@ -99,7 +99,9 @@ def test_cold_page_runs_a_small_constant_number_of_queries(
 ):
     if visitor == "member":
         client.force_login(bob)
-    with django_assert_max_num_queries(COLD_QUERIES + (HISTORY_QUERIES if kind == "question" else 0)):
+    with django_assert_max_num_queries(
+        COLD_QUERIES + (HISTORY_QUERIES if kind == "question" else 0)
+    ):
         visit(client, pages[kind])
 
 

@@ -16,9 +16,11 @@ from polls.models import Choice, Question
 from polls.results import Share, headline, results, wilson_interval
 
 
-@given(st.integers(min_value=1, max_value=100_000).flatmap(
-    lambda trials: st.tuples(st.integers(min_value=0, max_value=trials), st.just(trials))
-))
+@given(
+    st.integers(min_value=1, max_value=100_000).flatmap(
+        lambda trials: st.tuples(st.integers(min_value=0, max_value=trials), st.just(trials))
+    )
+)
 def test_the_interval_stays_within_0_and_100_and_contains_the_share(case):
     successes, trials = case
     low, high = wilson_interval(successes, trials)
@@ -122,14 +124,18 @@ def test_the_page_orders_rows_by_votes_marks_the_leader_and_your_choice(client, 
     question = make_question("Best noodle?", ("Udon", "Ramen", "Soba"))
     udon, ramen, soba = question.choices.all()
     for n, user in enumerate(voters(30)):
-        services.cast_vote(user=user, question=question, choice_ids=[(ramen if n < 22 else soba).pk])
+        services.cast_vote(
+            user=user, question=question, choice_ids=[(ramen if n < 22 else soba).pk]
+        )
     services.cast_vote(user=bob, question=question, choice_ids=[udon.pk])
     client.force_login(bob)
     html = client.get(question.get_absolute_url()).content.decode()
     assert "Most say “Ramen”" in html and "71% (53–84%) of 31 voters" in html
     rows = re.findall(r'<tr(?: class="([^"]*)")?>\s*<th scope="row">([^<]+)', html)
     assert [(classes.strip(), name.strip()) for classes, name in rows] == [
-        ("leader", "Ramen"), ("", "Soba"), ("mine", "Udon")
+        ("leader", "Ramen"),
+        ("", "Soba"),
+        ("mine", "Udon"),
     ]
     assert "your choice" in html and ">leads</span>" in html
     # The interval replaces the symmetric margin.
@@ -171,7 +177,10 @@ def test_the_reader_time_zone_cookie_shows_times_in_it(client, make_question):
     assert "Times are shown in <span data-zone-name>Asia/Tokyo</span>" in html
     # A name that is no zone is ignored: UTC.
     client.cookies["tz"] = "../../etc/passwd"
-    assert f"{closing:%-d %B %Y, %H:%M} UTC" in client.get(question.get_absolute_url()).content.decode()
+    assert (
+        f"{closing:%-d %B %Y, %H:%M} UTC"
+        in client.get(question.get_absolute_url()).content.decode()
+    )
 
 
 def test_the_time_zone_form_sets_the_cookie_and_returns(client, make_question):
@@ -184,8 +193,13 @@ def test_the_time_zone_form_sets_the_cookie_and_returns(client, make_question):
     assert response.status_code == 302 and response["Location"] == question.get_absolute_url()
     assert response.cookies["tz"].value == "Europe/Paris"
     refused = client.post("/time-zone/", {"zone": "Mars/Olympus", "next": "https://evil.example/"})
-    assert refused.status_code == 400 and "Pick a time zone from the list." in refused.content.decode()
-    assert client.post("/time-zone/", {"zone": "UTC", "next": "https://evil.example/"})["Location"] == "/"
+    assert (
+        refused.status_code == 400 and "Pick a time zone from the list." in refused.content.decode()
+    )
+    assert (
+        client.post("/time-zone/", {"zone": "UTC", "next": "https://evil.example/"})["Location"]
+        == "/"
+    )
 
 
 def test_the_ask_form_reads_the_closing_time_in_the_askers_zone(client, alice):
