@@ -21,7 +21,7 @@ form's errors, the header) is rendered apart, or not cached at all.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -35,7 +35,7 @@ from django.utils.safestring import SafeString, mark_safe
 from polls import cache_keys, groups, reads
 from polls.forms import VoteForm
 from polls.history import DayResult, QuestionHistory, end_of, utc_day
-from polls.models import Tag
+from polls.models import Choice, Question, Tag
 from polls.paging import BadCursor, Order
 from polls.results import Share
 from polls.results import results as results_of
@@ -184,11 +184,19 @@ def question_parts(
     return parts
 
 
-def closed_then(question, day: date) -> bool:
+def closed_then(question: Question, day: date) -> bool:
     return question.closes_at is not None and question.closes_at <= end_of(day)
 
 
-def _results(question, choices, votes, voters: int, closed: bool, *, mine=frozenset()) -> dict:
+def _results(
+    question: Question,
+    choices: Sequence[Choice],
+    votes: Mapping[int, int],
+    voters: int,
+    closed: bool,
+    *,
+    mine: set[int] | frozenset[int] = frozenset(),
+) -> dict[str, Any]:
     return {
         "question": question,
         "closed": closed,
@@ -198,7 +206,7 @@ def _results(question, choices, votes, voters: int, closed: bool, *, mine=frozen
     }
 
 
-def _splits(choices, past: QuestionHistory) -> dict:
+def _splits(choices: Sequence[Choice], past: QuestionHistory) -> dict[str, Any]:
     """Each split that has voters, with a row per choice of each released group's share;
     nothing for a group that is not shown. Rows are ordered by the release's own votes: an
     order taken from the live counts would change with one person's vote."""
@@ -208,7 +216,7 @@ def _splits(choices, past: QuestionHistory) -> dict:
             continue
         rows = []
         if split.shown:
-            released = Counter()
+            released: Counter[int] = Counter()
             for group in split.groups:
                 released.update(group.votes or {})
             for choice in sorted(choices, key=lambda choice: -released[choice.pk]):

@@ -56,6 +56,11 @@ def trend_table(html: str) -> dict[str, tuple[int, dict[str, int], str]]:
     return found
 
 
+def published(question, moment: datetime) -> None:
+    question.published_at = moment
+    question.save(update_fields=["published_at"])
+
+
 def snapshot(now: datetime) -> history.SnapshotOutcome:
     return history.take_snapshot(now=now)
 
@@ -64,8 +69,7 @@ def test_a_simulated_month_of_votes_changes_and_withdrawals_equals_the_model(cli
     rng = random.Random(13)  # noqa: S311  (a repeatable simulation)
     first = timezone.now().date() - timedelta(days=40)
     question = make_question("A month of opinion?", ("Apples", "Pears", "Plums"))
-    question.published_at = at(first, 0, 30)
-    question.save(update_fields=["published_at"])
+    published(question, at(first, 0, 30))
     choices = {choice.text: choice.pk for choice in question.choices.all()}
     names = {pk: text for text, pk in choices.items()}
     people = User.objects.bulk_create(
@@ -137,8 +141,7 @@ def test_a_change_today_moves_today_not_yesterday(client, make_question, alice, 
     question = make_question("Today?", ("Yes", "No"))
     yes, no = question.choices.all()
     yesterday = timezone.now().date() - timedelta(days=1)
-    question.published_at = at(yesterday, 0)
-    question.save(update_fields=["published_at"])
+    published(question, at(yesterday, 0))
     services.cast_vote(user=alice, question=question, choice_ids=[yes.pk], now=at(yesterday, 8))
     snapshot(at(yesterday, 23, 55))
     services.cast_vote(user=alice, question=question, choice_ids=[no.pk])
@@ -160,8 +163,7 @@ def test_days_before_snapshots_began_are_reconstructed_and_say_so(
     question = make_question("Before?", ("Yes", "No"))
     yes, no = question.choices.all()
     start = timezone.now().date() - timedelta(days=5)
-    question.published_at = at(start, 1)
-    question.save(update_fields=["published_at"])
+    published(question, at(start, 1))
     services.cast_vote(user=alice, question=question, choice_ids=[yes.pk], now=at(start, 2))
     services.cast_vote(
         user=bob, question=question, choice_ids=[no.pk], now=at(start + timedelta(days=2), 2)
@@ -179,8 +181,7 @@ def test_days_before_snapshots_began_are_reconstructed_and_say_so(
 def test_a_day_without_a_snapshot_is_left_out_not_guessed(client, make_question, alice):
     question = make_question("Gap?", ("Yes", "No"))
     start = timezone.now().date() - timedelta(days=4)
-    question.published_at = at(start, 1)
-    question.save(update_fields=["published_at"])
+    published(question, at(start, 1))
     services.cast_vote(
         user=alice, question=question, choice_ids=[question.choices.first().pk], now=at(start, 2)
     )
@@ -214,8 +215,7 @@ def test_as_of_that_cannot_be_shown_says_why_and_shows_now(client, question, val
 def test_as_of_hides_what_the_results_hide(client, make_question, alice):
     question = make_question("Secret?", ("Yes", "No"), results_visibility="after_vote")
     yesterday = timezone.now().date() - timedelta(days=1)
-    question.published_at = at(yesterday, 0)
-    question.save(update_fields=["published_at"])
+    published(question, at(yesterday, 0))
     services.cast_vote(
         user=alice,
         question=question,
