@@ -170,7 +170,7 @@ def test_sign_up_ask_moderate_vote_in_chromium(
     journey.press("Vote")
     assert "your vote is counted" in journey.page_text()
     table = browser.find_element(By.CSS_SELECTOR, ".results-table").text
-    assert "Le Pain Doré" in table and "100.0%" in table
+    assert "Le Pain Doré" in table and "100%" in table and "21–100%" in table
     assert browser.find_elements(By.CSS_SELECTOR, ".results-table tr.mine")
     journey.shot(browser, "results")
 

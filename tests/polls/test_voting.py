@@ -81,9 +81,9 @@ def test_page_shows_results_with_my_choice_highlighted(client, alice, bob, quest
     html = client.get(question.get_absolute_url()).content.decode()
     assert "<strong>2</strong> people have voted" in html
     assert html.count('class="mine"') == 1
-    assert "50.0%" in html
-    # 95% margin of error of 50% with 2 voters: 1.96 * sqrt(.25 / 2) = 69.3 points.
-    assert "± 69.3" in html
+    assert '<td class="num share">50%' in html
+    # The 95% Wilson interval of 1 of 2, where a symmetric margin would say ± 69.3 points.
+    assert "9–91%" in html and "±" not in html
     assert "Change my vote" in html
 
 
