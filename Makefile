@@ -81,16 +81,18 @@ demo-data: $(RUN_STAMP)
 	$(BIN)/python manage.py flush_view_counts --recount-hours 720 -v 0
 
 # serve_demo is runserver that prints the address and the demo log-ins once it listens.
-# With no timer on a local run, a background loop lets Trending decay; it is stopped with the
-# server.
+# With no timers on a local run, background loops let Trending decay and send the email outbox
+# (to the console: the links appear in this terminal); they are stopped with the server.
+BACKGROUND = $(BIN)/python manage.py refresh_rankings --every 300 -v 0 & rankings=$$!; \
+	$(BIN)/python manage.py send_outbox --every 5 -v 0 & outbox=$$!; \
+	trap 'kill $$rankings $$outbox 2>/dev/null' EXIT INT TERM
+
 run: demo-data
-	$(BIN)/python manage.py refresh_rankings --every 300 -v 0 & pid=$$!; \
-	trap 'kill $$pid 2>/dev/null' EXIT INT TERM; \
+	$(BACKGROUND); \
 	$(RUN_ENV) $(BIN)/python manage.py serve_demo --noreload 127.0.0.1:$(PORT)
 
 dev: $(DEV_STAMP) demo-data
-	$(BIN)/python manage.py refresh_rankings --every 300 -v 0 & pid=$$!; \
-	trap 'kill $$pid 2>/dev/null' EXIT INT TERM; \
+	$(BACKGROUND); \
 	$(RUN_ENV) DEBUG=true DEBUG_TOOLBAR=true $(BIN)/python manage.py serve_demo 127.0.0.1:$(PORT)
 
 test: OS_PROFILE = test
