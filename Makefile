@@ -81,18 +81,20 @@ demo-data: $(RUN_STAMP)
 	$(BIN)/python manage.py flush_view_counts --recount-hours 720 -v 0
 
 # serve_demo is runserver that prints the address and the demo log-ins once it listens.
-# With no timers on a local run, background loops let Trending decay and keep each day's
-# results as history; they are stopped with the server.
-LOOPS = $(BIN)/python manage.py refresh_rankings --every 300 -v 0 & pid=$$!; \
-	$(BIN)/python manage.py snapshot_results --every 300 -v 0 & snap=$$!; \
-	trap 'kill $$pid $$snap 2>/dev/null' EXIT INT TERM
+# With no timers on a local run, background loops let Trending decay, send the email outbox (to
+# the console: the links appear in this terminal) and keep each day's results as history; they
+# are stopped with the server.
+BACKGROUND = $(BIN)/python manage.py refresh_rankings --every 300 -v 0 & rankings=$$!; \
+	$(BIN)/python manage.py send_outbox --every 5 -v 0 & outbox=$$!; \
+	$(BIN)/python manage.py snapshot_results --every 300 -v 0 & snapshots=$$!; \
+	trap 'kill $$rankings $$outbox $$snapshots 2>/dev/null' EXIT INT TERM
 
 run: demo-data
-	$(LOOPS); \
+	$(BACKGROUND); \
 	$(RUN_ENV) $(BIN)/python manage.py serve_demo --noreload 127.0.0.1:$(PORT)
 
 dev: $(DEV_STAMP) demo-data
-	$(LOOPS); \
+	$(BACKGROUND); \
 	$(RUN_ENV) DEBUG=true DEBUG_TOOLBAR=true $(BIN)/python manage.py serve_demo 127.0.0.1:$(PORT)
 
 test: OS_PROFILE = test

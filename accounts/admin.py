@@ -6,15 +6,17 @@ user's sessions at once; a Ban row added by hand would not.
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import UserChangeForm
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import ngettext
 
 from accounts import services
-from accounts.models import Ban
+from accounts.models import AccountEmail, Ban, email_key
 
 User = get_user_model()
 
@@ -47,11 +49,23 @@ class BannedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class AccountChangeForm(UserChangeForm):
+    def clean_email(self) -> str:
+        # The database refuses a second account with an address (accounts.AccountEmail); say
+        # so beside the field rather than fail the save.
+        email = self.cleaned_data["email"]
+        taken = AccountEmail.objects.filter(address=email_key(email)).exclude(user=self.instance)
+        if email and taken.exists():
+            raise forms.ValidationError("Another account has this email address.")
+        return email
+
+
 admin.site.unregister(User)
 
 
 @admin.register(User)
 class BeebetaUserAdmin(UserAdmin):
+    form = AccountChangeForm
     list_display = (*UserAdmin.list_display, "is_active", "banned")
     list_filter = (BannedFilter, *UserAdmin.list_filter)
     list_select_related = ("ban",)

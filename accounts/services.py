@@ -1,15 +1,28 @@
-"""Writes about accounts that touch several models: banning, ending sessions,
-closing an account."""
+"""Writes about accounts that touch several models: banning, ending sessions, closing an
+account, one account per address, sign-up, votes held for an email address and the links that
+confirm them.
+
+Emails are written to the outbox (accounts/emails.py) inside the same transaction as the rows
+they are about, so a message exists exactly when its account, held vote or link does.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+from datetime import timedelta
 from importlib import import_module
 
 from axes.utils import reset as reset_login_failures
 from django.conf import settings
-from django.db import transaction
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from accounts.models import Ban, LoginSession
+from accounts import emails
+from accounts.models import AccountEmail, Ban, EmailLink, HeldVote, LoginSession, email_key
+
+User = get_user_model()
 
 
 def track_session(*, user, session_key: str) -> None:
@@ -67,3 +80,253 @@ def delete_account(*, user) -> None:
     """
     end_sessions(user=user)
     user.delete()
+
+
+# --- One account per address ---------------------------------------------------------------
+
+
+def record_email(*, user, new: bool = False) -> None:
+    """Keep ``user``'s AccountEmail equal to their address (accounts.signals, on every save
+    that may change it). Raises IntegrityError when another account has the address: inside
+    the caller's transaction, which then rolls back whole."""
+    address = email_key(user.email or "")
+    if not address:
+        if not new:
+            AccountEmail.objects.filter(user=user).delete()
+    elif new or not AccountEmail.objects.filter(user=user).update(address=address):
+        AccountEmail.objects.create(user=user, address=address)
+
+
+def account_with_email(email: str):
+    """The account that has ``email`` (whatever its letter case), or None."""
+    return User.objects.select_related("ban").filter(email_key__address=email_key(email)).first()
+
+
+def is_banned(user) -> bool:
+    return hasattr(user, "ban")
+
+
+# Two requests made an account for one address (or one username) at the same moment: the
+# database let one through. The other is told to send the form again, which then gets the
+# answer an existing address gets; nothing says the address has an account.
+RACE_MESSAGE = "Something changed while we saved this: please send the form again."
+
+
+# --- Held votes and emailed links ----------------------------------------------------------
+
+
+def hold_vote(*, user, question, choice_ids) -> HeldVote:
+    return HeldVote.objects.create(user=user, question=question, choice_ids=list(choice_ids))
+
+
+def claim_held_votes(*, user) -> list[HeldVote]:
+    """Take ``user``'s held votes for casting, the latest per question (two tabs or devices:
+    the last pick wins), oldest first. Each is deleted as it is claimed, so when two links are
+    opened at once each held vote goes to exactly one of them; the older picks are dropped."""
+    latest: dict[int, HeldVote] = {}
+    for held in HeldVote.objects.filter(user=user).order_by("created_at", "pk"):
+        latest[held.question_id] = held
+    claimed = [held for held in latest.values() if HeldVote.objects.filter(pk=held.pk).delete()[0]]
+    HeldVote.objects.filter(user=user, created_at__lte=timezone.now()).exclude(
+        pk__in=[held.pk for held in latest.values()]
+    ).delete()
+    return claimed
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def make_link(*, user, purpose: str, question=None, new_email: str = "") -> str:
+    """A new one-time link for ``user``; the token to put in its address (only its digest is
+    stored)."""
+    token = secrets.token_urlsafe(32)
+    EmailLink.objects.create(
+        user=user,
+        purpose=purpose,
+        token_digest=_digest(token),
+        question=question,
+        new_email=new_email,
+        expires_at=timezone.now() + timedelta(minutes=settings.EMAIL_LINK_MINUTES),
+    )
+    return token
+
+
+class LinkRefused(Exception):
+    """The link cannot be used; ``code`` says why (the page explains what to do next)."""
+
+    def __init__(self, code: str, link: EmailLink | None = None) -> None:
+        super().__init__(code)
+        self.code = code
+        self.link = link
+
+
+def find_link(token: str) -> EmailLink:
+    """The link of ``token`` if it can still be used; else LinkRefused with code "invalid"
+    (unknown or altered), "used", "expired", "staff" or "banned"."""
+    link = (
+        EmailLink.objects.select_related("user", "user__ban", "question")
+        .filter(token_digest=_digest(token))
+        .first()
+    )
+    if link is None:
+        raise LinkRefused("invalid")
+    if link.used_at is not None:
+        raise LinkRefused("used", link)
+    if link.expires_at <= timezone.now():
+        raise LinkRefused("expired", link)
+    if is_banned(link.user):
+        raise LinkRefused("banned", link)
+    if link.purpose == EmailLink.Purpose.SIGN_IN and (link.user.is_staff or link.user.is_superuser):
+        # Staff sign in with their password, never by a link in an email.
+        raise LinkRefused("staff", link)
+    return link
+
+
+def use_link(*, token: str) -> EmailLink:
+    """Use the link of ``token`` once: a sign-in link activates its account (the address is
+    confirmed); a change link moves the account to its new address. LinkRefused as find_link,
+    and "taken" when the new address got an account meanwhile."""
+    link = find_link(token)
+    user = link.user
+    with transaction.atomic():
+        if not EmailLink.objects.filter(pk=link.pk, used_at__isnull=True).update(
+            used_at=timezone.now()
+        ):
+            raise LinkRefused("used", link)
+        if link.purpose == EmailLink.Purpose.SIGN_IN and not user.is_active:
+            user.is_active = True
+            user.save(update_fields=["is_active"])
+        elif link.purpose == EmailLink.Purpose.CHANGE_EMAIL:
+            old_email, user.email = user.email, link.new_email
+            try:
+                with transaction.atomic():
+                    user.save(update_fields=["email"])
+            except IntegrityError:
+                raise LinkRefused("taken", link) from None
+            if old_email:
+                emails.send_email_changed_notice(user=user, old_email=old_email)
+    return link
+
+
+def renew_link(*, link: EmailLink, site: str) -> None:
+    """A fresh link in place of an expired one, to the same address."""
+    user = link.user
+    with transaction.atomic():
+        token = make_link(
+            user=user, purpose=link.purpose, question=link.question, new_email=link.new_email
+        )
+        if link.purpose == EmailLink.Purpose.CHANGE_EMAIL:
+            emails.send_email_change_link(
+                site=site, user=user, new_email=link.new_email, token=token
+            )
+        else:
+            emails.send_sign_in_link(
+                site=site,
+                user=user,
+                token=token,
+                question=link.question,
+                new_account=_named_by_beebeta(user),
+            )
+
+
+# --- Sign-up, email votes, email changes ---------------------------------------------------
+
+
+def _sign_in_link_for(*, owner, pick=None) -> str | None:
+    """Hold ``pick`` for an existing account and make it a one-time sign-in link; None for a
+    staff account, which signs in with its password only."""
+    if owner.is_staff or owner.is_superuser:
+        return None
+    question = pick.question if pick is not None else None
+    if pick is not None:
+        hold_vote(user=owner, question=question, choice_ids=pick.choice_ids)
+    return make_link(user=owner, purpose=EmailLink.Purpose.SIGN_IN, question=question)
+
+
+def _named_by_beebeta(user) -> bool:
+    """An account an email vote made, which has not been used yet: its email says its name."""
+    return user.last_login is None and not user.has_usable_password()
+
+
+def sign_up(*, user, pick=None, site: str) -> bool:
+    """Register ``user`` (unsaved, from the sign-up form) inactive, with their held vote and
+    the activation email, in one transaction. When the address already has an account, make
+    none: its owner gets an email instead (a sign-in link that casts the held vote). True when
+    an account was made.
+
+    Raises IntegrityError when another request took the address or username meanwhile.
+    """
+    with transaction.atomic():
+        owner = account_with_email(user.email)
+        if owner is not None:
+            if not is_banned(owner):
+                token = _sign_in_link_for(owner=owner, pick=pick)
+                emails.send_already_registered(site=site, user=owner, token=token)
+            return False
+        user.is_active = False
+        user.save()
+        question = pick.question if pick is not None else None
+        if pick is not None:
+            hold_vote(user=user, question=question, choice_ids=pick.choice_ids)
+        emails.send_activation_email(site=site, user=user, question=question)
+    return True
+
+
+def vote_by_email(*, email: str, pick, site: str) -> None:
+    """Hold ``pick`` for the account of ``email`` and send it a one-time link; a new address
+    gets a new account (inactive, no password, a name it can change). Whoever owns the address,
+    the person who asked sees the same answer.
+
+    Raises IntegrityError when another request made an account for the address meanwhile.
+    """
+    with transaction.atomic():
+        owner = account_with_email(email)
+        if owner is None:
+            owner = User(username=_free_username(), email=email, is_active=False)
+            owner.set_unusable_password()
+            owner.save()
+        elif is_banned(owner):
+            return
+        token = _sign_in_link_for(owner=owner, pick=pick)
+        if token is None:
+            emails.send_staff_password_notice(site=site, user=owner, question=pick.question)
+            return
+        emails.send_sign_in_link(
+            site=site,
+            user=owner,
+            token=token,
+            question=pick.question,
+            new_account=_named_by_beebeta(owner),
+        )
+
+
+def _free_username() -> str:
+    """A public name for an account made by an email vote; never anything of the address."""
+    for _ in range(10):
+        name = f"voter-{secrets.token_hex(4)}"
+        if not User.objects.filter(username__iexact=name).exists():
+            return name
+    raise RuntimeError("no free username after 10 tries")
+
+
+def request_email_change(*, user, new_email: str, site: str) -> None:
+    """Send a link that moves ``user`` to ``new_email`` once opened there; when that address
+    has an account already, its owner is told instead, and the one who asked sees the same."""
+    with transaction.atomic():
+        if account_with_email(new_email) is not None:
+            emails.send_address_in_use(site=site, to=new_email)
+            return
+        token = make_link(user=user, purpose=EmailLink.Purpose.CHANGE_EMAIL, new_email=new_email)
+        emails.send_email_change_link(site=site, user=user, new_email=new_email, token=token)
+
+
+def clear_held_votes(*, now=None) -> tuple[int, int]:
+    """Remove held votes older than HELD_VOTE_HOURS (never counted) and links that expired
+    over a day ago; (held votes, links) removed."""
+    now = now or timezone.now()
+    held, _ = HeldVote.objects.filter(
+        created_at__lt=now - timedelta(hours=settings.HELD_VOTE_HOURS)
+    ).delete()
+    links, _ = EmailLink.objects.filter(expires_at__lt=now - timedelta(days=1)).delete()
+    return held, links

@@ -1,13 +1,16 @@
-"""Remember which sessions belong to whom, so they can all be ended at once."""
+"""Remember which sessions belong to whom, so they can all be ended at once; keep each
+account's address under the database's one-account-per-address index."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django_registration.signals import user_activated, user_registered
 
 from accounts.models import LoginSession
-from accounts.services import track_session
+from accounts.services import record_email, track_session
 from beebeta import analytics
 
 
@@ -26,6 +29,15 @@ def forget_session(sender, request, user, **kwargs) -> None:
     session = getattr(request, "session", None)
     if session is not None and session.session_key:
         LoginSession.objects.filter(session_key=session.session_key).delete()
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL)
+def keep_email_key(sender, instance, created, update_fields, raw, **kwargs) -> None:
+    # A save that names its fields and leaves out the address (a login's last_login) costs
+    # nothing here.
+    if raw or (update_fields is not None and "email" not in update_fields):
+        return
+    record_email(user=instance, new=created)
 
 
 # Site traffic for Mixpanel: under the account's id from the first event on.

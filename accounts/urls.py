@@ -8,13 +8,7 @@ from accounts import views
 app_name = "accounts"
 
 urlpatterns = [
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            template_name="accounts/login.html", redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
+    path("login/", views.LoginView.as_view(), name="login"),
     # POST only (Django's LogoutView refuses GET since 5.0).
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/change/", views.PasswordChangeView.as_view(), name="password_change"),
@@ -39,8 +33,13 @@ urlpatterns = [
         views.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
+    # A link from an email (a vote or sign-in, a new address): GET shows a button, POST uses it.
+    path("link/<str:token>/", views.email_link, name="email_link"),
+    path("link/<str:token>/again/", views.email_link_again, name="email_link_again"),
+    path("check-email/", views.check_email, name="check_email"),
     path("profile/", views.profile, name="profile"),
     path("profile/data.json", views.profile_data, name="profile_data"),
     path("profile/email/", views.change_email, name="change_email"),
+    path("profile/username/", views.change_username, name="change_username"),
     path("profile/delete/", views.delete_account, name="delete_account"),
 ]

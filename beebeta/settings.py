@@ -34,6 +34,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "axes",
+    # The email outbox: messages are rows written with the change that causes them, and
+    # `manage.py send_outbox` sends them (accounts/outbox.py).
+    "post_office",
     "polls",
     "accounts",
 ]
@@ -203,6 +206,21 @@ AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "beebeta.client_ip.client_ip"
 AXES_VERBOSE = False
 
+# Links in Beebeta's emails (besides sign-up's ACCOUNT_ACTIVATION_DAYS and password reset's):
+# the one-time sign-in link of an email vote, the confirmation of a new email address. A vote
+# held for someone who has not confirmed yet is removed after HELD_VOTE_HOURS (clear_held_votes).
+EMAIL_LINK_MINUTES = env_int("EMAIL_LINK_MINUTES", 60, minimum=5)
+HELD_VOTE_HOURS = env_int("HELD_VOTE_HOURS", 24 * 3, minimum=1)
+
+# Requests that send an account email (sign-up, vote with an email, password reset, a new
+# activation link, email change), counted inside Django over ACCOUNT_EMAIL_WINDOW_SECONDS: from
+# one client address, for one signed-in account, and to one email address whoever asks. More
+# get the 429 page; nginx's per-address limits stay in front as the outer layer.
+ACCOUNT_EMAILS_PER_CLIENT = env_int("ACCOUNT_EMAILS_PER_CLIENT", 20, minimum=1)
+ACCOUNT_EMAILS_PER_ACCOUNT = env_int("ACCOUNT_EMAILS_PER_ACCOUNT", 5, minimum=1)
+ACCOUNT_EMAILS_PER_ADDRESS = env_int("ACCOUNT_EMAILS_PER_ADDRESS", 3, minimum=1)
+ACCOUNT_EMAIL_WINDOW_SECONDS = env_int("ACCOUNT_EMAIL_WINDOW_SECONDS", 3600, minimum=1)
+
 # Client addresses: REMOTE_ADDR, unless it is one of these proxies (nginx on
 # the same machine); then the nearest address in X-Forwarded-For that is not
 # one of them. Addresses or networks, comma-separated.
@@ -316,6 +334,23 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Beebeta <noreply@beebeta.example>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# No request sends email: accounts/outbox.py writes each message to the outbox (post_office's
+# table) in the transaction that makes it, and `manage.py send_outbox` sends it through
+# EMAIL_BACKEND above. A message the server refuses is tried again after OUTBOX_RETRY_SECONDS,
+# then twice as long each time, up to OUTBOX_RETRY_MAX_SECONDS, until the link in it expires.
+OUTBOX_RETRY_SECONDS = env_int("OUTBOX_RETRY_SECONDS", 30, minimum=1)
+OUTBOX_RETRY_MAX_SECONDS = env_int("OUTBOX_RETRY_MAX_SECONDS", 900, minimum=1)
+POST_OFFICE = {
+    # A message is given up only when it expires (outbox.py sets that from its link), never
+    # after a count of attempts.
+    "MAX_RETRIES": 1_000_000,
+    "RETRY_INTERVAL": timedelta(seconds=OUTBOX_RETRY_SECONDS),
+    # One failure per attempt in its log; a sent message needs no log row.
+    "LOG_LEVEL": 1,
+    "BATCH_SIZE": 100,
+    # One SMTP connection at a time: the volume is small, and Amazon SES limits the rate.
+    "THREADS_PER_PROCESS": 1,
+}
 
 # --- Security -------------------------------------------------------------------------------
 # HTTPS=true is the production switch: TLS ends at the load balancer, which
@@ -435,6 +470,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "beebeta.requests": {"handlers": ["request_log"], "level": "INFO", "propagate": False},
+        # The outbox's sender says "0 emails" every run at INFO; failures are what matter.
+        "post_office": {"level": "WARNING"},
     },
 }
 

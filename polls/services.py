@@ -164,6 +164,39 @@ def _validate_choices(
     return chosen
 
 
+def withdraw_vote(*, user, question: Question, now: datetime | None = None) -> bool:
+    """Take back ``user``'s vote on ``question`` while it is open: every count goes down with it.
+
+    True when a vote was withdrawn, False when there was none (a second click, another tab):
+    the ballot is locked and removed in one transaction, so a vote is withdrawn exactly once.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        state = Question.objects.filter(pk=question.pk).values_list("status", "closes_at").first()
+        if state is None or state[0] != Question.Status.PUBLISHED:
+            raise VoteRejected("This question is not open, so votes on it stay as they are.")
+        if state[1] is not None and state[1] <= now:
+            raise VoteRejected("This question is closed, so votes on it stay as they are.")
+        ballot = Ballot.objects.select_for_update().filter(user=user, question=question).first()
+        if ballot is None:
+            return False
+        _remove_ballot(ballot)
+    # Withdrawing takes the question out of the voter's set, as a first vote puts it in.
+    _after_votes_changed(question=question, user_ids=[user.pk], first_vote=True)
+    return True
+
+
+def _remove_ballot(ballot: Ballot) -> None:
+    """Delete a locked ballot and its votes, and take them off every counter."""
+    previous = list(Vote.objects.filter(ballot=ballot).values_list("choice_id", flat=True))
+    ballot.delete()
+    shard = tallies.random_shard()
+    tallies.add_choice_votes(
+        question_id=ballot.question_id, deltas={c: -1 for c in previous}, shard=shard
+    )
+    tallies.add_voters(question_id=ballot.question_id, delta=-1, shard=shard)
+
+
 def withdraw_votes(*, user) -> int:
     """Remove every vote of ``user`` (account deletion), keeping counters right.
 
@@ -172,19 +205,13 @@ def withdraw_votes(*, user) -> int:
     """
     question_ids = []
     with transaction.atomic():
-        ballots = Ballot.objects.filter(user=user).values_list("pk", "question_id")
-        for ballot_id, question_id in ballots:
+        ballot_ids = Ballot.objects.filter(user=user).values_list("pk", flat=True)
+        for ballot_id in ballot_ids:
             ballot = Ballot.objects.select_for_update().filter(pk=ballot_id).first()
             if ballot is None:
                 continue
-            previous = list(Vote.objects.filter(ballot=ballot).values_list("choice_id", flat=True))
-            ballot.delete()
-            shard = tallies.random_shard()
-            tallies.add_choice_votes(
-                question_id=question_id, deltas={c: -1 for c in previous}, shard=shard
-            )
-            tallies.add_voters(question_id=question_id, delta=-1, shard=shard)
-            question_ids.append(question_id)
+            _remove_ballot(ballot)
+            question_ids.append(ballot.question_id)
     for question in Question.objects.filter(pk__in=question_ids).only("pk", "slug"):
         _after_votes_changed(question=question, user_ids=[user.pk], throttle=False)
     reads.forget([cache_keys.voted(user.pk)])

@@ -15,6 +15,9 @@ urlpatterns = [
     path("ask/pending/", views.ask_pending, name="ask_pending"),
     path("q/<str:slug>/", views.question_detail, name="question"),
     path("q/<str:slug>/vote/", views.vote, name="vote"),
+    # An anonymous visitor's pick, held until they log in, sign up or give an email address.
+    path("q/<str:slug>/almost-there/", views.almost_there, name="almost_there"),
+    path("q/<str:slug>/withdraw/", views.withdraw, name="withdraw"),
     path("q/<str:slug>/report/", views.report, name="report"),
     path("q/<str:slug>/shared/", views.link_copied, name="link_copied"),
     path("time-zone/", views.time_zone, name="time_zone"),

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -8,17 +9,22 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts import emails, throttles
+from accounts import services as account_services
+from accounts.forms import EmailVoteForm
 from beebeta import analytics, time_zones
 from beebeta.views import too_many_requests
-from polls import cards, fragments, ratelimit, reads, search, services
+from polls import cards, fragments, picks, ratelimit, reads, search, services
 from polls.forms import AskForm, ReportForm, VoteForm
 from polls.insights.counting import count_view
 from polls.models import Question, Tag
@@ -177,27 +183,20 @@ def _refused_vote(request: HttpRequest, page: reads.QuestionPage) -> VoteForm | 
     return form
 
 
-_VOTE_MESSAGES = {
-    (True, True): "Thank you: your vote is counted.",
-    (False, True): "Your vote is changed. Only your new choice counts.",
-    (False, False): "Your vote is unchanged.",
-}
-
-
 @require_POST
 def vote(request: HttpRequest, slug: str) -> HttpResponse:
     # The question alone: the counts and the ballot change with every vote, so reading them here
     # would cost MySQL queries on each one. They are read only to show the form again.
     question = _get_public_question(request, slug).question
     if not request.user.is_authenticated:
-        # Back to the question, not to this POST-only address.
+        # Anonymous vote forms go to "Almost there" by GET; this is for members only.
         return redirect_to_login(question.get_absolute_url())
     if not ratelimit.allow_vote(user_id=request.user.pk):
         return too_many_requests(retry_after=settings.VOTE_RATE_WINDOW_SECONDS)
     form = VoteForm(request.POST, question=question, choices=list(question.choices.all()))
     outcome = _cast_vote(request, question, form)
     if outcome is not None:
-        messages.success(request, _VOTE_MESSAGES[(outcome.first, outcome.changed)])
+        messages.success(request, picks.VOTE_MESSAGES[(outcome.first, outcome.changed)])
         return redirect(question)
     _remember_refused_vote(request, question, form)
     # 303 See Other, where a counted vote answers 302: clients and load tests tell them apart.
@@ -217,15 +216,83 @@ def _cast_vote(
     except services.VoteRejected as exc:
         form.add_error("choice", str(exc))
         return None
-    if outcome.changed:
-        analytics.track_question(
-            request,
-            "Vote Cast" if outcome.first else "Vote Changed",
-            question,
-            choice_ids=outcome.choice_ids,
-            previous_choice_ids=list(outcome.previous_ids),
-        )
+    picks.track(request, question, outcome)
     return outcome
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def almost_there(request: HttpRequest, slug: str) -> HttpResponse:
+    """An anonymous visitor's pick, held (not counted) until they log in, sign up or give an
+    email address; each way casts it through the vote service and lands on the question.
+
+    GET (the question page's vote form) shows the pick; POST is the email form.
+    """
+    page = _get_public_question(request, slug)
+    question, choices = page.question, page.choices
+    if request.method == "POST":
+        return _vote_by_email(request, question)
+    form = VoteForm(request.GET, question=question, choices=choices)
+    closed = question.is_closed()
+    if closed or not form.is_valid():
+        # Pick again here: the question page keeps nothing per visitor to show an error on.
+        context = {"question": question, "closed": closed, "form": form}
+        context["options"] = list(zip(form["choice"], choices, strict=True))
+        return render(request, "polls/almost_there.html", context, status=200 if closed else 400)
+    pick = picks.Pick(question=question, choice_ids=tuple(form.cleaned_data["choice"]))
+    return _render_almost_there(request, pick, EmailVoteForm(initial={"vote": pick.token}))
+
+
+def _render_almost_there(
+    request: HttpRequest, pick: picks.Pick, email_form: EmailVoteForm, *, status: int = 200
+) -> HttpResponse:
+    context = {
+        "question": pick.question,
+        "pick": pick,
+        "email_form": email_form,
+        "onward": urlencode({"next": pick.question.get_absolute_url(), "vote": pick.token}),
+    }
+    return render(request, "polls/almost_there.html", context, status=status)
+
+
+def _vote_by_email(request: HttpRequest, question: Question) -> HttpResponse:
+    form = EmailVoteForm(request.POST)
+    pick = picks.from_token(request.POST.get("vote"))
+    if pick is None or pick.question.pk != question.pk:
+        messages.error(request, picks.PICK_LOST)
+        return redirect(question)
+    if not form.is_valid():
+        return _render_almost_there(request, pick, form, status=400)
+    email = form.cleaned_data["email"]
+    refused = throttles.refuse(request, action=throttles.EMAIL_VOTE, email=email)
+    if refused:
+        return refused
+    try:
+        account_services.vote_by_email(email=email, pick=pick, site=emails.site_of(request))
+    except IntegrityError:
+        # Another request made an account for this address at this very moment.
+        form.add_error(None, account_services.RACE_MESSAGE)
+        return _render_almost_there(request, pick, form, status=409)
+    return redirect("accounts:check_email")
+
+
+@require_POST
+@login_required
+def withdraw(request: HttpRequest, slug: str) -> HttpResponse:
+    question = _get_public_question(request, slug).question
+    if not ratelimit.allow_vote(user_id=request.user.pk):
+        return too_many_requests(retry_after=settings.VOTE_RATE_WINDOW_SECONDS)
+    try:
+        withdrawn = services.withdraw_vote(user=request.user, question=question)
+    except services.VoteRejected as exc:
+        messages.error(request, str(exc))
+        return HttpResponseRedirect(question.get_absolute_url(), status=303)
+    if withdrawn:
+        analytics.track_question(request, "Vote Withdrawn", question)
+        messages.success(request, "Your vote is withdrawn: it no longer counts.")
+    else:
+        messages.info(request, "You have no vote on this question to withdraw.")
+    return redirect(question)
 
 
 # --- Asking ---------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import copy
 import json
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -69,6 +69,45 @@ def _fast_hashing_and_own_cache(settings) -> None:
     caches = copy.deepcopy(settings.CACHES)
     caches["default"]["KEY_PREFIX"] = f"t{uuid.uuid4().hex[:12]}"
     settings.CACHES = caches
+
+
+class DeliveredMail(Sequence):
+    """The messages sent so far, read after sending what the outbox holds.
+
+    No request sends email (accounts/outbox.py): each read of this list first runs the outbox's
+    sender, as `manage.py send_outbox` would on its timer, so a test reads what would have
+    reached the mail server by then. Django's test settings make that sender's backend the
+    in-memory one. Tests of the outbox itself read ``django.core.mail.outbox`` directly.
+    """
+
+    def __init__(self, sent: list) -> None:
+        self._sent = sent
+
+    def _delivered(self) -> list:
+        from accounts import outbox
+
+        outbox.deliver()
+        return self._sent
+
+    def __getitem__(self, index):
+        return self._delivered()[index]
+
+    def __len__(self) -> int:
+        return len(self._delivered())
+
+    def __iter__(self) -> Iterator:
+        return iter(list(self._delivered()))
+
+    def __eq__(self, other: object) -> bool:
+        return list(self._delivered()) == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+@pytest.fixture
+def mailoutbox(mailoutbox) -> DeliveredMail:
+    """pytest-django's outbox, read through the email outbox's sender (DeliveredMail)."""
+    return DeliveredMail(mailoutbox)
 
 
 def _user(username: str, **extra):
@@ -183,7 +222,7 @@ CHROMIUM_FLAGS = (
 )
 
 
-def start_chromium(profile: Path, *, console_log: bool = False):
+def start_chromium(profile: Path, *, console_log: bool = False, page_log: bool = False):
     """Debian's Chromium driven through its matching chromedriver; never downloads anything."""
     # Selenium Manager would try to fetch a driver; the system one is the right one.
     os.environ["SE_OFFLINE"] = "true"
@@ -195,9 +234,16 @@ def start_chromium(profile: Path, *, console_log: bool = False):
     for flag in CHROMIUM_FLAGS:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={profile}")
+    logs = {}
     if console_log:
         # Keeps every console message (CSP violations among them) for driver.get_log().
-        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        logs["browser"] = "ALL"
+    if page_log:
+        # DevTools events for driver.get_log("performance"): each document the tab shows is
+        # one Page.frameNavigated of the main frame (redirects on the way are not).
+        logs["performance"] = "ALL"
+    if logs:
+        options.set_capability("goog:loggingPrefs", logs)
     driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
     driver.set_page_load_timeout(30)
     return driver

@@ -39,6 +39,9 @@ ROUTES = {
     "polls:ask": Route(MEMBER, FORM),
     "polls:ask_pending": Route(MEMBER, READ),
     "polls:vote": Route(MEMBER, ACTION),
+    # GET holds an anonymous visitor's pick; POST is its "vote with your email" form.
+    "polls:almost_there": Route(PUBLIC, FORM),
+    "polls:withdraw": Route(MEMBER, ACTION),
     "polls:report": Route(MEMBER, FORM),
     # Counting a copied link needs no account (anonymous visitors share too).
     "polls:link_copied": Route(PUBLIC, ACTION),
@@ -61,6 +64,11 @@ ROUTES = {
     "accounts:profile_data": Route(MEMBER, READ, html=False),
     "accounts:change_email": Route(MEMBER, FORM),
     "accounts:delete_account": Route(MEMBER, FORM),
+    "accounts:change_username": Route(MEMBER, FORM),
+    # Links from emails work for whoever holds them (they are the proof).
+    "accounts:email_link": Route(PUBLIC, FORM),
+    "accounts:email_link_again": Route(PUBLIC, ACTION),
+    "accounts:check_email": Route(PUBLIC, READ),
     "django_registration_register": Route(PUBLIC, FORM),
     "django_registration_complete": Route(PUBLIC, READ),
     "django_registration_disallowed": Route(PUBLIC, READ),
@@ -98,13 +106,26 @@ def admin_routes() -> list[str]:
     )
 
 
+# The token of the emailed link the route table's visits open (tests/site_data.py makes it).
+LINK_TOKEN = "route-table-link"
+
+
 def address(name: str, *, question_slug: str, tag_slug: str) -> str:
     """The address of a route, with the objects named where the route takes an argument."""
     kwargs = {
         "polls:tag": {"slug": tag_slug},
         "accounts:password_reset_confirm": {"uidb64": "MQ", "token": "set-password"},
+        "accounts:email_link": {"token": LINK_TOKEN},
+        "accounts:email_link_again": {"token": LINK_TOKEN},
     }.get(name)
-    if name in ("polls:question", "polls:vote", "polls:report", "polls:link_copied"):
+    if name in (
+        "polls:question",
+        "polls:vote",
+        "polls:report",
+        "polls:link_copied",
+        "polls:almost_there",
+        "polls:withdraw",
+    ):
         kwargs = {"slug": question_slug}
     return reverse(name, kwargs=kwargs)
 

@@ -8,15 +8,17 @@ a username, a closed question, one whose results wait for its closing, one waiti
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from accounts.models import EmailLink
 from polls import services
 from polls.models import Choice, Image, Question, Tag
-from tests.routes import ANONYMOUS, MEMBER, STAFF
+from tests.routes import ANONYMOUS, LINK_TOKEN, MEMBER, STAFF
 
 LONG_WORD = "Pneumonoultramicroscopicsilicovolcanoconiosis"
 # 200 characters, the longest title the ask form takes, made of ordinary words.
@@ -102,6 +104,14 @@ def build_site(*, member_password: str, staff_user, pictures: list[Image] | None
     # Closed once its votes are in.
     Question.objects.filter(pk=closed.pk).update(closes_at=now - timedelta(hours=1))
     services.report_question(question=ramen, reporter=voters[0], reason="spam", details="An ad.")
+    # A link as if emailed to the member, for the page it opens (tests/routes.py's LINK_TOKEN).
+    EmailLink.objects.create(
+        user=member,
+        purpose=EmailLink.Purpose.SIGN_IN,
+        token_digest=hashlib.sha256(LINK_TOKEN.encode()).hexdigest(),
+        question=ramen,
+        expires_at=now + timedelta(days=1),
+    )
     public = [ramen.slug, long.slug, long_title.slug, closed.slug, after_close.slug]
     return Site(
         member=member,
@@ -117,5 +127,7 @@ def build_site(*, member_password: str, staff_user, pictures: list[Image] | None
             "polls:search": ("q=ramen", "q=caf%C3%A9", f"q={LONG_WORD}", "q=nothing+like+this"),
             "polls:insights_activity": ("tz=Asia/Kolkata",),
             "polls:insights_signups": ("days=90",),
+            # The pick of the question page's vote form, held by "Almost there".
+            "polls:almost_there": (f"choice={ramen.choices.first().pk}",),
         },
     )

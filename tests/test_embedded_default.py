@@ -111,6 +111,41 @@ def test_migrates_seeds_and_serves_pages_on_sqlite(site):
     }
 
 
+LONG_SIGN_UP_SNIPPET = """
+import json
+from django.test import Client
+
+client = Client(HTTP_HOST="localhost", raise_request_exception=False)
+answers = {}
+for name, username, email in (
+    ("username", "u" * 100_000, "long@example.com"),
+    ("email", "longmail", "e" * 100_000 + "@example.com"),
+    ("domain", "longdomain", "e@" + "d" * 100_000 + ".com"),
+):
+    response = client.post("/accounts/register/", {
+        "username": username, "email": email,
+        "password1": "plum-orchard-7-quietly", "password2": "plum-orchard-7-quietly",
+    })
+    html = response.content.decode()
+    errors = [field for field in ("username", "email") if f'id="id_{field}_error"' in html]
+    answers[name] = [response.status_code, errors]
+print("RESULT " + json.dumps(answers))
+"""
+
+
+def test_an_absurdly_long_username_or_email_is_a_form_error_on_sqlite(site):
+    # SQLite keeps text of any length, so only the form stands between such input and the
+    # tables (where MySQL's strict mode would refuse it with an error page).
+    result = site.manage("shell", "-c", LONG_SIGN_UP_SNIPPET)
+    assert result.returncode == 0, result.stdout + result.stderr
+    line = next(line for line in result.stdout.splitlines() if line.startswith("RESULT "))
+    assert json.loads(line.removeprefix("RESULT ")) == {
+        "username": [200, ["username"]],
+        "email": [200, ["email"]],
+        "domain": [200, ["email"]],
+    }
+
+
 def fetch(url: str) -> tuple[int, str]:
     # No proxy from the surroundings may stand between the test and loopback.
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))

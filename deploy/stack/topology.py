@@ -78,7 +78,16 @@ START_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0
 # Processes the stack starts itself (the others are services.py's servers), and the order in
 # which `down` stops everything: the front first, so nothing new arrives at what stops next.
-LAUNCHED = ("haproxy", "nginx-1", "nginx-2", "cdn", "gunicorn-1", "gunicorn-2", *RELAYS)
+LAUNCHED = (
+    "haproxy",
+    "nginx-1",
+    "nginx-2",
+    "cdn",
+    "gunicorn-1",
+    "gunicorn-2",
+    "outbox",
+    *RELAYS,
+)
 STOP_ORDER = (*LAUNCHED, "s3", "memcached-1", "memcached-2", "mariadb")
 
 
@@ -236,7 +245,8 @@ class Stack:
     def process_names(cls, *, relays: bool) -> list[str]:
         """The processes of the stack, each of which gets a port of its own."""
         names = ["haproxy", "nginx-1", "nginx-2", "cdn", "gunicorn-1", "gunicorn-2"]
-        names += ["mariadb", "memcached-1", "memcached-2", "s3"]
+        # The outbox's sender listens on nothing; its port stays unused.
+        names += ["mariadb", "memcached-1", "memcached-2", "s3", "outbox"]
         return names + list(RELAYS) if relays else names
 
     def prepare_home(self) -> None:
@@ -279,6 +289,8 @@ class Stack:
             balancer = started("haproxy")
             for future in (*relays, *caches, static, *front, data, *media, balancer):
                 future.result()
+        # What the send_outbox timer does in production, once the tables exist.
+        self.start_process("outbox", announce=announce)
         self._wait_until_serving()
 
     def _make_certificate(self) -> None:
@@ -406,6 +418,10 @@ class Stack:
                 "beebeta.wsgi",
             ]
             return Proc(name, argv, log, port, extra_env={"GUNICORN_BIND": f"{HOST}:{port}"})
+        if name == "outbox":
+            # The emails go to the console backend (no EMAIL_HOST): into this process's log.
+            argv = [sys.executable, "manage.py", "send_outbox", "--every", "2", "-v", "0"]
+            return Proc(name, argv, log, port, extra_env={"REQUEST_LOG": "false"})
         if name.startswith("nginx-") or name == "cdn":
             folder = self.home / name
             nginx = find_executable("nginx")
@@ -441,6 +457,8 @@ class Stack:
         return proc
 
     def _ready(self, proc: Proc) -> bool:
+        if proc.name == "outbox":
+            return True  # it serves nothing; wait_until_ready has seen it alive
         if not tcp_accepts(proc.port):
             return False
         if proc.name.startswith("gunicorn-"):

@@ -9,6 +9,7 @@ from urllib.parse import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
 from django.urls import reverse
+from django.utils.html import escape
 
 STRONG_PASSWORD = "plum-orchard-7-quietly"
 # The password of the shared fixtures (tests/conftest.py).
@@ -52,3 +53,15 @@ def post_activation(client, key: str):
 
 def user_named(username: str):
     return get_user_model().objects.get(username=username)
+
+
+_CSRF = re.compile(r'name="csrfmiddlewaretoken" value="[^"]*"')
+
+
+def comparable(html: str, typed: str = "") -> str:
+    """A page with what differs between any two renderings taken out (the masked CSRF token)
+    and what the visitor typed in (``typed``) replaced, to compare two answers."""
+    html = _CSRF.sub('name="csrfmiddlewaretoken" value=""', html)
+    if typed:
+        html = html.replace(escape(typed), "TYPED").replace(typed, "TYPED")
+    return html

@@ -15,7 +15,14 @@ from accounts.models import LoginSession
 from polls.models import Ballot, Question
 from polls.services import cast_vote
 from polls.tallies import read_counts
-from tests.accounts.helpers import FIXTURE_PASSWORD, is_logged_in, log_in, session_exists
+from tests.accounts.helpers import (
+    FIXTURE_PASSWORD,
+    comparable,
+    is_logged_in,
+    link_in,
+    log_in,
+    session_exists,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -165,21 +172,41 @@ class TestDataDownload:
 class TestChangeEmail:
     url = reverse("accounts:change_email")
 
-    def test_changes_it_and_tells_the_old_address(self, client, alice, mailoutbox):
+    def test_changes_it_once_the_new_address_confirms_and_tells_the_old_one(
+        self, client, alice, mailoutbox
+    ):
         client.force_login(alice)
         response = client.post(
             self.url, {"email": "alice@new.example", "current_password": FIXTURE_PASSWORD}
         )
         assert response.status_code == 302 and response["Location"] == PROFILE
+        html = client.get(PROFILE).content.decode()
+        assert "We have sent a link to alice@new.example." in html
+        # Nothing changes until the new address answers.
+        alice.refresh_from_db()
+        assert alice.email == "alice@example.com"
+        assert len(mailoutbox) == 1
+        confirm = mailoutbox[0]
+        assert confirm.to == ["alice@new.example"]
+        assert confirm.subject == "Confirm your new Beebeta email address"
+        link = link_in(confirm)
+        assert "Use this address" in client.get(link).content.decode()
+        alice.refresh_from_db()
+        assert alice.email == "alice@example.com"  # opening the link only shows a button
+
+        response = client.post(link)
+        assert response.status_code == 302 and response["Location"] == PROFILE
         alice.refresh_from_db()
         assert alice.email == "alice@new.example"
-        html = client.get(PROFILE).content.decode()
-        assert "Your email address is now alice@new.example." in html
-        assert len(mailoutbox) == 1
-        notice = mailoutbox[0]
+        profile = client.get(PROFILE).content.decode()
+        assert "Your email address is now alice@new.example." in profile
+        assert len(mailoutbox) == 2
+        notice = mailoutbox[1]
         assert notice.to == ["alice@example.com"]
         assert notice.subject == "Your Beebeta email address was changed"
         assert "alice@new.example" in notice.body
+        # The link worked once.
+        assert "already been used" in client.post(link).content.decode()
 
     def test_wrong_password_is_refused_and_typed_email_kept(self, client, alice, mailoutbox):
         client.force_login(alice)
@@ -198,13 +225,25 @@ class TestChangeEmail:
         assert mailoutbox == []
 
     @pytest.mark.parametrize("taken", ["bob@example.com", "BOB@Example.com"])
-    def test_an_address_in_use_is_refused(self, client, alice, bob, taken):
+    def test_an_address_in_use_gets_the_same_answer_and_its_owner_an_email(
+        self, client, alice, bob, taken, mailoutbox
+    ):
         client.force_login(alice)
-        response = client.post(self.url, {"email": taken, "current_password": FIXTURE_PASSWORD})
-        assert "This email address is already in use" in response.context["form"].errors["email"][0]
-        assert 'id="id_email_error"' in response.content.decode()
+        answers = []
+        for address in (taken, "free@example.com"):
+            response = client.post(
+                self.url, {"email": address, "current_password": FIXTURE_PASSWORD}, follow=True
+            )
+            page = comparable(response.content.decode(), address)
+            answers.append((response.status_code, response.redirect_chain, page))
+        # Nothing tells the two apart but the address itself.
+        assert answers[0] == answers[1]
         alice.refresh_from_db()
         assert alice.email == "alice@example.com"
+        in_use, free = mailoutbox
+        assert in_use.to == [taken] and "already has an account" in in_use.body
+        assert "/accounts/link/" not in in_use.body
+        assert free.to == ["free@example.com"] and link_in(free).startswith("/accounts/link/")
 
     def test_the_same_address_is_not_a_change(self, client, alice):
         client.force_login(alice)

@@ -119,7 +119,9 @@ def test_activation_link_uses_the_scheme_and_host_of_the_request(client, mailout
     assert "https://beebeta.example/accounts/activate/?activation_key=" in mailoutbox[0].body
 
 
-def test_duplicate_username_and_email_are_refused_beside_their_fields(client, alice, mailoutbox):
+def test_a_duplicate_username_is_refused_beside_its_field_and_the_email_says_nothing(
+    client, alice, mailoutbox
+):
     response = client.post(
         reverse("django_registration_register"),
         {
@@ -132,12 +134,11 @@ def test_duplicate_username_and_email_are_refused_beside_their_fields(client, al
     assert response.status_code == 200
     form = response.context["form"]
     assert form.errors["username"] == ["A user with that username already exists."]
-    assert form.errors["email"] == [
-        "This email address is already in use. Please supply a different email address."
-    ]
+    # Usernames are public; whether an address has an account is not.
+    assert "email" not in form.errors
     html = response.content.decode()
-    # Each error sits in its field's block, and what was typed is kept.
-    assert 'id="id_username_error"' in html and 'id="id_email_error"' in html
+    # The error sits in its field's block, and what was typed is kept.
+    assert 'id="id_username_error"' in html and 'id="id_email_error"' not in html
     assert 'value="ALICE"' in html and 'value="Alice@Example.com"' in html
     assert STRONG_PASSWORD not in html
     assert User.objects.count() == 1
@@ -203,6 +204,13 @@ def test_closed_registration_shows_its_page_and_creates_no_one(client, settings,
     assert "Sign-up is closed" in client.get(closed).content.decode()
     assert not User.objects.exists()
     assert mailoutbox == []
+
+
+def test_activation_without_a_held_vote_logs_in_and_welcomes(client, sign_up):
+    key = activation_key_of(sign_up())
+    response = post_activation(client, key)
+    assert response["Location"] == reverse("django_registration_activation_complete")
+    assert is_logged_in(client)
 
 
 class TestActivationFailures:

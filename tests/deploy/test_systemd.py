@@ -62,10 +62,12 @@ def test_systemd_analyze_verify_accepts_every_unit(tmp_path):
 
 def test_the_timers_run_the_periodic_commands():
     assert sorted(timer_commands().values()) == [
+        "clear_held_votes",
         "clear_orphan_images",
         "clearsessions",
         "flush_view_counts",
         "refresh_rankings",
+        "send_outbox",
         "snapshot_results",
     ]
     missing = set(timer_commands().values()) - set(get_commands())
@@ -80,6 +82,9 @@ def test_minutely_and_daily_schedules():
     assert schedules["beebeta-snapshot-results.timer"] == "*:0/5"
     for daily in ("beebeta-clearsessions.timer", "beebeta-clear-orphan-images.timer"):
         assert schedules[daily].startswith("*-*-* ")
+    # Emails wait at most about 10 seconds in the outbox.
+    assert schedules["beebeta-send-outbox.timer"] == "*:*:0/10"
+    assert schedules["beebeta-clear-held-votes.timer"] == "hourly"
 
 
 def test_nginx_comes_back_by_itself():

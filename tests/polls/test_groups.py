@@ -89,7 +89,7 @@ def test_one_more_voter_never_changes_the_groups_today_against_yesterday(client,
     history.take_snapshot()
     services.cast_vote(user=changer, question=poll, choice_ids=[poll.choices.get(text="No").pk])
     history.take_snapshot()
-    services.withdraw_votes(user=changer)
+    services.withdraw_vote(user=changer, question=poll)
     history.take_snapshot()
     assert groups_section(client, poll) == before
     # The totals move with every vote (they are public live); the groups do not.
@@ -113,7 +113,7 @@ def test_withdrawals_alone_count_as_changes_from_below(client, poll):
     history.take_snapshot()
     before = groups_section(client, poll)
     for user in new[: K - 1]:
-        services.withdraw_votes(user=user)
+        services.withdraw_vote(user=user, question=poll)
     history.take_snapshot()
     assert groups_section(client, poll) == before
 

@@ -91,8 +91,8 @@ def test_a_simulated_month_of_votes_changes_and_withdrawals_equals_the_model(cli
         else:
             chosen = rng.choice(voted)
             user = next(p for p in people if p.pk == chosen)
-            services.withdraw_votes(user=user)
-            people.remove(user)  # withdrawn: does not come back in this run
+            services.withdraw_vote(user=user, question=question, now=moment)
+            people.remove(user)  # withdrawn: does not come back in this simulation
             del model[user.pk]
             return
         services.cast_vote(user=user, question=question, choice_ids=[pick], now=moment)

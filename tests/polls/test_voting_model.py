@@ -1,4 +1,5 @@
-"""Voting, changing votes, closing, hiding and deleting users, checked against a simple model.
+"""Voting, changing and withdrawing votes, closing, hiding and deleting users, checked against a
+simple model.
 
 Hypothesis drives random sequences of those operations through the real services on MariaDB;
 after every step the vote rows and every counter must equal what a plain dictionary says.
@@ -77,6 +78,22 @@ class Voting(RuleBasedStateMachine):
         else:
             assert acceptable, f"accepted {picked} on a {self.status[question.pk]} question"
             self.ballots[(user.pk, question.pk)] = distinct
+
+    @precondition(lambda self: self.living())
+    @rule(data=st.data(), which=st.integers(0, 1))
+    def withdraw(self, data, which: int) -> None:
+        question = self.questions[which]
+        user = data.draw(st.sampled_from(self.living()))
+        open_ = self.status[question.pk] == Question.Status.PUBLISHED
+        had_vote = (user.pk, question.pk) in self.ballots
+        try:
+            withdrawn = services.withdraw_vote(user=user, question=question)
+        except services.VoteRejected:
+            assert not open_, "refused to withdraw from an open question"
+        else:
+            assert open_, f"withdrew from a {self.status[question.pk]} question"
+            assert withdrawn == had_vote
+            self.ballots.pop((user.pk, question.pk), None)
 
     @rule(which=st.integers(0, 1), status=st.sampled_from(["published", "closed", "hidden"]))
     def moderate(self, which: int, status: str) -> None:

@@ -13,7 +13,6 @@ import os
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import RequestFactory
@@ -23,7 +22,14 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from PIL import Image as PILImage
 
-from accounts.forms import ChangeEmailForm, DeleteAccountForm, SignUpForm
+from accounts.forms import (
+    ChangeEmailForm,
+    ChangeUsernameForm,
+    DeleteAccountForm,
+    EmailVoteForm,
+    LoginForm,
+    SignUpForm,
+)
 from polls import images
 from polls.forms import AskForm, ReportForm, VoteForm
 from polls.models import MAX_CHOICES, Choice, Question
@@ -164,6 +170,18 @@ def test_change_email_form(data, alice):
 
 
 @fuzz
+@given(data=form_data(["username"]))
+def test_change_username_form(data, alice):
+    validate(ChangeUsernameForm(data, user=alice))
+
+
+@fuzz
+@given(data=form_data(["email", "vote"]))
+def test_email_vote_form(data, alice):
+    validate(EmailVoteForm(data))
+
+
+@fuzz
 @given(data=form_data(["current_password"]))
 def test_delete_account_form(data, alice):
     validate(DeleteAccountForm(data, user=alice))
@@ -177,10 +195,10 @@ def without_axes(settings) -> None:
 
 
 @fuzz
-@given(data=form_data(["username", "password"]))
+@given(data=form_data(["username", "password", "vote"]))
 def test_login_form(data, alice, without_axes):
     request = RequestFactory().post("/accounts/login/")
-    validate(AuthenticationForm(request, data=data))
+    validate(LoginForm(request, data=data))
 
 
 # --- The image validator ----------------------------------------------------------------------

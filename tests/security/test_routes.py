@@ -129,7 +129,7 @@ def test_health_check_is_public(db):
 
 
 def admin_address(name: str) -> str | None:
-    for args in ((), (1,), ("1",), (1, 1), ("auth",)):
+    for args in ((), (1,), ("1",), (1, 1), ("auth",), (1, "0" * 32)):
         try:
             return reverse(name, args=args)
         except Exception:  # noqa: BLE001, S112  (trying the shapes of admin URLs)
