@@ -51,6 +51,8 @@ MIDDLEWARE = [
     "beebeta.headers.PermissionsPolicyMiddleware",
     # Before anything that reads the host, the session or the user.
     "beebeta.health.HealthCheckMiddleware",
+    # Before anything that reads the database: a write, or a recent one, reads the primary.
+    "beebeta.replica.PinToPrimaryMiddleware",
     # Before anything that reads the client's address (login throttling).
     "beebeta.client_ip.TrustedProxyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -122,6 +124,26 @@ elif _database["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 DATABASES = {"default": _database}
+# An optional read replica (RDS's, or any MySQL replica of the primary): reads that tolerate lag
+# go there while it is at most REPLICA_MAX_LAG_SECONDS behind (beebeta/replica.py, the router).
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL", "")
+REPLICA_MAX_LAG_SECONDS = env_int("REPLICA_MAX_LAG_SECONDS", 5, minimum=0)
+REPLICA_CHECK_SECONDS = env_int("REPLICA_CHECK_SECONDS", 5, minimum=1)
+# After a write, a browser reads from the primary this long: long enough for any replica the
+# router would use again to hold the write.
+REPLICA_PIN_SECONDS = REPLICA_MAX_LAG_SECONDS + REPLICA_CHECK_SECONDS + 1
+if DATABASE_REPLICA_URL:
+    _replica = environ.Env.db_url_config(DATABASE_REPLICA_URL)
+    _replica["CONN_MAX_AGE"] = _database["CONN_MAX_AGE"]
+    _replica["CONN_HEALTH_CHECKS"] = True
+    _replica["OPTIONS"] = {
+        **_database.get("OPTIONS", {}),
+        # A replica that does not answer costs each check one second, then the primary serves.
+        "connect_timeout": 1,
+    }
+    _replica["TEST"] = _database.get("TEST", {})
+    DATABASES["replica"] = _replica
+DATABASE_ROUTERS = ["beebeta.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache --------------------------------------------------------------------

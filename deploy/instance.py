@@ -142,6 +142,10 @@ def production_env(
         "RELEASE": facts["RELEASE"],
         "SENTRY_ENVIRONMENT": "production",
     }
+    if facts.get("DATABASE_REPLICA"):
+        # RDS's read replica (ReadReplica=true): the primary's users, host:port of its own.
+        replica = facts["DATABASE_REPLICA"]
+        env["DATABASE_REPLICA_URL"] = f"mysql://{user}:{password}@{replica}/{DATABASE_NAME}"
     if facts.get("EMAIL_HOST"):
         env["EMAIL_HOST"] = facts["EMAIL_HOST"]
     for name, value in extra.items():

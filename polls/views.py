@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import emails, throttles
 from accounts import services as account_services
 from accounts.forms import EmailVoteForm
-from beebeta import analytics, time_zones
+from beebeta import analytics, replica, time_zones
 from beebeta.views import too_many_requests
 from polls import cards, fragments, picks, ratelimit, reads, search, services
 from polls.forms import AskForm, ReportForm, VoteForm
@@ -52,16 +52,19 @@ def _voted(request: HttpRequest) -> frozenset[int]:
 
 
 @require_GET
+@replica.lag_tolerant
 def home(request: HttpRequest) -> HttpResponse:
     return _render_list(request, "polls/home.html")
 
 
 @require_GET
+@replica.lag_tolerant
 def tag_list(request: HttpRequest) -> HttpResponse:
     return render(request, "polls/tag_list.html", {"tags": reads.tag_cloud()})
 
 
 @require_GET
+@replica.lag_tolerant
 def tag_detail(request: HttpRequest, slug: str) -> HttpResponse:
     tag = reads.tag(slug)
     if tag is None:
@@ -70,6 +73,7 @@ def tag_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
+@replica.lag_tolerant
 def search_view(request: HttpRequest) -> HttpResponse:
     outcome = search.search(request.GET.get("q", ""))
     context = {

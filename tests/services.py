@@ -1,4 +1,5 @@
-"""Throwaway MariaDB, memcached and S3 (moto) servers for the test suite, around a command.
+"""Throwaway MariaDB (a primary and its replica), memcached and S3 (moto) servers for the test
+suite, around a command.
 
     python3 tests/services.py [--s3 | --no-s3] [--keep] -- COMMAND ARGS...
 
@@ -17,6 +18,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +33,7 @@ from deploy.stack.services import (  # noqa: E402
     s3_available,
     start_mariadb,
     start_memcached,
+    start_replication,
     start_s3,
 )
 
@@ -61,7 +64,20 @@ def running_services(s3: bool = False, *, keep: bool = False) -> Iterator[dict[s
             say(f"{server.name} on {server.address} (pid {server.pid})")
             return server
 
-        mariadb = started(start_mariadb(folder))
+        # The primary and its replica install and start side by side (about a second together).
+        with ThreadPoolExecutor(2) as pool:
+            starting = [
+                pool.submit(start_mariadb, folder, role="primary"),
+                pool.submit(start_mariadb, folder / "replica", role="replica", name="replica"),
+            ]
+            # Each one that started is recorded (and so stopped) even if the other failed.
+            done = [future for future in starting if future.exception() is None]
+            for future in done:
+                started(future.result())
+            for future in starting:
+                future.result()
+            mariadb, replica = (future.result() for future in starting)
+        start_replication(replica.port, mariadb.port)
         caches = [started(start_memcached(log_dir=folder)) for _ in range(2)]
         env = {
             "DATABASE_URL": f"mysql://root@{mariadb.address}/{DATABASE_NAME}",
@@ -69,6 +85,10 @@ def running_services(s3: bool = False, *, keep: bool = False) -> Iterator[dict[s
             "BEEBETA_TEST_SERVICES": "1",
             "BEEBETA_TEST_MARIADB_PORT": str(mariadb.port),
             "BEEBETA_TEST_MARIADB_PID": str(mariadb.pid),
+            # Not DATABASE_REPLICA_URL: the suite reads from the primary alone, and only the
+            # replica's own tests add it (tests/test_replica.py).
+            "BEEBETA_TEST_REPLICA_PORT": str(replica.port),
+            "BEEBETA_TEST_REPLICA_PID": str(replica.pid),
             "BEEBETA_TEST_MEMCACHED_PIDS": ",".join(str(cache.pid) for cache in caches),
             "BEEBETA_TEST_TMPDIR": str(folder),
         }

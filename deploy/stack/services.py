@@ -150,6 +150,51 @@ def _install_mariadb(folder: Path, datadir: Path, user: str, storage_flags: list
         raise ServiceError("mariadb-install-db failed:\n" + "\n".join(tail))
 
 
+# A primary writes every change to its binary log (row events, not fsynced: the data is thrown
+# away); a replica applies them in order and takes no other writes (root, which the suite and the
+# stack use, could still write: nothing does). The server ids only need to differ.
+_REPLICATION_FLAGS = {
+    "single": ["--skip-log-bin"],
+    "primary": [
+        "--server-id=1",
+        "--log-bin=mariadb-bin",
+        "--binlog-format=ROW",
+        "--sync-binlog=0",
+        "--expire-logs-days=1",
+    ],
+    "replica": ["--server-id=2", "--skip-log-bin", "--read-only=1", "--relay-log=relay-bin"],
+}
+
+
+def start_replication(replica_port: int, primary_port: int) -> None:
+    """Make the replica on ``replica_port`` follow the primary from the start of its binary log
+    (both fresh), as RDS's read replica follows the primary. The replica keeps following across
+    restarts of either server."""
+    mariadb_sql(
+        replica_port,
+        f"CHANGE MASTER TO MASTER_HOST='{HOST}', MASTER_PORT={primary_port}, "
+        "MASTER_USER='root', MASTER_PASSWORD='', MASTER_CONNECT_RETRY=1, "
+        "MASTER_USE_GTID=slave_pos; START SLAVE",
+    )
+
+
+def replica_status(port: int) -> dict[str, str]:
+    """SHOW SLAVE STATUS of the replica on ``port``, as column -> value (empty: no replication)."""
+    result = subprocess.run(  # noqa: S603 - the client with fixed options
+        [*_mariadb_client_argv("mariadb", port), "--batch", "-e", "SHOW SLAVE STATUS"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise ServiceError(f"mariadb on port {port}: no replica status: {result.stderr.strip()}")
+    lines = result.stdout.splitlines()
+    if len(lines) < 2:
+        return {}
+    return dict(zip(lines[0].split("\t"), lines[1].split("\t"), strict=False))
+
+
 def start_mariadb(
     folder: Path,
     port: int | None = None,
@@ -158,17 +203,24 @@ def start_mariadb(
     timeout: float = 30.0,
     new_session: bool = False,
     install: bool = True,
+    role: str = "single",
 ) -> Proc:
     """A MariaDB server with its data in folder/mariadb and an empty DATABASE_NAME database.
     ``install=False`` starts it again on the data an earlier start installed (a restart: the
-    rows are still there)."""
+    rows are still there). ``role`` is "single" (no binary log), "primary" (a binary log for a
+    replica) or "replica" (read-only; make it follow a primary with start_replication; its
+    database comes from the primary)."""
     chosen = port if port is not None else free_port()
+    folder.mkdir(parents=True, exist_ok=True)
     datadir = folder / "mariadb"
     user = _service_user()
     # Sizes given to install-db as well, or it writes a 96 MB redo log that the server then shrinks.
     storage_flags = [
         "--innodb-log-file-size=16M",
         "--innodb-buffer-pool-size=64M",
+        # Temporary tables are named after the process: two servers installing at once in
+        # the machine's /tmp could take each other's.
+        f"--tmpdir={folder}",
     ]
     if install:
         _install_mariadb(folder, datadir, user, storage_flags)
@@ -184,7 +236,7 @@ def start_mariadb(
         "--character-set-server=utf8mb4",
         "--collation-server=utf8mb4_unicode_ci",
         *storage_flags,
-        "--skip-log-bin",
+        *_REPLICATION_FLAGS[role],
         "--innodb-flush-log-at-trx-commit=2",
         "--max-connections=500",
         # The data is thrown away, so crash safety buys nothing and costs fsyncs and startup time.
@@ -218,11 +270,12 @@ def start_mariadb(
                 f"port {chosen} is served from {served_from}, not from {datadir}; "
                 "another server took the port"
             )
-        mariadb_sql(
-            chosen,
-            f"CREATE DATABASE IF NOT EXISTS `{DATABASE_NAME}` "
-            "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
-        )
+        if role != "replica":
+            mariadb_sql(
+                chosen,
+                f"CREATE DATABASE IF NOT EXISTS `{DATABASE_NAME}` "
+                "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
+            )
     except BaseException:
         proc.stop()
         raise

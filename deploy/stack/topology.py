@@ -88,7 +88,7 @@ LAUNCHED = (
     "outbox",
     *RELAYS,
 )
-STOP_ORDER = (*LAUNCHED, "s3", "memcached-1", "memcached-2", "mariadb")
+STOP_ORDER = (*LAUNCHED, "s3", "memcached-1", "memcached-2", "replica", "mariadb")
 
 
 def say(message: str) -> None:
@@ -209,6 +209,10 @@ class Stack:
             "NEW_RELIC_MONITOR_MODE": "false",
             "NEW_RELIC_ENVIRONMENT": "development",
         }
+        if "replica" in ports:
+            # RDS's read replica: reads that tolerate lag go there (beebeta/replica.py).
+            replica = f"mysql://root@{HOST}:{ports['replica']}/{services.DATABASE_NAME}"
+            env["DATABASE_REPLICA_URL"] = replica
         newrelic_ini = DEPLOY / "newrelic.ini"
         if newrelic_ini.exists():
             env["NEW_RELIC_CONFIG_FILE"] = str(newrelic_ini)
@@ -246,7 +250,7 @@ class Stack:
         """The processes of the stack, each of which gets a port of its own."""
         names = ["haproxy", "nginx-1", "nginx-2", "cdn", "gunicorn-1", "gunicorn-2"]
         # The outbox's sender listens on nothing; its port stays unused.
-        names += ["mariadb", "memcached-1", "memcached-2", "s3", "outbox"]
+        names += ["mariadb", "replica", "memcached-1", "memcached-2", "s3", "outbox"]
         return names + list(RELAYS) if relays else names
 
     def prepare_home(self) -> None:
@@ -276,6 +280,7 @@ class Stack:
             # their service only when a client connects to them.
             relays = [started(name) for name in (RELAYS if self.relays else ())]
             database = started("mariadb")
+            replica = started("replica")
             caches = [started("memcached-1"), started("memcached-2")]
             bucket_server = started("s3")
             static = pool.submit(self.run_python, "manage.py", "collectstatic", "--noinput", "-v0")
@@ -283,6 +288,8 @@ class Stack:
             front = [started(name) for name in ("gunicorn-1", "gunicorn-2", "nginx-1", "nginx-2")]
             database.result()
             data = pool.submit(self.migrate_and_seed)
+            # From the start of the primary's binary log: the tables and the demo data too.
+            services.start_replication(replica.result().port, self.ports["mariadb"])
             bucket_server.result()
             tls.result()  # the CDN stand-in serves HTTPS with it, as HAProxy does
             media = [pool.submit(self._create_bucket), started("cdn")]
@@ -389,7 +396,16 @@ class Stack:
         rows still there."""
         port, home, detach = self.ports[name], self.home, self.detach
         if name == "mariadb":
-            proc = services.start_mariadb(home, port, name=name, new_session=detach, install=first)
+            # A binary log only for a replica to follow (the benchmark's stack has none).
+            role = "primary" if "replica" in self.ports else "single"
+            proc = services.start_mariadb(
+                home, port, name=name, new_session=detach, install=first, role=role
+            )
+        elif name == "replica":
+            # Its replication settings are in its data: a restart follows the primary again.
+            proc = services.start_mariadb(
+                home / name, port, name=name, new_session=detach, install=first, role="replica"
+            )
         elif name.startswith("memcached-"):
             proc = services.start_memcached(port, name=name, log_dir=home, new_session=detach)
         elif name == "s3":

@@ -18,6 +18,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from beebeta import replica
 from polls.insights import counting, figures
 from polls.insights.charts import HEAT_LEGEND, FunnelChart, HeatmapChart, moderation_charts
 
@@ -63,6 +64,7 @@ def staff_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
 
 @require_GET
 @staff_only
+@replica.lag_tolerant
 def insights_popular(request: HttpRequest) -> HttpResponse:
     rankings = figures.popular_questions(now=timezone.now())
     return render(request, "insights/popular.html", {"rankings": rankings, "section": "popular"})
@@ -70,6 +72,7 @@ def insights_popular(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @staff_only
+@replica.lag_tolerant
 def insights_activity(request: HttpRequest) -> HttpResponse:
     zone = _zone(request.GET.get("tz", ""))
     heatmap = figures.activity_heatmap(now=timezone.now(), zone=zone)
@@ -88,6 +91,7 @@ def insights_activity(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @staff_only
+@replica.lag_tolerant
 def insights_signups(request: HttpRequest) -> HttpResponse:
     days = _choice(request.GET.get("days", ""), figures.FUNNEL_WINDOWS, DEFAULT_FUNNEL_DAYS)
     steps = figures.signup_funnel(now=timezone.now(), days=days)
@@ -103,6 +107,7 @@ def insights_signups(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @staff_only
+@replica.lag_tolerant
 def insights_moderation(request: HttpRequest) -> HttpResponse:
     load = figures.moderation_load(now=timezone.now())
     context = {"load": load, "charts": moderation_charts(load), "section": "moderation"}

@@ -33,10 +33,12 @@ def test_cfn_lint_finds_nothing():
 
 def test_the_instances_get_deploy_cloud_init_verbatim(template):
     launch = template["Resources"]["AppLaunchTemplate"]["Properties"]["LaunchTemplateData"]
-    user_data = launch["UserData"]["Fn::Base64"]["Fn::Sub"]
+    user_data, variables = launch["UserData"]["Fn::Base64"]["Fn::Sub"]
     assert user_data == (ROOT / "deploy" / "cloud-init.yaml").read_text()
-    # Fn::Sub fills parameters, resources' attributes and pseudo parameters, nothing else.
-    known = set(template["Parameters"]) | set(template["Resources"]) | {"AWS"}
+    # Fn::Sub fills parameters, resources' attributes, pseudo parameters and its own variables
+    # (the replica's endpoint, empty without one), nothing else.
+    assert set(variables) == {"DatabaseReplicaEndpoint"}
+    known = set(template["Parameters"]) | set(template["Resources"]) | {"AWS", *variables}
     for reference in re.findall(r"\$\{([^}!]+)\}", user_data):
         assert reference.split(".")[0].split("::")[0] in known, reference
 

@@ -24,6 +24,7 @@ SITE_DOMAIN=beebeta.example
 LB_NETWORK=10.40.0.0/16
 DATABASE_HOST=beebeta-db.abc123.eu-west-1.rds.amazonaws.com
 DATABASE_PORT=3306
+DATABASE_REPLICA=
 DATABASE_SECRET_ARN=arn:aws:secretsmanager:eu-west-1:123456789012:secret:db
 SECRET_KEY_SECRET_ARN=arn:aws:secretsmanager:eu-west-1:123456789012:secret:key
 APP_SECRETS_ARN=
@@ -83,8 +84,20 @@ def test_the_production_environment():
     assert env["STATIC_URL"] == "https://d111111abcdef8.cloudfront.net/static/"
     assert env["TRUSTED_PROXIES"] == "127.0.0.1"
     assert env["SENTRY_DSN"] == "https://key@o1.ingest.sentry.io/1"
+    assert "DATABASE_REPLICA_URL" not in env
     with pytest.raises(instance.InstanceError):
         the_env(**{"not a name": "x"})
+
+
+def test_a_read_replica_gets_the_primarys_credentials():
+    facts = instance.read_env_file(FACTS)
+    facts["DATABASE_REPLICA"] = "beebeta-replica.abc123.eu-west-1.rds.amazonaws.com:3306"
+    env = instance.production_env(
+        facts, database={"username": "beebeta", "password": "p@ss"}, memcached=NODES, extra={}
+    )
+    assert env["DATABASE_REPLICA_URL"] == (
+        "mysql://beebeta:p%40ss@beebeta-replica.abc123.eu-west-1.rds.amazonaws.com:3306/beebeta"
+    )
 
 
 def test_the_env_file_reads_the_same_in_bash_as_it_was_written(tmp_path):
