@@ -34,6 +34,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "axes",
+    # Beebeta's system checks: production invariants (beebeta/checks.py).
+    "beebeta.apps.BeebetaConfig",
     # The email outbox: messages are rows written with the change that causes them, and
     # `manage.py send_outbox` sends them (accounts/outbox.py).
     "post_office",
