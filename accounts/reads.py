@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
+from accounts import login_records
 from polls.models import Ballot, Question, Vote
 
 
@@ -58,4 +59,6 @@ def personal_data(user) -> dict[str, Any]:
             }
             for ballot in my_ballots(user)
         ],
+        # Kept at most LOGIN_COOLOFF_MINUTES after the latest failure, for the lockout.
+        "failed_logins": login_records.of(user.get_username()),
     }

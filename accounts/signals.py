@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out
-from django.db.models.signals import post_save
+from django.db.models.signals import post_save, pre_delete
 from django.dispatch import receiver
 from django_registration.signals import user_activated, user_registered
 
+from accounts import login_records
 from accounts.models import LoginSession
 from accounts.services import record_email, track_session
 from beebeta import analytics
@@ -54,3 +55,9 @@ def track_activation(sender, user, request, **kwargs) -> None:
 @receiver(user_logged_in)
 def track_login(sender, request, user, **kwargs) -> None:
     analytics.track(request, "Logged In", user=user)
+
+
+@receiver(pre_delete, sender=settings.AUTH_USER_MODEL)
+def forget_failed_logins(sender, instance, **kwargs) -> None:
+    # However the account goes (its owner, or the admin), the lockout's rows about it go too.
+    login_records.forget(instance.get_username())

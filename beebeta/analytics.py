@@ -9,8 +9,13 @@ queued, no thread starts and no cookie is set.
 
 Events carry a distinct id (the user's id, or a random id kept in the
 first-party ``bb_aid`` cookie), the user's group and, for interactions with a
-question, its id, the choice ids and the tag slugs. Never an email, a name, a
-username, an IP address or a URL.
+question, its id and the tag slugs. Which choices someone picked never travels
+with their id: a vote's "Vote Cast" or "Vote Changed" carries no choice, and a
+separate "Choices Picked" carries them under an id made for that one event, at
+the hour only, so Mixpanel can count the choices of a question (the second
+campaign) but not tie them to anyone. Site-traffic events carry the referring
+domain and the UTM parameters of the request (the first campaign). Never an
+email, a name, a username, an IP address or a URL.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import mixpanel
 from django.conf import settings
@@ -60,10 +66,15 @@ CAMPAIGNS = {
     "Question Viewed": "question and choice interactions",
     "Vote Cast": "question and choice interactions",
     "Vote Changed": "question and choice interactions",
+    "Choices Picked": "question and choice interactions",
     "Question Asked": "question and choice interactions",
     "Question Reported": "question and choice interactions",
     "Share Link Copied": "question and choice interactions",
 }
+SITE_TRAFFIC = "site traffic"
+# A campaign's parameters, as the links of newsletters and ads carry them.
+UTM_PARAMETERS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+UTM_MAX_LENGTH = 100
 _ANONYMOUS_ID = re.compile(r"^[0-9a-f]{32}$")
 # Routes that are not the site's pages: the admin and the debug toolbar.
 _UNTRACKED_NAMESPACES = frozenset({"admin", "djdt"})
@@ -94,14 +105,23 @@ def track(
     properties: Mapping[str, Any] | None = None,
     *,
     user: Any = None,
+    one_off_id: bool = False,
 ) -> None:
-    """Queue ``event`` for the visitor of ``request`` (or for ``user``); never blocks."""
+    """Queue ``event`` for the visitor of ``request`` (or for ``user``); never blocks. With
+    ``one_off_id`` the event gets an id of its own instead of the visitor's, and its time is
+    the start of its hour."""
     if not enabled():
         return
     distinct_id, group = _visitor(request, user)
     clean = {k: v for k, v in (properties or {}).items() if k not in _FORBIDDEN_PROPERTIES}
     clean["user_group"] = group
     clean["campaign"] = CAMPAIGNS.get(event, "other")
+    if clean["campaign"] == SITE_TRAFFIC and request is not None:
+        clean |= traffic_source(request)
+    if one_off_id:
+        distinct_id = uuid.uuid4().hex
+        # The mixpanel client takes a given time instead of its own.
+        clean["time"] = int(time.time()) // 3600 * 3600
     _sender().client.track(distinct_id, event, clean)
 
 
@@ -114,7 +134,8 @@ def track_question(
     choice_ids: Iterable[int] | None = None,
     **properties: Any,
 ) -> None:
-    """An interaction with a question: its id, its tags' slugs and the choices involved."""
+    """An interaction with a question: its id, its tags' slugs and, for a question asked, its
+    choices (a vote's picks go through track_vote instead)."""
     if not enabled():
         return
     # Prefetched (and cached with the question) on the question page and the
@@ -124,6 +145,52 @@ def track_question(
     if choice_ids is not None:
         properties["choice_ids"] = list(choice_ids)
     track(request, event, properties)
+
+
+@_quietly
+def track_vote(
+    request: HttpRequest,
+    event: str,
+    question: Any,
+    *,
+    choice_ids: Iterable[int],
+    previous_choice_ids: Iterable[int],
+) -> None:
+    """A vote cast or changed: the event under the voter's id without what they picked, and
+    "Choices Picked" with it under a one-off id (see the module's docstring)."""
+    if not enabled():
+        return
+    track_question(request, event, question)
+    picked = {
+        "question_id": question.pk,
+        "tags": sorted(tag.slug for tag in question.tags.all()),
+        "action": event,
+        "choice_ids": list(choice_ids),
+        "previous_choice_ids": list(previous_choice_ids),
+    }
+    track(request, "Choices Picked", picked, one_off_id=True)
+
+
+def traffic_source(request: HttpRequest) -> dict[str, str]:
+    """Where a visit comes from: the referring site's domain (never its URL; "$direct" with
+    none, nothing when it is this site) and the campaign's UTM parameters."""
+    source: dict[str, str] = {}
+    for name in UTM_PARAMETERS:
+        value = request.GET.get(name, "").strip()[:UTM_MAX_LENGTH]
+        # An address pasted into a link is nobody's campaign.
+        if value and "@" not in value:
+            source[name] = value
+    referrer = request.META.get("HTTP_REFERER", "")
+    if not referrer:
+        source["$referring_domain"] = "$direct"
+        return source
+    try:
+        domain = (urlsplit(referrer).hostname or "").lower()
+    except ValueError:
+        return source
+    if domain and domain != request.get_host().rsplit(":", 1)[0].lower():
+        source["$referring_domain"] = domain
+    return source
 
 
 def _visitor(request: HttpRequest | None, user: Any) -> tuple[str, str]:

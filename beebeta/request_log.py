@@ -43,6 +43,17 @@ def known_user_id(request: HttpRequest) -> int | None:
     return user.pk if user is not None and user.is_authenticated else None
 
 
+class RequestIdFilter(logging.Filter):
+    """Gives every log record the id of the request it was written in (``-`` outside one),
+    so any line of the log, not only the request log's, leads to its request."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # Django logs a 4xx or 5xx answer after the middleware is done, naming its request.
+        request = getattr(record, "request", None) or _current.get()
+        record.request_id = getattr(request, "id", None) or "-"
+        return True
+
+
 class RequestLogMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

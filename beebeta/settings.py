@@ -229,6 +229,12 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "beebeta.client_ip.client_ip"
 AXES_VERBOSE = False
+# The lockout keeps only what it needs: failed logins, for as long as they can lock anyone out
+# (accounts/login_records.py prunes them), never a log of every successful one, and never the
+# form's token or password.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+AXES_SENSITIVE_PARAMETERS = ["password", "csrfmiddlewaretoken"]
 
 # Links in Beebeta's emails (besides sign-up's ACCOUNT_ACTIVATION_DAYS and password reset's):
 # the one-time sign-in link of an email vote, the confirmation of a new email address. A vote
@@ -481,9 +487,18 @@ REQUEST_LOG = env_bool("REQUEST_LOG", True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"bare": {"format": "%(message)s"}},
+    "filters": {"request_id": {"()": "beebeta.request_log.RequestIdFilter"}},
+    "formatters": {
+        "bare": {"format": "%(message)s"},
+        # Every other line names its request (the X-Request-ID of nginx's and the request log).
+        "with_request": {"format": "%(levelname)s %(name)s request_id=%(request_id)s %(message)s"},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "with_request",
+        },
         # The request log: one JSON object per line on stdout and nothing else.
         "request_log": {
             "class": "logging.StreamHandler",

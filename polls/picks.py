@@ -90,10 +90,10 @@ def cast(request: HttpRequest, *, user, question: Question, choice_ids: Sequence
 def track(request: HttpRequest, question: Question, outcome: services.VoteOutcome) -> None:
     """The analytics event of a vote that changed something."""
     if outcome.changed:
-        analytics.track_question(
+        analytics.track_vote(
             request,
             "Vote Cast" if outcome.first else "Vote Changed",
             question,
             choice_ids=outcome.choice_ids,
-            previous_choice_ids=list(outcome.previous_ids),
+            previous_choice_ids=outcome.previous_ids,
         )

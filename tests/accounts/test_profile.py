@@ -134,7 +134,8 @@ class TestDataDownload:
         assert "no-store" in response["Cache-Control"]
         data = json.loads(response.content)
 
-        assert set(data) == {"account", "questions", "votes"}
+        assert set(data) == {"account", "questions", "votes", "failed_logins"}
+        assert data["failed_logins"] == []
         assert data["account"]["username"] == "alice"
         assert data["account"]["email"] == "alice@example.com"
         assert data["account"]["date_joined"].startswith(str(alice.date_joined.year))

@@ -66,6 +66,7 @@ def test_the_timers_run_the_periodic_commands():
         "clear_orphan_images",
         "clearsessions",
         "flush_view_counts",
+        "prune_login_records",
         "refresh_rankings",
         "send_outbox",
         "snapshot_results",

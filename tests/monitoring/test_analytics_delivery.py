@@ -63,8 +63,9 @@ def test_a_failing_mixpanel_changes_no_page_and_no_vote(client, mixpanel_receive
     assert_last_vote_stored(alice, question, rounds=3)
     assert analytics.flush(timeout=10)
     counts = analytics.counters()
-    # Logged In, then per round Question Viewed, Page Viewed and a vote event.
-    assert counts["failed"] == 1 + 3 * 3
+    # Logged In, then per round Question Viewed, Page Viewed, a vote event and its Choices
+    # Picked.
+    assert counts["failed"] == 1 + 3 * 4
     assert counts["sent"] == counts["dropped"] == 0
     assert failing.receiver.received  # it was asked, and said no
 

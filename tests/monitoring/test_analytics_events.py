@@ -2,7 +2,7 @@
 
 Campaign 1, site traffic: Page Viewed, Signed Up, Account Activated, Logged In.
 Campaign 2, question and choice interactions: Question Viewed, Vote Cast, Vote
-Changed, Question Asked, Question Reported, Share Link Copied.
+Changed, Choices Picked, Question Asked, Question Reported, Share Link Copied.
 """
 
 from __future__ import annotations
@@ -43,12 +43,32 @@ def tagged_question(make_question):
 
 
 def test_page_view_names_the_route_never_the_path(client, mixpanel, db):
-    response = client.get("/?order=newest&utm_source=newsletter")
+    response = client.get("/?order=newest&utm_source=newsletter&token=s3cret-value")
     assert response.status_code == 200
     page_view = mixpanel.one("Page Viewed")
     assert page_view["route"] == "polls:home"
     assert page_view["user_group"] == "anonymous"
-    assert "newsletter" not in json.dumps(page_view)
+    assert page_view["utm_source"] == "newsletter"
+    assert "s3cret" not in json.dumps(page_view) and "newest" not in json.dumps(page_view)
+
+
+def test_site_traffic_carries_the_referring_domain_and_the_campaign(client, mixpanel, db):
+    client.get(
+        "/tags/?utm_source=newsletter&utm_medium=email&utm_campaign=spring&utm_content="
+        + "x" * 300,
+        HTTP_REFERER="https://news.example.org/issues/12?reader=ursula",
+    )
+    client.get("/", HTTP_REFERER="http://testserver/tags/")  # a page of this site
+    client.get("/search/?utm_source=ursula%40example.com")  # typed, no referrer
+    from_newsletter, inside, typed = (e["properties"] for e in mixpanel.events("Page Viewed"))
+    assert from_newsletter["$referring_domain"] == "news.example.org"
+    assert (from_newsletter["utm_source"], from_newsletter["utm_medium"]) == ("newsletter", "email")
+    assert from_newsletter["utm_campaign"] == "spring"
+    assert from_newsletter["utm_content"] == "x" * analytics.UTM_MAX_LENGTH
+    assert "reader" not in json.dumps(from_newsletter)
+    assert "$referring_domain" not in inside and "utm_source" not in inside
+    assert typed["$referring_domain"] == "$direct"
+    assert "utm_source" not in typed  # an address is nobody's campaign
 
 
 def test_anonymous_visitor_keeps_one_id_in_a_first_party_cookie(client, mixpanel, db):
@@ -140,11 +160,37 @@ def test_vote_cast_then_changed(client, mixpanel, established, tagged_question):
     vote(client, tagged_question, second)  # unchanged: no event
     cast, changed = mixpanel.one("Vote Cast"), mixpanel.one("Vote Changed")
     assert cast["question_id"] == changed["question_id"] == tagged_question.pk
-    assert cast["choice_ids"] == [first.pk] and cast["previous_choice_ids"] == []
-    assert changed["choice_ids"] == [second.pk] and changed["previous_choice_ids"] == [first.pk]
     assert cast["tags"] == changed["tags"] == ["food", "japan"]
-    assert cast["distinct_id"] == str(established.pk)
+    assert cast["distinct_id"] == changed["distinct_id"] == str(established.pk)
     assert cast["user_group"] == "established"
+    # What was picked is in events of their own, under ids used once, at the hour only.
+    picked = [e["properties"] for e in mixpanel.events("Choices Picked")]
+    assert [(p["action"], p["choice_ids"], p["previous_choice_ids"]) for p in picked] == [
+        ("Vote Cast", [first.pk], []),
+        ("Vote Changed", [second.pk], [first.pk]),
+    ]
+    assert {p["question_id"] for p in picked} == {tagged_question.pk}
+    assert all(p["user_group"] == "established" and p["tags"] == ["food", "japan"] for p in picked)
+    one_off = {p["distinct_id"] for p in picked}
+    assert len(one_off) == 2 and str(established.pk) not in one_off
+    assert all(p["time"] % 3600 == 0 for p in picked)
+
+
+def test_no_choice_ever_travels_with_a_persons_id(client, mixpanel, established, tagged_question):
+    client.get(tagged_question.get_absolute_url())
+    client.force_login(established)
+    for choice in tagged_question.choices.order_by("position"):
+        vote(client, tagged_question, choice)
+    known = {str(established.pk), client.cookies[analytics.COOKIE_NAME].value}
+    events = mixpanel.events()
+    assert len(mixpanel.events("Choices Picked")) == 3
+    for event in events:
+        properties = event["properties"]
+        carries_choices = {"choice_ids", "previous_choice_ids"} & properties.keys()
+        assert bool(carries_choices) == (event["event"] == "Choices Picked")
+        if carries_choices:
+            assert properties["distinct_id"] not in known
+            assert "$device_id" not in properties and "$user_id" not in properties
 
 
 def test_a_refused_vote_is_no_event(client, mixpanel, alice, closed_question):
@@ -251,6 +297,7 @@ def test_no_event_carries_personal_data(client, mixpanel, settings, db, mailoutb
         "Logged In",
         "Question Viewed",
         "Vote Cast",
+        "Choices Picked",
         "Question Asked",
         "Question Reported",
         "Share Link Copied",
@@ -261,7 +308,7 @@ def test_no_event_carries_personal_data(client, mixpanel, settings, db, mailoutb
         raw = form["data"][0]
         for private in ("ursula", "Ursula", "example.com", "198.51.100.23", "127.0.0.1"):
             assert private not in raw
-        for leak in ("utm_campaign", "contact=", "?", "http"):
+        for leak in ("contact=", "?", "http"):
             assert leak not in raw
     for event in mixpanel.events():
         assert not {"ip", "$ip", "email", "$email", "username", "url"} & event["properties"].keys()

@@ -117,4 +117,33 @@ def test_each_line_is_bare_json_on_stdout(tmp_path):
         "stdout-check-0",
         "stdout-check-1",
     ]
-    assert "request_id" not in result.stderr
+    # stderr has the other lines (each naming its request), never a request log line.
+    assert '"request_id"' not in result.stderr
+    assert "request_id=stdout-check-0" in result.stderr
+
+
+def test_every_log_line_names_its_request(tmp_path):
+    # Production's logging as settings configure it, in a process of its own: Django's own
+    # warning about a missing page carries the id the response sent back; a line written
+    # outside any request says so.
+    code = (
+        "import django, logging; django.setup(); from django.test import Client; "
+        "print(Client().get('/no/such/page/')['X-Request-ID']); "
+        "logging.getLogger('beebeta.timers').warning('outside any request')"
+    )
+    env = {
+        "PATH": os.environ["PATH"],
+        "DJANGO_SETTINGS_MODULE": "beebeta.settings",
+        "DATA_DIR": str(tmp_path),
+        "REQUEST_LOG": "false",
+        "ALLOWED_HOSTS": "testserver",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    request_id = result.stdout.strip().splitlines()[-1]
+    assert GENERATED_ID.match(request_id)
+    lines = result.stderr.strip().splitlines()
+    assert f"WARNING django.request request_id={request_id} Not Found: /no/such/page/" in lines
+    assert "WARNING beebeta.timers request_id=- outside any request" in lines
