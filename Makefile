@@ -14,6 +14,16 @@ RUN_STAMP = $(VENV)/.installed-run
 DEV_STAMP = $(VENV)/.installed-dev
 TEST_STAMP = $(VENV)/.installed-test
 
+# What each layer installs: its requirements file compiled by pip-tools into a lock that pins
+# every dependency with its hashes (`make lock`), installed with hash checking, so every
+# machine gets the same bytes. deploy/locks.py stops a build whose locks lag their requirements.
+RUN_LOCK = requirements.lock
+DEV_LOCK = requirements-dev.lock
+TEST_LOCK = tests/requirements.lock
+PIP_INSTALL = $(BIN)/python -m pip install --require-hashes
+PIP_TOOLS = pip-tools==7.6.2
+LOCK_FLAGS = --quiet --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links
+
 # Which deploy/os-packages.sh profile the venv recipe asks for. `make test` raises it to `test`
 # (target-specific variables reach prerequisites), so a fresh machine gets one apt-get run.
 OS_PROFILE = run
@@ -25,7 +35,7 @@ RUN_ENV = SERVE_FILES=true RANKING_REFRESH_SECONDS=0
 
 .DEFAULT_GOAL := help
 .PHONY: help venv run dev test fuzz stack stack-down bench bench-first-run lint format clean \
-	demo-data
+	demo-data lock release bench-boot
 
 help:
 	@echo "Beebeta: make VERB"
@@ -38,11 +48,15 @@ help:
 	@echo "           (adds tests/requirements.txt); subset:"
 	@echo "           make test ARGS=\"tests/polls/test_voting.py -k changed\""
 	@echo "  venv     create $(VENV) with every layer: runtime, development and test requirements"
+	@echo "  lock     compile the hash-locked requirements (*.lock) after a requirements file changed"
 	@echo "  stack    production's topology on loopback: HAProxy (TLS) -> 2 nginx -> 2 gunicorn ->"
 	@echo "           MariaDB, 2 memcached, S3 + CDN stand-in; prints the https URL (deploy/stack/)"
 	@echo "  stack-down  stop exactly what \`make stack\` started and remove its folder"
 	@echo "  bench    Beebeta against nginx, bare Django and raw INSERTs on loopback, with wrk; writes"
 	@echo "           bench/RESULTS.md and bench/results.json (BENCH_QUICK=1: short, into bench/out/)"
+	@echo "  release  wheels of the locked requirements and the static files of HEAD in"
+	@echo "           var/release/ (RELEASE_BUCKET=name: uploaded for the instances)"
+	@echo "  bench-boot  a new instance's boot to a healthy /healthz, with and without the release"
 	@echo "  bench-first-run  time from a fresh clone to the first page of \`make run\`"
 	@echo "           with a cold and a warm pip cache (bench/first_run.py: a fresh venv, a free port)"
 	@echo "  fuzz     every form and the image validator under hypothesis, 10,000 examples each"
@@ -57,22 +71,35 @@ venv: $(TEST_STAMP)
 # The runtime layer: what production installs, and all that `make run` needs. The pip that
 # comes with Python 3.11 and later installs every pinned requirement, so it is not upgraded
 # first (a few seconds more before the first page, for nothing).
-$(RUN_STAMP): requirements.txt
+$(RUN_STAMP): requirements.txt $(RUN_LOCK)
+	$(PYTHON) deploy/locks.py check
 	PYTHON="$(PYTHON)" bash deploy/os-packages.sh $(OS_PROFILE)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -r requirements.txt
+	$(PIP_INSTALL) -r $(RUN_LOCK)
 	touch $@
 
 # The development layer: the debug toolbar.
-$(DEV_STAMP): requirements-dev.txt $(RUN_STAMP)
-	$(BIN)/python -m pip install -r requirements-dev.txt
+$(DEV_STAMP): requirements-dev.txt $(DEV_LOCK) $(RUN_STAMP)
+	$(PYTHON) deploy/locks.py check
+	$(PIP_INSTALL) -r $(DEV_LOCK)
 	touch $@
 
 # The test layer: test and lint tools (tests/requirements.txt includes the development layer,
 # whose settings a test builds).
-$(TEST_STAMP): tests/requirements.txt $(DEV_STAMP)
-	$(BIN)/python -m pip install -r tests/requirements.txt
+$(TEST_STAMP): tests/requirements.txt $(TEST_LOCK) $(DEV_STAMP)
+	$(PYTHON) deploy/locks.py check
+	$(PIP_INSTALL) -r $(TEST_LOCK)
 	touch $@
+
+# After changing a requirements file: compile the locks again, each layer within the one below,
+# keeping every version already locked that still fits (pip-compile's --upgrade moves them).
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet $(PIP_TOOLS)
+	$(BIN)/pip-compile $(LOCK_FLAGS) --output-file $(RUN_LOCK) requirements.txt
+	$(BIN)/pip-compile $(LOCK_FLAGS) -c $(RUN_LOCK) --output-file $(DEV_LOCK) requirements-dev.txt
+	$(BIN)/pip-compile $(LOCK_FLAGS) -c $(DEV_LOCK) --output-file $(TEST_LOCK) tests/requirements.txt
+	$(PYTHON) deploy/locks.py check
 
 # Migrations and the demo data, both idempotent.
 demo-data: $(RUN_STAMP)
@@ -126,6 +153,23 @@ bench: OS_PROFILE = bench
 bench: $(TEST_STAMP)
 	PYTHON="$(PYTHON)" bash deploy/os-packages.sh bench
 	$(BIN)/python -m bench.run $(if $(BENCH_QUICK),--quick)
+
+# A release of the committed HEAD (deploy/release.py): the locked dependencies' wheels and the
+# collected static files in var/release/beebeta-<revision>.tar.gz, uploaded to the stack's
+# release bucket with RELEASE_BUCKET=... (the AWS CLI's credentials). Build it on the instances'
+# platform and Python (Ubuntu LTS's python3): an instance refuses a release built for another.
+release: $(RUN_STAMP)
+	$(BIN)/python deploy/release.py build --out var/release
+	@if [ -n "$(RELEASE_BUCKET)" ]; then \
+		$(BIN)/python deploy/release.py upload --bucket "$(RELEASE_BUCKET)" \
+			var/release/beebeta-$$(git rev-parse --short=12 HEAD).tar.gz; \
+	else echo "release: built; RELEASE_BUCKET=... uploads it"; fi
+
+# Boot to a healthy /healthz of a new instance, with and without the release (bench/boot.py).
+bench-boot: OS_PROFILE = stack
+bench-boot: $(TEST_STAMP)
+	PYTHON="$(PYTHON)" bash deploy/os-packages.sh stack
+	$(BIN)/python -m bench.boot $(if $(BENCH_QUICK),--rounds 1)
 
 # Every form and the image validator under hypothesis, 10,000 examples each (make test runs 500).
 fuzz: $(TEST_STAMP)

@@ -29,6 +29,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from deploy import locks
 from deploy.stack.processes import free_port
 from tests.test_embedded_default import EmbeddedSite, copy_sources
 
@@ -445,18 +446,21 @@ def closure(requirements: dict[str, Requirement]) -> set[str]:
 
 
 def test_make_run_installs_the_runtime_requirements_and_no_tools():
+    # Each layer installs from its hash-locked requirements (deploy/locks.py).
     run_files = planned_requirement_files("run")
-    assert run_files == [ROOT / "requirements.txt"]
-    installed_by_run = closure(listed(ROOT / "requirements.txt"))
-    assert {"django", "mysqlclient", "gunicorn", "pillow"} <= installed_by_run
+    assert run_files == [ROOT / "requirements.lock"]
+    locked_for_run = set(locks.locked(ROOT / "requirements.lock"))
+    assert {"django", "mysqlclient", "gunicorn", "pillow"} <= locked_for_run
+    # The lock holds everything the runtime requirements pull in.
+    assert closure(listed(ROOT / "requirements.txt")) <= locked_for_run
 
     test_files = planned_requirement_files("test")
-    assert ROOT / "tests" / "requirements.txt" in test_files
+    assert ROOT / "tests" / "requirements.lock" in test_files
     tools = set(listed(ROOT / "tests" / "requirements.txt")) - set(
         listed(ROOT / "requirements.txt")
     )
     # What the test layer adds really is the test and development tools...
     assert {"pytest", "selenium", "ruff", "moto", "hypothesis", "django-debug-toolbar"} <= tools
     # ...and none of them comes with make run, not even through a runtime package.
-    assert tools & installed_by_run == set()
-    assert "pytest" in closure(listed(ROOT / "tests" / "requirements.txt"))
+    assert tools & locked_for_run == set()
+    assert "pytest" in set(locks.locked(ROOT / "tests" / "requirements.lock"))
