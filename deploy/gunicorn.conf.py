@@ -7,6 +7,8 @@ Production starts it that way from deploy/systemd/beebeta.service; the local sta
 
     GUNICORN_BIND      address to listen on (default 127.0.0.1:8000, where nginx expects it)
     GUNICORN_WORKERS   worker processes (default 2 x the CPUs this process may use + 1)
+    GUNICORN_ACCESS_LOG, GUNICORN_ERROR_LOG  files for the access log and gunicorn's own
+                       messages (default stdout and stderr)
 
 A HUP reloads gracefully: gunicorn re-reads this file, starts new workers, which import the
 application afresh, and lets the old ones finish their requests before they exit, so nothing in
@@ -65,10 +67,12 @@ control_socket_disable = True
 # Only nginx on this machine talks to gunicorn; Django decides whom to believe (TRUSTED_PROXIES).
 forwarded_allow_ips = "127.0.0.1,::1"
 
-# Access log on stdout (the journal): the client as nginx resolved it, the request time in
-# milliseconds and nginx's request id, which Beebeta's own JSON request log carries too.
-accesslog = "-"
-errorlog = "-"
+# The access log (stdout unless GUNICORN_ACCESS_LOG names a file; beebeta.service gives each log
+# a file of its own under /var/log/beebeta, for the CloudWatch agent): the client as nginx
+# resolved it, the request time in milliseconds and nginx's request id, which Beebeta's own
+# JSON request log carries too. gunicorn's own messages: stderr unless GUNICORN_ERROR_LOG.
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or "-"
+errorlog = os.environ.get("GUNICORN_ERROR_LOG") or "-"
 access_log_format = (
     '%({x-forwarded-for}i)s "%(r)s" %(s)s %(b)s %(M)sms '
     'request_id=%({x-request-id}i)s "%(f)s" "%(a)s"'

@@ -3,11 +3,14 @@
     python deploy/instance.py write-env               /etc/beebeta/env and /etc/beebeta/secret_key
     python deploy/instance.py publish-static          collectstatic's files to the bucket's static/
     python deploy/instance.py signal SUCCESS|FAILURE  the Auto Scaling group's creation signal
+    python3 deploy/instance.py fetch-release FILE     this revision's release from its bucket
 
-deploy/provision.sh runs it with the release's virtualenv (for boto3). The stack's facts come
-from /etc/beebeta/instance.env (written by cloud-init), the secrets from Secrets Manager through
-the instance role, and the memcached nodes from ElastiCache's auto discovery, so however many
-nodes the cluster has, every instance lists them all, in the same order.
+deploy/provision.sh runs it with the release's virtualenv (for boto3); fetch-release runs before
+that exists, with the system's python3 and its boto3 (cloud-init installs python3-boto3). The
+stack's facts come from /etc/beebeta/instance.env (written by cloud-init), the secrets from
+Secrets Manager through the instance role, and the memcached nodes from ElastiCache's auto
+discovery, so however many nodes the cluster has, every instance lists them all, in the same
+order.
 
 CloudFront serves static files from the media bucket's static/ prefix, where every instance
 publishes its release's collected files. Hashed names never collide and old ones stay, so during
@@ -252,7 +255,31 @@ def signal(status: str) -> None:
     )
 
 
+def fetch_release(client: Any, bucket: str, revision: str, destination: Path) -> bool:
+    """Download ``revision``'s release (deploy/release.py) to ``destination``; False when the
+    bucket has none (the instance then builds its virtualenv from the package index)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        client.download_file(bucket, f"releases/{revision}.tar.gz", str(destination))
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "403"):
+            return False
+        raise
+    return True
+
+
 def main(argv: Sequence[str]) -> int:
+    if len(argv) == 2 and argv[0] == "fetch-release":
+        import boto3
+
+        facts = read_env_file(FACTS_FILE.read_text())
+        if not facts.get("RELEASE_BUCKET"):
+            return 1
+        client = boto3.client("s3", region_name=facts["AWS_REGION"])
+        found = fetch_release(client, facts["RELEASE_BUCKET"], facts["RELEASE"], Path(argv[1]))
+        print(f"fetch-release: {'found' if found else 'no'} release {facts['RELEASE']}")
+        return 0 if found else 1
     if argv == ["write-env"]:
         write_env()
         return 0

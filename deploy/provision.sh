@@ -27,24 +27,43 @@ install -d -o beebeta -g beebeta -m 0755 /srv/beebeta/data "$static"
 chown root:beebeta /etc/beebeta && chmod 0750 /etc/beebeta
 
 # --- the code and its virtualenv ----------------------------------------------------------------
-bash "$app/deploy/os-packages.sh" run
-python3 -m venv "$venv"
-"$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet -r "$app/requirements.txt"
+# The release built once for this revision (deploy/release.py): the locked dependencies' wheels
+# and the collected static files, installed without the package index, compiler or
+# collectstatic. Without one (a revision nobody released) the slow way, hashes checked too.
+release=/srv/beebeta/release.tar.gz
+if python3 "$app/deploy/instance.py" fetch-release "$release" &&
+    python3 "$app/deploy/release.py" install "$release" --venv "$venv" --static "$static" \
+        --python python3; then
+    collected=yes
+else
+    # Also when the release was built for another Python than this machine's.
+    rm -rf "$venv"
+    bash "$app/deploy/os-packages.sh" run
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --require-hashes -r "$app/requirements.lock"
+    collected=no
+fi
 
 # --- Beebeta's environment: /etc/beebeta/env and the secret key, from Secrets Manager ------------
 "$venv/bin/python" "$app/deploy/instance.py" write-env
 
 # --- static files and the database --------------------------------------------------------------
-"$app/deploy/as-beebeta.sh" manage.py collectstatic --noinput --verbosity 0
+if [[ $collected == no ]]; then
+    "$app/deploy/as-beebeta.sh" manage.py collectstatic --noinput --verbosity 0
+fi
 # CloudFront serves them from the bucket, where both versions' files live during a release.
 "$venv/bin/python" "$app/deploy/instance.py" publish-static
-# Every new instance runs this; the lock lets the first one migrate while the others wait, then
-# find nothing to do. A release's migrations must therefore suit the release still serving
-# (deploy/README.md, "Releasing").
-"$app/deploy/as-beebeta.sh" deploy/manage_once.py --wait 900 migrate --noinput
+# Once per release: the first instance of a revision finds migrations to apply and runs them
+# under the lock (the others wait, then find nothing to do); every later boot's check finds
+# none and migrates nothing. A release's migrations must therefore suit the release still
+# serving (deploy/README.md, "Releasing"; tests/test_migrations.py checks).
+if ! "$app/deploy/as-beebeta.sh" manage.py migrate --check --noinput >/dev/null; then
+    "$app/deploy/as-beebeta.sh" deploy/manage_once.py --wait 900 migrate --noinput
+fi
 
 # --- gunicorn and the timers --------------------------------------------------------------------
+# Their logs are files under /var/log/beebeta (the CloudWatch agent ships them), rotated daily.
+install -m 0644 "$app/deploy/logrotate/beebeta" /etc/logrotate.d/beebeta
 install -m 0644 "$app"/deploy/systemd/*.service "$app"/deploy/systemd/*.timer /etc/systemd/system/
 systemctl daemon-reload
 systemctl enable --now beebeta.service

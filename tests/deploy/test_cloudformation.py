@@ -90,12 +90,16 @@ def test_cloudfront_may_read_renditions_and_static_files_only(template):
     assert media["OriginAccessControlId"] == {"Fn::GetAtt": ["MediaOriginAccess", "Id"]}
 
 
-def test_the_instance_role_touches_only_the_media_bucket(template):
+def test_the_instance_role_touches_only_the_media_bucket_and_reads_releases(template):
     (policy,) = template["Resources"]["InstanceRole"]["Properties"]["Policies"]
     for statement in policy["PolicyDocument"]["Statement"]:
         if any(action.startswith("s3:") for action in _actions(statement)):
             resource = str(statement["Resource"])
-            assert "MediaBucket" in resource, statement
+            if "ReleaseBucket" in resource:
+                assert _actions(statement) == ["s3:GetObject"], statement
+                assert "/releases/*" in resource
+            else:
+                assert "MediaBucket" in resource, statement
         assert statement["Resource"] != "*", statement
 
 

@@ -101,6 +101,8 @@ def test_the_app_server_runs_gunicorn_through_newrelic_and_reloads_on_hup():
     assert service["Environment"].split() == [
         "NEW_RELIC_CONFIG_FILE=/srv/beebeta/app/deploy/newrelic.ini",
         "NEW_RELIC_ENVIRONMENT=production",
+        "GUNICORN_ACCESS_LOG=/var/log/beebeta/gunicorn-access.log",
+        "GUNICORN_ERROR_LOG=/var/log/beebeta/gunicorn.log",
     ]
     assert service["ExecReload"] == "/bin/kill -s HUP $MAINPID"
     assert service["EnvironmentFile"] == "/etc/beebeta/env"
