@@ -113,10 +113,12 @@ def _mariadb_client_argv(tool: str, port: int) -> list[str]:
     ]
 
 
-def mariadb_sql(port: int, sql: str) -> str:
-    """Run ``sql`` as root with the command-line client; its output, tab-separated."""
+def mariadb_sql(port: int, sql: str, *, column_names: bool = False) -> str:
+    """Run ``sql`` as root with the command-line client; its output, tab-separated (with a
+    first line of column names if asked)."""
+    names = [] if column_names else ["--skip-column-names"]
     result = subprocess.run(  # noqa: S603 - the client with fixed options
-        [*_mariadb_client_argv("mariadb", port), "--batch", "--skip-column-names", "-e", sql],
+        [*_mariadb_client_argv("mariadb", port), "--batch", *names, "-e", sql],
         capture_output=True,
         text=True,
         timeout=30,
@@ -180,16 +182,7 @@ def start_replication(replica_port: int, primary_port: int) -> None:
 
 def replica_status(port: int) -> dict[str, str]:
     """SHOW SLAVE STATUS of the replica on ``port``, as column -> value (empty: no replication)."""
-    result = subprocess.run(  # noqa: S603 - the client with fixed options
-        [*_mariadb_client_argv("mariadb", port), "--batch", "-e", "SHOW SLAVE STATUS"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise ServiceError(f"mariadb on port {port}: no replica status: {result.stderr.strip()}")
-    lines = result.stdout.splitlines()
+    lines = mariadb_sql(port, "SHOW SLAVE STATUS", column_names=True).splitlines()
     if len(lines) < 2:
         return {}
     return dict(zip(lines[0].split("\t"), lines[1].split("\t"), strict=False))
