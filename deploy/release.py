@@ -5,7 +5,8 @@
     python3 deploy/release.py install TARBALL --venv DIR --static DIR
 
 A release is one tarball, ``beebeta-<revision>.tar.gz``, holding the wheels of every locked
-dependency (requirements.lock, hashes checked when they are built), the collected static files
+dependency (requirements.lock, hashes checked when they are built), ``release.lock`` (each of
+those wheels by the hash of its file, which the instance checks), the collected static files
 (hashed names, as STATIC_MANIFEST serves them) and ``release.json`` (revision, Python version,
 platform). `make release` builds it and, with RELEASE_BUCKET, uploads it under
 ``releases/<revision>.tar.gz``, where instances of that revision fetch it at boot
@@ -19,6 +20,7 @@ the package index, nor compiles anything, nor runs collectstatic.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import json
 import os
@@ -32,6 +34,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCK = "requirements.lock"
+# The release's own lock: each wheel in it by the hash of its file. The build checked every
+# download against requirements.lock; a wheel it compiled itself (mysqlclient's, from the
+# checked source) has a hash only the build knows, which the instance then checks.
+RELEASE_LOCK = "release.lock"
 
 
 class ReleaseError(RuntimeError):
@@ -56,6 +62,16 @@ def _run(argv: list[str], **kwargs) -> None:
     if result.returncode != 0:
         output = result.stdout[-2000:] + result.stderr[-2000:]
         raise ReleaseError(f"{' '.join(argv[:4])}... failed:\n{output}")
+
+
+def wheel_lock(wheels: Path) -> str:
+    """A requirements file pinning each wheel in ``wheels`` to its version and file hash."""
+    lines = []
+    for wheel in sorted(wheels.glob("*.whl")):
+        name, version = wheel.name.split("-")[:2]
+        digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+        lines.append(f"{name}=={version} --hash=sha256:{digest}")
+    return "\n".join(lines) + "\n"
 
 
 def build(out: Path, root: Path = ROOT) -> Path:
@@ -105,10 +121,14 @@ def build(out: Path, root: Path = ROOT) -> Path:
             tar.add(wheels, arcname="wheels")
             tar.add(static, arcname="static")
             tar.add(app / LOCK, arcname=LOCK)
-            data = json.dumps(manifest, indent=2).encode()
-            info = tarfile.TarInfo("release.json")
-            info.size = len(data)
-            tar.addfile(info, fileobj=io.BytesIO(data))
+            for name, text in (
+                (RELEASE_LOCK, wheel_lock(wheels)),
+                ("release.json", json.dumps(manifest, indent=2)),
+            ):
+                data = text.encode()
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                tar.addfile(info, fileobj=io.BytesIO(data))
     return tarball
 
 
@@ -154,7 +174,7 @@ def install(tarball: Path, *, venv: Path, static: Path, python: str = sys.execut
                 str(folder / "wheels"),
                 "--require-hashes",
                 "-r",
-                str(folder / LOCK),
+                str(folder / RELEASE_LOCK),
             ]
         )
         static.mkdir(parents=True, exist_ok=True)

@@ -60,7 +60,7 @@ def make_release(tmp_path: Path, *, python: str = release.python_tag(), tamper: 
         (static / "beebeta.0123456789ab.css").write_text("body{}")
         tar.add(static.parent, arcname="static")
         for name, text in (
-            (release.LOCK, f"beebeta-probe==1.0 \\\n    --hash=sha256:{digest}\n"),
+            (release.RELEASE_LOCK, f"beebeta_probe==1.0 --hash=sha256:{digest}\n"),
             ("release.json", json.dumps({"revision": "abc123", "python": python, "wheels": []})),
         ):
             data = text.encode()
@@ -117,3 +117,9 @@ def test_the_command_line_says_what_went_wrong(tmp_path):
     )
     assert result.returncode == 1
     assert "the release is for Python 2.7" in result.stderr
+
+
+def test_the_release_lock_names_each_wheel_by_the_hash_of_its_file(tmp_path):
+    wheel = tiny_wheel(tmp_path)
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    assert release.wheel_lock(tmp_path) == f"beebeta_probe==1.0 --hash=sha256:{digest}\n"
