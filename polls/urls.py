@@ -20,6 +20,7 @@ urlpatterns = [
     path("q/<str:slug>/withdraw/", views.withdraw, name="withdraw"),
     path("q/<str:slug>/report/", views.report, name="report"),
     path("q/<str:slug>/shared/", views.link_copied, name="link_copied"),
+    path("share-card.png", views.generic_share_card, name="share_card"),
     path("time-zone/", views.time_zone, name="time_zone"),
     # Staff insights: their own URLconf, with no namespace of its own, so the names stay
     # polls:insights, polls:insights_activity...

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.cache import never_cache
+from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import emails, throttles
@@ -24,7 +24,7 @@ from accounts import services as account_services
 from accounts.forms import EmailVoteForm
 from beebeta import analytics, time_zones
 from beebeta.views import too_many_requests
-from polls import cards, fragments, picks, ratelimit, reads, search, services
+from polls import cards, fragments, picks, ratelimit, reads, search, services, share_card
 from polls.forms import AskForm, ReportForm, VoteForm
 from polls.insights.counting import count_view
 from polls.models import Question, Tag
@@ -41,6 +41,12 @@ def _render_list(request: HttpRequest, template: str, *, tag: Tag | None = None)
     # The rows are shared by everyone; a member's "you voted" is filled in here.
     rows = cards.mark_voted(rows, _voted(request))
     context = {"orders": ORDERS.values(), "current_order": order.key, "rows": rows, "tag": tag}
+    # One canonical address per list and order: its first page. Later pages (a cursor) are
+    # followed by search engines but not indexed.
+    context["canonical_path"] = request.path
+    if order.key != DEFAULT_ORDER:
+        context["canonical_path"] += "?" + urlencode({"order": order.key})
+    context["noindex"] = bool(after or before)
     return render(request, template, context)
 
 
@@ -77,6 +83,8 @@ def search_view(request: HttpRequest) -> HttpResponse:
         "search_query": outcome.query,
         "tags": reads.tag_cloud() if not outcome.searched else [],
         "voted": _voted(request) if outcome.questions else frozenset(),
+        # Results of a search are for the person searching, not for search engines.
+        "noindex": outcome.searched,
     }
     return render(request, "polls/search.html", context)
 
@@ -103,8 +111,9 @@ def question_detail(request: HttpRequest, slug: str) -> HttpResponse:
     count_view(question_id=page.question.pk, user=request.user)
     analytics.track_question(request, "Question Viewed", page.question)
     asked, error = _as_of(request, page)
+    extra = {"as_of_error": error, "share_card": share_card.card_for(page, request)}
     response = _render_question(
-        request, page, _refused_vote(request, page), extra={"as_of_error": error}, asked=asked
+        request, page, _refused_vote(request, page), extra=extra, asked=asked
     )
     if error:
         response.status_code = 400
@@ -407,6 +416,13 @@ def link_copied(request: HttpRequest, slug: str) -> HttpResponse:
     question = _get_public_question(request, slug).question
     analytics.track_question(request, "Share Link Copied", question)
     return HttpResponse(status=204)
+
+
+@require_GET
+@cache_control(public=True, max_age=24 * 3600)
+def generic_share_card(request: HttpRequest) -> HttpResponse:
+    """Beebeta's own share card: the og:image of every page without a card of its own."""
+    return HttpResponse(share_card.generic_png(), content_type="image/png")
 
 
 # --- The reader's time zone -------------------------------------------------------------------

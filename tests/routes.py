@@ -45,6 +45,8 @@ ROUTES = {
     "polls:report": Route(MEMBER, FORM),
     # Counting a copied link needs no account (anonymous visitors share too).
     "polls:link_copied": Route(PUBLIC, ACTION),
+    # Beebeta's own share card (a PNG), for pages without a card of their own.
+    "polls:share_card": Route(PUBLIC, READ, html=False),
     # Choosing the time zone times are shown in: a cookie, for anyone.
     "polls:time_zone": Route(PUBLIC, FORM),
     "polls:insights": Route(STAFF, READ),
