@@ -13,7 +13,8 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince, timeuntil
 
-from polls import cards, results
+from beebeta.links import absolute
+from polls import cards, results, sharing
 
 register = template.Library()
 
@@ -111,3 +112,10 @@ def block_text(context: template.Context, name: str) -> str:
     if node is None:
         return ""
     return mark_safe(" ".join(node.render(context).split()))  # noqa: S308  (autoescaped)
+
+
+@register.simple_tag(takes_context=True)
+def share_links(context: template.Context, question) -> list:
+    """{% share_links question as links %}: where the question can be shared (polls/sharing)."""
+    url = absolute(question.get_absolute_url(), context.get("request"))
+    return sharing.share_links(url, question.title)
