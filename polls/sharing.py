@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
+from django.utils.html import format_html
+
 
 @dataclass(frozen=True)
 class ShareLink:
@@ -34,3 +36,21 @@ def share_links(url: str, title: str) -> list[ShareLink]:
         ShareLink("Reddit", f"https://www.reddit.com/submit?{_query(url=url, title=title)}"),
         ShareLink("Telegram", f"https://t.me/share/url?{_query(url=url, text=title)}"),
     ]
+
+
+# The size an embed is offered at, and the largest an oEmbed consumer may ask for.
+EMBED_WIDTH, EMBED_HEIGHT = 560, 460
+
+
+def embed_snippet(
+    embed_url: str, title: str, *, width: int | str = "100%", height: int = EMBED_HEIGHT
+) -> str:
+    """The <iframe> another site pastes to show a question (its embed page at ``embed_url``)."""
+    return format_html(
+        '<iframe src="{}" title="{}" width="{}" height="{}" loading="lazy" '
+        'style="border:0;max-width:100%"></iframe>',
+        embed_url,
+        f"{title} (a question on Beebeta)",
+        width,
+        height,
+    )

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.template.loader_tags import BLOCK_CONTEXT_KEY
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince, timeuntil
 
@@ -119,3 +120,11 @@ def share_links(context: template.Context, question) -> list:
     """{% share_links question as links %}: where the question can be shared (polls/sharing)."""
     url = absolute(question.get_absolute_url(), context.get("request"))
     return sharing.share_links(url, question.title)
+
+
+@register.simple_tag(takes_context=True)
+def embed_snippet(context: template.Context, question) -> str:
+    """{% embed_snippet question %}: the <iframe> code that shows the question on another site,
+    as text, for the question page's "Embed" box."""
+    url = absolute(reverse("polls:embed", args=[question.slug]), context.get("request"))
+    return escape(sharing.embed_snippet(url, question.title))
