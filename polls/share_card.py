@@ -210,7 +210,13 @@ def forget_cards(question_id: int) -> None:
 
 @cache
 def _covered() -> frozenset[int]:
-    return frozenset(TTFont(str(REGULAR), lazy=True).getBestCmap())
+    try:
+        return frozenset(TTFont(str(REGULAR), lazy=True).getBestCmap())
+    except OSError:
+        # deploy/os-packages.sh installs the font; without it every question gets the
+        # generic card (drawn in Pillow's own font) rather than an error.
+        logger.warning("no %s: questions get the generic share card", REGULAR)
+        return frozenset()
 
 
 def drawable(content: CardContent) -> bool:
@@ -227,7 +233,10 @@ def drawable(content: CardContent) -> bool:
 
 @cache
 def _font(bold: bool, size: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(str(BOLD if bold else REGULAR), size)
+    try:
+        return ImageFont.truetype(str(BOLD if bold else REGULAR), size)
+    except OSError:
+        return ImageFont.load_default(size)  # type: ignore[return-value]
 
 
 def _lines(text: str, font: ImageFont.FreeTypeFont, width: int, most: int) -> list[str]:

@@ -37,6 +37,8 @@ def question_saved(sender, instance: Question, update_fields=None, **kwargs) -> 
 @receiver(post_delete, sender=Question)
 def question_deleted(sender, instance: Question, **kwargs) -> None:
     _forget(instance)
+    pk = instance.pk
+    transaction.on_commit(lambda: share_card.forget_cards(pk))
 
 
 @receiver([post_save, post_delete], sender=Choice)
