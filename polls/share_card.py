@@ -7,7 +7,8 @@ the media storage (S3 behind CloudFront in production) under ``cards/<question i
 cached as immutable; the digest changes when the result changes meaningfully:
 
 - the title or a choice's text changes, the question closes, or its results become public;
-- the headline changes kind (no votes, too few to tell, too close to call, a leader) or leader;
+- the headline's words change (no votes, too few to tell, too close to call or a tie, who leads,
+  "most say");
 - any choice's share crosses a multiple of 5 percent (its whole percents divided by 5, rounded
   down), so a card is at most 5 points behind each share it shows.
 
@@ -113,7 +114,8 @@ class CardContent:
         if self.result is not None:
             said = self.result.headline
             leader = self.result.rows[0].choice.pk if said.kind == "ahead" else None
-            parts += [said.kind, leader]
+            # The headline's words carry its kind, its leader and "most" against "leads".
+            parts += [said.lead, leader]
             parts += [(row.choice.pk, int(row.percent) // BUCKET) for row in self.result.rows]
         text = repr(parts).encode()
         return hmac.new(settings.SECRET_KEY.encode(), text, hashlib.blake2b).hexdigest()[:24]
@@ -122,10 +124,11 @@ class CardContent:
         return f"cards/{self.question.pk}/{self.digest()}.png"
 
     def alt(self) -> str:
+        """The card in words: what it shows that stays the same for its key (the headline's
+        words, not its figures, which move within a key)."""
         if self.result is None:
             return f"“{self.question.title}”: a question on Beebeta."
-        said = self.result.headline
-        return f"“{self.question.title}”: {said.lead}. {said.figures}".rstrip(". ") + "."
+        return f"“{self.question.title}”: {self.result.headline.lead.rstrip('.')}, on Beebeta."
 
 
 def content_of(page: reads.QuestionPage, *, now: datetime | None = None) -> CardContent:

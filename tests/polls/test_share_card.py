@@ -223,13 +223,14 @@ def test_a_silent_storage_leaves_the_page_at_200_with_the_generic_card(
     assert ask_relay(silent_s3, "blackhole")["mode"] == "blackhole"
     started = time.monotonic()
     assert og_image(client, question.get_absolute_url()).endswith("/share-card.png")
-    assert ask_relay(silent_s3, "status")["held"] >= 1, "the page did try the storage"
-    # Within the pause that follows, the worker does not wait on the storage again.
+    tried = ask_relay(silent_s3, "status")
+    assert tried["held"] >= 1, "the page did try the storage"
+    # Within the pause that follows, the worker does not try the storage again.
     again = time.monotonic()
     assert og_image(client, question.get_absolute_url()).endswith("/share-card.png")
     done = time.monotonic()
-    assert done - again < 0.5
-    assert again - started < 5
+    assert ask_relay(silent_s3, "status")["accepted"] == tried["accepted"]
+    assert again - started < 10  # as long as a failed upload may take (tests/stack)
     figure(
         f"S3 silent: the question page 200 with Beebeta's card in {again - started:.1f} s "
         f"(timeouts 0.5 s, 2 attempts), the next view in {done - again:.2f} s"
