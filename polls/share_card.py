@@ -54,13 +54,13 @@ from PIL import Image, ImageDraw, ImageFont
 from beebeta.links import absolute
 from polls import cache_keys, reads
 from polls.models import Choice, Question
-from polls.results import Results, percent_text, results
+from polls.results import Results, interval_text, percent_text, results
 
 logger = logging.getLogger(__name__)
 
 WIDTH, HEIGHT = 1200, 630
 # Bumped when the drawing changes, so every question gets a new card.
-DESIGN = "1"
+DESIGN = "2"
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 REGULAR, BOLD = FONT_DIR / "DejaVuSans.ttf", FONT_DIR / "DejaVuSans-Bold.ttf"
 BUCKET = 5  # percent
@@ -318,7 +318,8 @@ def draw(content: CardContent, *, today: datetime | None = None) -> bytes:
     counted = f"{voters:,} voter{'' if voters == 1 else 's'}, counted {day:%-d %b %Y}"
     if content.closed:
         counted = f"Final result: {counted}"
-    _footer(pen, _more(hidden) + [counted])
+    ranges = ["ranges: 95% intervals"] if voters else []
+    _footer(pen, _more(hidden) + [counted, *ranges])
     return _png(image)
 
 
@@ -339,15 +340,22 @@ def _footer(pen: ImageDraw.ImageDraw, parts: list[str]) -> None:
 
 def _draw_bars(pen: ImageDraw.ImageDraw, result: Results, y: int) -> int:
     """A row per choice, most voted first, as many as fit; returns how many did not."""
-    text_font, figure_font = _font(False, 26), _font(True, 26)
+    text_font, figure_font, range_font = _font(False, 26), _font(True, 26), _font(False, 22)
     room = max(1, (FOOTER - y) // 62)
     rows = result.rows[:room]
     for row in rows:
+        # Every share with its 95% interval, as on the page.
         figure = f"{percent_text(row.percent)}%"
         figure_width = int(figure_font.getlength(figure))
-        label = _lines(row.choice.text, text_font, RIGHT - LEFT - figure_width - 24, 1)[0]
+        interval = interval_text(row.share) if result.voters else ""
+        interval_width = int(range_font.getlength(interval)) + 12 if interval else 0
+        width = RIGHT - LEFT - figure_width - interval_width - 24
+        label = _lines(row.choice.text, text_font, width, 1)[0]
         pen.text((LEFT, y), label, font=text_font, fill=INK)
         pen.text((RIGHT - figure_width, y), figure, font=figure_font, fill=INK)
+        if interval:
+            where = (RIGHT - figure_width - interval_width, y + 3)
+            pen.text(where, interval, font=range_font, fill=MUTED)
         bar_top = y + 36
         pen.rounded_rectangle((LEFT, bar_top, RIGHT, bar_top + 12), radius=6, fill=TRACK)
         filled = LEFT + round((RIGHT - LEFT) * min(row.percent, 100) / 100)
