@@ -471,11 +471,11 @@ def oembed(request: HttpRequest) -> HttpResponse:
     """oEmbed (https://oembed.com): how platforms that speak it embed a question from its plain
     address. JSON only (XML is 501, as the specification asks)."""
     if request.GET.get("format", "json") != "json":
-        return HttpResponse("Only format=json is offered.", status=501, content_type="text/plain")
+        return JsonResponse({"error": "Only format=json is offered."}, status=501)
     slug = _question_slug(request, request.GET.get("url", ""))
     if slug is None:
-        return HttpResponse(
-            "url= must be the address of a Beebeta question.", status=400, content_type="text/plain"
+        return JsonResponse(
+            {"error": "url= must be the address of a Beebeta question."}, status=400
         )
     page = reads.question_page(slug, None, results=True)
     if page is None:

@@ -128,7 +128,9 @@ def test_oembed_refuses_what_it_cannot_answer(client, question):
     oembed = reverse("polls:oembed")
     address = f"{ORIGIN}{question.get_absolute_url()}"
     assert client.get(oembed, {"url": address, "format": "xml"}).status_code == 501
-    assert client.get(oembed, {"url": "https://elsewhere.example/q/x/"}).status_code == 400
+    elsewhere = client.get(oembed, {"url": "https://elsewhere.example/q/x/"})
+    assert elsewhere.status_code == 400
+    assert "address of a Beebeta question" in json.loads(elsewhere.content)["error"]
     assert client.get(oembed, {"url": f"{ORIGIN}/tags/"}).status_code == 400
     assert client.get(oembed).status_code == 400
     assert client.get(oembed, {"url": f"{ORIGIN}/q/no-such-question/"}).status_code == 404
