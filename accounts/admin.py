@@ -66,7 +66,16 @@ admin.site.unregister(User)
 @admin.register(User)
 class BeebetaUserAdmin(UserAdmin):
     form = AccountChangeForm
-    list_display = (*UserAdmin.list_display, "is_active", "banned")
+    # UserAdmin's columns, then the account's state.
+    list_display = (
+        "username",
+        "email",
+        "first_name",
+        "last_name",
+        "is_staff",
+        "is_active",
+        "banned",
+    )
     list_filter = (BannedFilter, *UserAdmin.list_filter)
     list_select_related = ("ban",)
     inlines = (BanInline,)

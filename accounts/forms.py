@@ -49,11 +49,11 @@ class _WithinLength:
     reports a longer one. A database asked to compare 100,000 characters may fail rather than
     answer (SQLite: "LIKE or GLOB pattern too complex")."""
 
-    def __init__(self, validator: Any, limit: int) -> None:
+    def __init__(self, validator: Any, limit: int | None) -> None:
         self.validator, self.limit = validator, limit
 
     def __call__(self, value: str) -> None:
-        if len(value) <= self.limit:
+        if self.limit is None or len(value) <= self.limit:
             self.validator(value)
 
 

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model, login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -31,6 +32,7 @@ from accounts.forms import (
     resend_token_username,
 )
 from accounts.models import Ban, EmailLink
+from beebeta.request_types import AuthenticatedHttpRequest
 from polls import picks
 
 User = get_user_model()
@@ -215,7 +217,7 @@ class LoginView(_CarriesPick, auth_views.LoginView):
     redirect_authenticated_user = True
     form_class = LoginForm
 
-    def form_valid(self, form: LoginForm) -> HttpResponse:
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         response = super().form_valid(form)
         pick = _held_pick(self.request)
         return _cast_pick(self.request, pick) if pick is not None else response
@@ -266,9 +268,9 @@ def email_link_again(request: HttpRequest, token: str) -> HttpResponse:
     try:
         services.find_link(token)
     except services.LinkRefused as refused:
-        if refused.code != "expired":
-            return _link_refused(request, refused)
         link = refused.link
+        if refused.code != "expired" or link is None:
+            return _link_refused(request, refused)
         email = link.new_email or link.user.email
         limited = throttles.refuse(
             request, action=throttles.RESEND, email=email, account_id=link.user_id
@@ -330,7 +332,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 @never_cache
 @login_required
 @require_GET
-def profile(request: HttpRequest) -> HttpResponse:
+def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
     questions = list(reads.my_questions(request.user)[: PROFILE_LIST_LIMIT + 1])
     ballots = list(reads.my_ballots(request.user)[: PROFILE_LIST_LIMIT + 1])
     return render(
@@ -349,14 +351,14 @@ def profile(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 @require_GET
-def profile_data(request: HttpRequest) -> HttpResponse:
+def profile_data(request: AuthenticatedHttpRequest) -> HttpResponse:
     response = JsonResponse(reads.personal_data(request.user), json_dumps_params={"indent": 2})
     response["Content-Disposition"] = 'attachment; filename="beebeta-my-data.json"'
     return response
 
 
 @login_required
-def change_email(request: HttpRequest) -> HttpResponse:
+def change_email(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = ChangeEmailForm(request.POST or None, user=request.user)
     if form.is_valid():
         new_email = form.cleaned_data["email"]
@@ -379,7 +381,7 @@ def change_email(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def change_username(request: HttpRequest) -> HttpResponse:
+def change_username(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = ChangeUsernameForm(request.POST or None, user=request.user)
     if form.is_valid():
         user = request.user
@@ -396,7 +398,7 @@ def change_username(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def delete_account(request: HttpRequest) -> HttpResponse:
+def delete_account(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = DeleteAccountForm(request.POST or None, user=request.user)
     if form.is_valid():
         services.delete_account(user=request.user)

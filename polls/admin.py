@@ -9,6 +9,7 @@ Reports are the reporters' words: moderators resolve them, never edit them.
 from __future__ import annotations
 
 from collections import Counter
+from typing import TYPE_CHECKING, TypedDict, cast
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -26,7 +27,30 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from polls import services
-from polls.models import Ballot, Choice, Image, ModerationQueue, Question, Report, Tag, Vote
+from polls.models import (
+    Ballot,
+    Choice,
+    Image,
+    ModerationQueue,
+    Question,
+    QuestionQuerySet,
+    QuestionStatus,
+    Report,
+    Tag,
+    Vote,
+)
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class _TagCounts(TypedDict):
+    question_count: int
+
+
+class _OpenReports(TypedDict):
+    open_reports: list[Report]
+
 
 admin.site.site_header = "Beebeta moderation"
 admin.site.site_title = "Beebeta moderation"
@@ -55,7 +79,7 @@ class TagAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(question_count=Count("questions"))
 
     @admin.display(description="questions", ordering="question_count")
-    def question_count(self, tag: Tag) -> int:
+    def question_count(self, tag: WithAnnotations[Tag, _TagCounts]) -> int:
         return tag.question_count
 
 
@@ -104,7 +128,8 @@ class NeedsReviewFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Question]) -> QuerySet[Question]:
         if self.value() == "needed":
-            return queryset.needs_review()
+            # The admin's querysets come from Question's manager.
+            return cast(QuestionQuerySet, queryset).needs_review()
         return queryset
 
 
@@ -167,7 +192,7 @@ class QuestionAdmin(admin.ModelAdmin):
         self._set_status(request, queryset, Question.Status.CLOSED)
 
     def _set_status(
-        self, request: HttpRequest, queryset: QuerySet[Question], status: Question.Status
+        self, request: HttpRequest, queryset: QuerySet[Question], status: QuestionStatus
     ) -> None:
         changed = services.set_status(questions=queryset, status=status)
         message = ngettext(
@@ -235,8 +260,7 @@ class ModerationQueueAdmin(admin.ModelAdmin):
             .order_by("created_at")
         )
         return (
-            super()
-            .get_queryset(request)
+            cast(QuestionQuerySet, super().get_queryset(request))
             .needs_review()
             .annotate(report_count=Count("reports", filter=Q(reports__resolved_at__isnull=True)))
             .prefetch_related(
@@ -268,7 +292,7 @@ class ModerationQueueAdmin(admin.ModelAdmin):
         return False
 
     @admin.display(description="open reports", ordering="report_count")
-    def report_reasons(self, question: Question) -> SafeString | str:
+    def report_reasons(self, question: WithAnnotations[Question, _OpenReports]) -> SafeString | str:
         if not question.open_reports:
             return "none"
         reasons = Counter(report.get_reason_display() for report in question.open_reports)

@@ -142,6 +142,7 @@ def _validate_choices(
             "pk", "question__status", "question__closes_at", "question__max_choices"
         )
     )
+    state: tuple[str, datetime | None, int] | None
     if rows:
         state = rows[0][1:]
     else:
@@ -471,7 +472,7 @@ def ban_authors(*, questions: Iterable[Question], moderator) -> BanOutcome:
     rows before their deletion commits.
     """
     questions = list(questions)
-    authors = {q.author_id: (q.author, q.title) for q in questions if q.author_id is not None}
+    authors = {q.author_id: (q.author, q.title) for q in questions if q.author is not None}
     to_ban = {
         pk: (a, title) for pk, (a, title) in authors.items() if not (a.is_staff or a.is_superuser)
     }

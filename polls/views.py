@@ -5,8 +5,8 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
@@ -23,11 +23,12 @@ from accounts import emails, throttles
 from accounts import services as account_services
 from accounts.forms import EmailVoteForm
 from beebeta import analytics, time_zones
+from beebeta.request_types import AuthenticatedHttpRequest
 from beebeta.views import too_many_requests
 from polls import cards, fragments, picks, ratelimit, reads, search, services
 from polls.forms import AskForm, ReportForm, VoteForm
 from polls.insights.counting import count_view
-from polls.models import Question, Tag
+from polls.models import QUESTION_TITLE_LENGTH, Question, Tag
 from polls.paging import DEFAULT_ORDER, ORDERS
 
 
@@ -278,7 +279,7 @@ def _vote_by_email(request: HttpRequest, question: Question) -> HttpResponse:
 
 @require_POST
 @login_required
-def withdraw(request: HttpRequest, slug: str) -> HttpResponse:
+def withdraw(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     question = _get_public_question(request, slug).question
     if not ratelimit.allow_vote(user_id=request.user.pk):
         return too_many_requests(retry_after=settings.VOTE_RATE_WINDOW_SECONDS)
@@ -298,7 +299,7 @@ def withdraw(request: HttpRequest, slug: str) -> HttpResponse:
 # --- Asking ---------------------------------------------------------------------------------
 
 
-def _active_user(request: HttpRequest) -> AbstractBaseUser:
+def _active_user(request: AuthenticatedHttpRequest) -> User:
     if not request.user.is_active:
         raise PermissionDenied("This account is not active.")
     return request.user
@@ -306,12 +307,12 @@ def _active_user(request: HttpRequest) -> AbstractBaseUser:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def ask(request: HttpRequest) -> HttpResponse:
+def ask(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = _active_user(request)
     if request.method == "GET":
         # A search that found nothing offers to ask it: its words arrive as the title.
         title = " ".join(request.GET.get("title", "").split())
-        initial = {"title": title[: AskForm.base_fields["title"].max_length]}
+        initial = {"title": title[:QUESTION_TITLE_LENGTH]}
         return _render_ask(request, AskForm(user=user, initial=initial))
     form = AskForm(request.POST, request.FILES, user=user)
     # "Add another choice" and "Remove" work without JavaScript: they submit
@@ -358,7 +359,7 @@ def _render_ask(
 
 @login_required
 @require_GET
-def ask_pending(request: HttpRequest) -> HttpResponse:
+def ask_pending(request: AuthenticatedHttpRequest) -> HttpResponse:
     waiting = Question.objects.filter(author=request.user, status=Question.Status.PENDING)
     return render(request, "polls/ask_pending.html", {"waiting": waiting.order_by("-created_at")})
 
@@ -368,7 +369,7 @@ def ask_pending(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def report(request: HttpRequest, slug: str) -> HttpResponse:
+def report(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     question = _get_public_question(request, slug).question
     user = _active_user(request)
     if question.author_id == user.pk:
@@ -383,7 +384,7 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _file_report(
-    request: HttpRequest, question: Question, user: AbstractBaseUser, form: ReportForm
+    request: HttpRequest, question: Question, user: User, form: ReportForm
 ) -> HttpResponse:
     try:
         outcome = services.report_question(question=question, reporter=user, **form.cleaned_data)

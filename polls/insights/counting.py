@@ -348,12 +348,12 @@ def _group_votes(
                 new=Case(new_then, default=Value(False), output_field=BooleanField()),
             )
             .values("at", "new")
-            .annotate(votes=Count("pk"))
+            .annotate(ballots=Count("pk"))
             .order_by()
         )
         for row in rows:
             group = UserGroup.NEW.value if row["new"] else UserGroup.ESTABLISHED.value
-            found[row["at"], group] += row["votes"]
+            found[row["at"], group] += row["ballots"]
     hour, every_hour = start, {}
     while hour < end:
         for group in (UserGroup.NEW.value, UserGroup.ESTABLISHED.value):
