@@ -3,19 +3,22 @@ queries whatever the account holds."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Prefetch, QuerySet
 
 from polls.models import Ballot, Question, Vote
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-def my_questions(user) -> QuerySet[Question]:
+
+def my_questions(user: User) -> QuerySet[Question]:
     """Every question ``user`` asked, whatever its status, newest first."""
     return Question.objects.filter(author=user).order_by("-created_at", "-id")
 
 
-def my_ballots(user) -> QuerySet[Ballot]:
+def my_ballots(user: User) -> QuerySet[Ballot]:
     """``user``'s votes, most recently cast or changed first, with the chosen choices."""
     chosen = Vote.objects.select_related("choice").order_by("slot")
     return (
@@ -26,7 +29,7 @@ def my_ballots(user) -> QuerySet[Ballot]:
     )
 
 
-def personal_data(user) -> dict[str, Any]:
+def personal_data(user: User) -> dict[str, Any]:
     """Everything Beebeta keeps that is about ``user``, for them to take away."""
     questions = my_questions(user).prefetch_related("choices")
     return {

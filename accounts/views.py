@@ -4,10 +4,11 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model, login, logout
+from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.models import User
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -35,8 +36,6 @@ from accounts.models import Ban, EmailLink
 from beebeta.request_types import AuthenticatedHttpRequest
 from polls import picks
 
-User = get_user_model()
-
 # The profile lists the latest of each; the data download has everything.
 PROFILE_LIST_LIMIT = 50
 
@@ -44,27 +43,25 @@ PROFILE_LIST_LIMIT = 50
 # --- Held votes: cast once the person is known ----------------------------------------------
 
 
-def _log_in(request: HttpRequest, user) -> None:
+def _log_in(request: HttpRequest, user: User) -> None:
     # The account has just proved itself by a link: no password to check, so name the backend.
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
 
 
-def _cast_pick(request: HttpRequest, pick: picks.Pick) -> HttpResponse:
-    cast = picks.cast(
-        request, user=request.user, question=pick.question, choice_ids=pick.choice_ids
-    )
+def _cast_pick(request: HttpRequest, user: User, pick: picks.Pick) -> HttpResponse:
+    """Cast ``pick`` for ``user``, whom ``request`` was just logged in as."""
+    cast = picks.cast(request, user=user, question=pick.question, choice_ids=pick.choice_ids)
     (messages.success if cast.counted else messages.error)(request, cast.message)
     return redirect(pick.question)
 
 
-def _cast_held_votes(request: HttpRequest) -> HttpResponse | None:
-    """Cast the votes held for the account just logged in; land on the last one's question
+def _cast_held_votes(request: HttpRequest, user: User) -> HttpResponse | None:
+    """Cast the votes held for ``user``, just logged in; land on the last one's question
     (None when there was none)."""
     landing = None
-    for held in services.claim_held_votes(user=request.user):
-        landing = _cast_pick(
-            request, picks.Pick(question=held.question, choice_ids=tuple(held.choice_ids))
-        )
+    for held in services.claim_held_votes(user=user):
+        pick = picks.Pick(question=held.question, choice_ids=tuple(held.choice_ids))
+        landing = _cast_pick(request, user, pick)
     return landing
 
 
@@ -94,6 +91,7 @@ class _CarriesPick:
         return {"vote": self.request.GET.get("vote", "")}
 
     def get_context_data(self, **kwargs) -> dict[str, Any]:
+        # A mixin: get_context_data is the form view's it is mixed into, which mypy cannot see.
         context = super().get_context_data(**kwargs)  # type: ignore[misc]
         context["pick"] = _pick_in(self.request)
         return context
@@ -170,7 +168,7 @@ class ActivationView(activation_views.ActivationView):
             raise ActivationError(self.BANNED_MESSAGE, code="banned")
         user = super().activate(form)
         _log_in(self.request, user)
-        self.landing = _cast_held_votes(self.request)
+        self.landing = _cast_held_votes(self.request, user)
         return user
 
     def get_success_url(self, user=None) -> str:
@@ -220,7 +218,7 @@ class LoginView(_CarriesPick, auth_views.LoginView):
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         response = super().form_valid(form)
         pick = _held_pick(self.request)
-        return _cast_pick(self.request, pick) if pick is not None else response
+        return _cast_pick(self.request, form.get_user(), pick) if pick is not None else response
 
 
 @never_cache
@@ -248,7 +246,7 @@ def email_link(request: HttpRequest, token: str) -> HttpResponse:
         messages.success(request, f"Your email address is now {link.new_email}.")
         return redirect("accounts:profile" if request.user == link.user else "polls:home")
     _log_in(request, link.user)
-    landing = _cast_held_votes(request)
+    landing = _cast_held_votes(request, link.user)
     if landing is not None:
         return landing
     messages.success(request, f"You are logged in as {link.user.get_username()}.")

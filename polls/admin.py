@@ -26,6 +26,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from beebeta.request_types import AuthenticatedHttpRequest
 from polls import services
 from polls.models import (
     Ballot,
@@ -324,19 +325,21 @@ class ModerationQueueAdmin(admin.ModelAdmin):
         )
 
     @admin.action(description="Approve (publish and clear reports)")
-    def approve(self, request: HttpRequest, queryset: QuerySet[Question]) -> None:
+    def approve(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Question]) -> None:
         self._apply(request, "approve", _questions(queryset))
 
     @admin.action(description="Hide (and clear reports)")
-    def hide_for_good(self, request: HttpRequest, queryset: QuerySet[Question]) -> None:
+    def hide_for_good(
+        self, request: AuthenticatedHttpRequest, queryset: QuerySet[Question]
+    ) -> None:
         self._apply(request, "hide", _questions(queryset))
 
     @admin.action(description="Ban the author (and hide the question)")
-    def ban_author(self, request: HttpRequest, queryset: QuerySet[Question]) -> None:
+    def ban_author(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Question]) -> None:
         self._apply(request, "ban", _questions(queryset))
 
     @method_decorator(require_POST)
-    def decide_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+    def decide_view(self, request: AuthenticatedHttpRequest, object_id: str) -> HttpResponse:
         """One decision on one question, from its row in the queue or its change page."""
         if not self.has_change_permission(request):
             raise PermissionDenied
@@ -351,7 +354,9 @@ class ModerationQueueAdmin(admin.ModelAdmin):
             back = reverse("admin:polls_moderationqueue_changelist")
         return redirect(back)
 
-    def _apply(self, request: HttpRequest, decision: str, questions: list[Question]) -> None:
+    def _apply(
+        self, request: AuthenticatedHttpRequest, decision: str, questions: list[Question]
+    ) -> None:
         if decision == "approve":
             services.approve_questions(questions=questions, moderator=request.user)
             self._done(request, len(questions), "approved")

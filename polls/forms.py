@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.conf import settings
@@ -24,6 +24,9 @@ from polls.models import (
     Question,
     Report,
 )
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 class RadioList(forms.RadioSelect):
@@ -75,11 +78,11 @@ _KEPT_IMAGE_SALT = "polls.ask.kept-image"
 _KEPT_IMAGE_MAX_AGE = 24 * 3600
 
 
-def kept_image_token(image: Image, user) -> str:
+def kept_image_token(image: Image, user: User) -> str:
     return signing.dumps([image.pk, user.pk], salt=_KEPT_IMAGE_SALT)
 
 
-def kept_image(token: str | None, user) -> Image | None:
+def kept_image(token: str | None, user: User) -> Image | None:
     """The image a token from an earlier submission of ``user``'s form stands for.
 
     The token is signed with the user's id, so nobody can attach a picture
@@ -128,7 +131,7 @@ class ImageSlotForm(forms.Form):
     def __init__(
         self,
         *args,
-        user,
+        user: User,
         picture: Image | None = None,
         image_errors: Sequence[str] = (),
         **kwargs,
@@ -213,7 +216,9 @@ class BaseChoiceFormSet(forms.BaseFormSet):
         "too_few_forms": f"A question needs at least {MIN_CHOICES} choices.",
     }
 
-    def __init__(self, *args, user, rows: Sequence[ChoiceRow] | None = None, **kwargs) -> None:
+    def __init__(
+        self, *args, user: User, rows: Sequence[ChoiceRow] | None = None, **kwargs
+    ) -> None:
         self.user = user
         self.rows = list(rows or [])
         if rows is not None:
@@ -375,7 +380,7 @@ class AskForm(ImageSlotForm):
         data=None,
         files=None,
         *,
-        user,
+        user: User,
         initial: dict | None = None,
         picture: Image | None = None,
         image_errors: Sequence[str] = (),

@@ -195,7 +195,7 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
     if not ratelimit.allow_vote(user_id=request.user.pk):
         return too_many_requests(retry_after=settings.VOTE_RATE_WINDOW_SECONDS)
     form = VoteForm(request.POST, question=question, choices=list(question.choices.all()))
-    outcome = _cast_vote(request, question, form)
+    outcome = _cast_vote(request, request.user, question, form)
     if outcome is not None:
         messages.success(request, picks.VOTE_MESSAGES[(outcome.first, outcome.changed)])
         return redirect(question)
@@ -205,14 +205,14 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _cast_vote(
-    request: HttpRequest, question: Question, form: VoteForm
+    request: HttpRequest, user: User, question: Question, form: VoteForm
 ) -> services.VoteOutcome | None:
-    """The vote on the form, cast; None when refused, with the reason on the form."""
+    """``user``'s vote on the form, cast; None when refused, with the reason on the form."""
     if not form.is_valid():
         return None
     try:
         outcome = services.cast_vote(
-            user=request.user, question=question, choice_ids=form.cleaned_data["choice"]
+            user=user, question=question, choice_ids=form.cleaned_data["choice"]
         )
     except services.VoteRejected as exc:
         form.add_error("choice", str(exc))
