@@ -145,5 +145,5 @@ format: $(TEST_STAMP)
 
 # A running stack's state file lives in var/: stop the stack before forgetting it.
 clean: stack-down
-	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis test-output
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache .hypothesis test-output
 	find . -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
