@@ -310,24 +310,38 @@ def _active_user(request: AuthenticatedHttpRequest) -> User:
 def ask(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = _active_user(request)
     if request.method == "GET":
-        # A search that found nothing offers to ask it: its words arrive as the title.
-        title = " ".join(request.GET.get("title", "").split())
-        initial = {"title": title[:QUESTION_TITLE_LENGTH]}
-        return _render_ask(request, AskForm(user=user, initial=initial))
+        return _render_ask(request, AskForm(user=user, initial=_searched_title(request)))
     form = AskForm(request.POST, request.FILES, user=user)
-    # "Add another choice" and "Remove" work without JavaScript: they submit
-    # the whole form, which comes back with everything typed and no errors.
-    if "add_choice" in request.POST:
-        return _render_ask(request, form.rearranged(add=True))
-    if "remove_choice" in request.POST:
-        return _render_ask(request, form.rearranged(remove=_row(request.POST["remove_choice"])))
+    rearranged = _rearranged(request, form)
+    if rearranged is not None:
+        return _render_ask(request, rearranged)
     if not form.is_valid():
         return _render_ask(request, form, status=400)
-    if not request.POST.get("confirm"):
-        similar = search.similar_questions(form.cleaned_data["title"])
-        if similar:
-            return _render_ask(request, form, similar=similar)
+    title = form.cleaned_data["title"]
+    similar = [] if request.POST.get("confirm") else search.similar_questions(title)
+    if similar:
+        return _render_ask(request, form, similar=similar)
     question = services.ask_question(author=user, **form.question_fields())
+    return _asked(request, question)
+
+
+def _searched_title(request: HttpRequest) -> dict[str, str]:
+    """A search that found nothing offers to ask it: its words arrive as the title."""
+    title = " ".join(request.GET.get("title", "").split())
+    return {"title": title[:QUESTION_TITLE_LENGTH]}
+
+
+def _rearranged(request: HttpRequest, form: AskForm) -> AskForm | None:
+    """ "Add another choice" and "Remove" work without JavaScript: they submit the whole form,
+    which comes back with everything typed and no errors. None for any other submit."""
+    if "add_choice" in request.POST:
+        return form.rearranged(add=True)
+    if "remove_choice" in request.POST:
+        return form.rearranged(remove=_row(request.POST["remove_choice"]))
+    return None
+
+
+def _asked(request: HttpRequest, question: Question) -> HttpResponse:
     analytics.track_question(
         request,
         "Question Asked",
