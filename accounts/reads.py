@@ -12,6 +12,9 @@ from polls.models import Ballot, Question, Vote
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
+# The profile lists the latest of each; the data download has everything.
+PROFILE_LIST_LIMIT = 50
+
 
 def my_questions(user: User) -> QuerySet[Question]:
     """Every question ``user`` asked, whatever its status, newest first."""
@@ -27,6 +30,19 @@ def my_ballots(user: User) -> QuerySet[Ballot]:
         .prefetch_related(Prefetch("votes", queryset=chosen))
         .order_by("-updated_at", "-id")
     )
+
+
+def profile_lists(user: User) -> dict[str, Any]:
+    """The profile's latest questions and votes, and whether there are more of each."""
+    questions = list(my_questions(user)[: PROFILE_LIST_LIMIT + 1])
+    ballots = list(my_ballots(user)[: PROFILE_LIST_LIMIT + 1])
+    return {
+        "questions": questions[:PROFILE_LIST_LIMIT],
+        "more_questions": len(questions) > PROFILE_LIST_LIMIT,
+        "ballots": ballots[:PROFILE_LIST_LIMIT],
+        "more_ballots": len(ballots) > PROFILE_LIST_LIMIT,
+        "limit": PROFILE_LIST_LIMIT,
+    }
 
 
 def personal_data(user: User) -> dict[str, Any]:

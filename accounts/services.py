@@ -70,6 +70,21 @@ def password_was_reset(*, user: User) -> None:
     reset_login_failures(username=user.get_username())
 
 
+def change_username(*, user: User, username: str) -> bool:
+    """Rename ``user``; False, with ``user`` left as it was, when another account took the name
+    since the form checked it (the database's unique index decides)."""
+    old = user.username
+    user.username = username
+    try:
+        with transaction.atomic():
+            user.save(update_fields=["username"])
+    except IntegrityError:
+        # The page that says so shows the name the account still has.
+        user.username = old
+        return False
+    return True
+
+
 def delete_account(*, user: User) -> None:
     """End every session of ``user``, then delete them.
 

@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.models import User
 from django.core import signing
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
@@ -35,10 +35,6 @@ from accounts.forms import (
 from accounts.models import Ban, EmailLink
 from beebeta.request_types import AuthenticatedHttpRequest
 from polls import picks
-
-# The profile lists the latest of each; the data download has everything.
-PROFILE_LIST_LIMIT = 50
-
 
 # --- Held votes: cast once the person is known ----------------------------------------------
 
@@ -331,19 +327,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 @login_required
 @require_GET
 def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
-    questions = list(reads.my_questions(request.user)[: PROFILE_LIST_LIMIT + 1])
-    ballots = list(reads.my_ballots(request.user)[: PROFILE_LIST_LIMIT + 1])
-    return render(
-        request,
-        "accounts/profile.html",
-        {
-            "questions": questions[:PROFILE_LIST_LIMIT],
-            "more_questions": len(questions) > PROFILE_LIST_LIMIT,
-            "ballots": ballots[:PROFILE_LIST_LIMIT],
-            "more_ballots": len(ballots) > PROFILE_LIST_LIMIT,
-            "limit": PROFILE_LIST_LIMIT,
-        },
-    )
+    return render(request, "accounts/profile.html", reads.profile_lists(request.user))
 
 
 @never_cache
@@ -382,16 +366,10 @@ def change_email(request: AuthenticatedHttpRequest) -> HttpResponse:
 def change_username(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = ChangeUsernameForm(request.POST or None, user=request.user)
     if form.is_valid():
-        user = request.user
-        user.username = form.cleaned_data["username"]
-        try:
-            with transaction.atomic():
-                user.save(update_fields=["username"])
-        except IntegrityError:
-            form.add_error("username", validators.DUPLICATE_USERNAME)
-        else:
-            messages.success(request, f"Your username is now {user.get_username()}.")
+        if services.change_username(user=request.user, username=form.cleaned_data["username"]):
+            messages.success(request, f"Your username is now {request.user.get_username()}.")
             return redirect("accounts:profile")
+        form.add_error("username", validators.DUPLICATE_USERNAME)
     return render(request, "accounts/change_username.html", {"form": form})
 
 
