@@ -332,8 +332,9 @@ def _searched_title(request: HttpRequest) -> dict[str, str]:
 
 
 def _rearranged(request: HttpRequest, form: AskForm) -> AskForm | None:
-    """ "Add another choice" and "Remove" work without JavaScript: they submit the whole form,
-    which comes back with everything typed and no errors. None for any other submit."""
+    """The form with a choice row more or fewer, for the buttons "Add another choice" and
+    "Remove": they work without JavaScript by submitting the whole form, which comes back with
+    everything typed and no errors. None for any other submit."""
     if "add_choice" in request.POST:
         return form.rearranged(add=True)
     if "remove_choice" in request.POST:
