@@ -44,13 +44,12 @@ from polls.models import (
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
 
+    # What the admin's querysets add to their rows.
+    class _TagCounts(TypedDict):
+        question_count: int
 
-class _TagCounts(TypedDict):
-    question_count: int
-
-
-class _OpenReports(TypedDict):
-    open_reports: list[Report]
+    class _OpenReports(TypedDict):
+        open_reports: list[Report]
 
 
 admin.site.site_header = "Beebeta moderation"
