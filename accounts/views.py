@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.contrib.auth.models import User
 from django.core import signing
 from django.db import IntegrityError
@@ -283,13 +283,14 @@ def email_link_again(request: HttpRequest, token: str) -> HttpResponse:
 class PasswordChangeView(auth_views.PasswordChangeView):
     success_url = reverse_lazy("accounts:password_change_done")
 
-    def form_valid(self, form):
+    def form_valid(self, form: PasswordChangeForm) -> HttpResponse:
         # Django keeps this session (under a new key) and the session hash
         # shuts the others out; ending them also removes their rows.
         response = super().form_valid(form)
         key = self.request.session.session_key
         services.end_sessions(user=form.user, keep=key)
-        services.track_session(user=form.user, session_key=key)
+        if key is not None:  # saved under its new key by the form_valid above
+            services.track_session(user=form.user, session_key=key)
         return response
 
 
