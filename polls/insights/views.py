@@ -19,6 +19,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from beebeta.request_types import AuthenticatedHttpRequest
 from polls.insights import counting, figures
 from polls.insights.charts import HEAT_LEGEND, FunnelChart, HeatmapChart, moderation_charts
 
@@ -64,28 +65,28 @@ def staff_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
 
 @require_GET
 @staff_only
-def insights_popular(request: HttpRequest) -> HttpResponse:
+def insights_popular(request: AuthenticatedHttpRequest) -> HttpResponse:
     rankings = figures.popular_questions(now=timezone.now())
     return render(request, "insights/popular.html", {"rankings": rankings, "section": "popular"})
 
 
 @require_GET
 @staff_only
-def insights_activity(request: HttpRequest) -> HttpResponse:
+def insights_activity(request: AuthenticatedHttpRequest) -> HttpResponse:
     context = _activity(_zone(request.GET.get("tz", "")))
     return render(request, "insights/activity.html", context)
 
 
 @require_GET
 @staff_only
-def insights_signups(request: HttpRequest) -> HttpResponse:
+def insights_signups(request: AuthenticatedHttpRequest) -> HttpResponse:
     days = _choice(request.GET.get("days", ""), figures.FUNNEL_WINDOWS, DEFAULT_FUNNEL_DAYS)
     return render(request, "insights/signups.html", _signups(days))
 
 
 @require_GET
 @staff_only
-def insights_moderation(request: HttpRequest) -> HttpResponse:
+def insights_moderation(request: AuthenticatedHttpRequest) -> HttpResponse:
     load = figures.moderation_load(now=timezone.now())
     context = {"load": load, "charts": moderation_charts(load), "section": "moderation"}
     return render(request, "insights/moderation.html", context)
