@@ -25,6 +25,8 @@ from accounts import outbox
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
+    from polls.models import Question
+
 
 def site_of(request: HttpRequest) -> str:
     """The scheme and host of ``request``, which links in emails start with."""
@@ -51,7 +53,7 @@ def _link_expiry() -> datetime:
     return timezone.now() + timedelta(minutes=settings.EMAIL_LINK_MINUTES)
 
 
-def send_activation_email(*, site: str, user: User, question=None) -> None:
+def send_activation_email(*, site: str, user: User, question: Question | None = None) -> None:
     query = urlencode({"activation_key": activation_key(user)})
     days = settings.ACCOUNT_ACTIVATION_DAYS
     _send(
@@ -68,7 +70,7 @@ def send_activation_email(*, site: str, user: User, question=None) -> None:
 
 
 def send_sign_in_link(
-    *, site: str, user: User, token: str, question=None, new_account: bool
+    *, site: str, user: User, token: str, question: Question | None = None, new_account: bool
 ) -> None:
     """The one-time link of a vote with an email address (or of a sign-up with an address that
     already has an account): it confirms the address, signs in and casts the held vote."""
@@ -103,7 +105,7 @@ def send_already_registered(*, site: str, user: User, token: str | None) -> None
     )
 
 
-def send_staff_password_notice(*, site: str, user: User, question) -> None:
+def send_staff_password_notice(*, site: str, user: User, question: Question) -> None:
     """An email vote for a staff address: staff sign in with their password, never a link."""
     _send(
         to=user.email,

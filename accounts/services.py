@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from datetime import timedelta
 from importlib import import_module
+from typing import TYPE_CHECKING
 
 from axes.utils import reset as reset_login_failures
 from django.conf import settings
@@ -21,6 +23,10 @@ from django.utils import timezone
 
 from accounts import emails
 from accounts.models import AccountEmail, Ban, EmailLink, HeldVote, LoginSession, email_key
+
+if TYPE_CHECKING:
+    from polls.models import Question
+    from polls.picks import Pick
 
 
 def track_session(*, user: User, session_key: str) -> None:
@@ -110,7 +116,7 @@ def record_email(*, user: User, new: bool = False) -> None:
         AccountEmail.objects.create(user=user, address=address)
 
 
-def account_with_email(email: str):
+def account_with_email(email: str) -> User | None:
     """The account that has ``email`` (whatever its letter case), or None."""
     return User.objects.select_related("ban").filter(email_key__address=email_key(email)).first()
 
@@ -128,7 +134,7 @@ RACE_MESSAGE = "Something changed while we saved this: please send the form agai
 # --- Held votes and emailed links ----------------------------------------------------------
 
 
-def hold_vote(*, user: User, question, choice_ids) -> HeldVote:
+def hold_vote(*, user: User, question: Question, choice_ids: Sequence[int]) -> HeldVote:
     return HeldVote.objects.create(user=user, question=question, choice_ids=list(choice_ids))
 
 
@@ -150,7 +156,9 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def make_link(*, user: User, purpose: str, question=None, new_email: str = "") -> str:
+def make_link(
+    *, user: User, purpose: str, question: Question | None = None, new_email: str = ""
+) -> str:
     """A new one-time link for ``user``; the token to put in its address (only its digest is
     stored)."""
     token = secrets.token_urlsafe(32)
@@ -246,14 +254,12 @@ def renew_link(*, link: EmailLink, site: str) -> None:
 # --- Sign-up, email votes, email changes ---------------------------------------------------
 
 
-def _sign_in_link_for(*, owner, pick=None) -> str | None:
+def _sign_in_link_for(*, owner: User, pick: Pick | None = None) -> str | None:
     """Hold ``pick`` for an existing account and make it a one-time sign-in link; None for a
     staff account, which signs in with its password only."""
     if owner.is_staff or owner.is_superuser:
         return None
-    question = pick.question if pick is not None else None
-    if pick is not None:
-        hold_vote(user=owner, question=question, choice_ids=pick.choice_ids)
+    question = _hold(owner, pick)
     return make_link(user=owner, purpose=EmailLink.Purpose.SIGN_IN, question=question)
 
 
@@ -262,7 +268,15 @@ def _named_by_beebeta(user: User) -> bool:
     return user.last_login is None and not user.has_usable_password()
 
 
-def sign_up(*, user: User, pick=None, site: str) -> bool:
+def _hold(user: User, pick: Pick | None) -> Question | None:
+    """Hold ``pick``, if any, for ``user``; its question."""
+    if pick is None:
+        return None
+    hold_vote(user=user, question=pick.question, choice_ids=pick.choice_ids)
+    return pick.question
+
+
+def sign_up(*, user: User, pick: Pick | None = None, site: str) -> bool:
     """Register ``user`` (unsaved, from the sign-up form) inactive, with their held vote and
     the activation email, in one transaction. When the address already has an account, make
     none: its owner gets an email instead (a sign-in link that casts the held vote). True when
@@ -279,14 +293,12 @@ def sign_up(*, user: User, pick=None, site: str) -> bool:
             return False
         user.is_active = False
         user.save()
-        question = pick.question if pick is not None else None
-        if pick is not None:
-            hold_vote(user=user, question=question, choice_ids=pick.choice_ids)
+        question = _hold(user, pick)
         emails.send_activation_email(site=site, user=user, question=question)
     return True
 
 
-def vote_by_email(*, email: str, pick, site: str) -> None:
+def vote_by_email(*, email: str, pick: Pick, site: str) -> None:
     """Hold ``pick`` for the account of ``email`` and send it a one-time link; a new address
     gets a new account (inactive, no password, a name it can change). Whoever owns the address,
     the person who asked sees the same answer.
