@@ -8,7 +8,7 @@ error: none of them is ever right in production.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, register
@@ -51,7 +51,8 @@ def check_shared_services_under_https(**kwargs: Any) -> list[CheckMessage]:
                     id="beebeta.E002",
                 )
             )
-    if settings.CACHES["default"]["BACKEND"] in LOCAL_CACHES:
+    caches = cast(Mapping[str, Mapping[str, Any]], settings.CACHES)
+    if caches["default"]["BACKEND"] in LOCAL_CACHES:
         errors.append(
             Error(
                 "HTTPS is on with a cache local to each process.",
