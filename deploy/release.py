@@ -6,13 +6,15 @@
 
 A release is one tarball, ``beebeta-<revision>.tar.gz``, holding the wheels of every locked
 dependency (requirements.lock, hashes checked when they are built), ``release.lock`` (each of
-those wheels by the hash of its file, which the instance checks), the collected static files
+those wheels by the hash of its file), a virtualenv made from them and byte-compiled, which an
+instance only unpacks and moves into place (or, if it does not run there, remakes from the
+wheels, checking release.lock's hashes), the collected static files
 (hashed names, as STATIC_MANIFEST serves them) and ``release.json`` (revision, Python version,
 platform). `make release` builds it and, with RELEASE_BUCKET, uploads it under
 ``releases/<revision>.tar.gz``, where instances of that revision fetch it at boot
-(deploy/instance.py fetch-release) and install it: a virtualenv from the wheels alone
-(``--no-index``, hashes checked again) and the static files copied, so a boot neither reaches
-the package index, nor compiles anything, nor runs collectstatic.
+(deploy/instance.py fetch-release) and install it: the virtualenv unpacked (or made from the
+wheels alone, ``--no-index``, hashes checked) and the static files copied, so a boot neither
+reaches the package index, nor compiles anything, nor runs collectstatic.
 
 ``install`` uses the standard library only: it runs before the virtualenv exists.
 """
@@ -103,6 +105,26 @@ def build(out: Path, root: Path = ROOT) -> Path:
                 str(app / LOCK),
             ]
         )
+        (folder / RELEASE_LOCK).write_text(wheel_lock(wheels))
+        # The virtualenv itself, made from those wheels and byte-compiled here once: unpacking
+        # it is all an instance does (install() moves it to its own path).
+        venv = folder / "venv"
+        _run([sys.executable, "-m", "venv", str(venv)])
+        _run(
+            [
+                str(venv / "bin" / "python"),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--no-index",
+                "--find-links",
+                str(wheels),
+                "--require-hashes",
+                "-r",
+                str(folder / RELEASE_LOCK),
+            ]
+        )
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "DATA_DIR": str(folder / "data"),
@@ -115,16 +137,16 @@ def build(out: Path, root: Path = ROOT) -> Path:
             "python": python_tag(),
             "platform": platform.machine(),
             "wheels": sorted(path.name for path in wheels.iterdir()),
+            "venv": str(venv),
         }
         tarball = out / f"beebeta-{rev}.tar.gz"
         with tarfile.open(tarball, "w:gz") as tar:
             tar.add(wheels, arcname="wheels")
+            tar.add(venv, arcname="venv")
             tar.add(static, arcname="static")
             tar.add(app / LOCK, arcname=LOCK)
-            for name, text in (
-                (RELEASE_LOCK, wheel_lock(wheels)),
-                ("release.json", json.dumps(manifest, indent=2)),
-            ):
+            tar.add(folder / RELEASE_LOCK, arcname=RELEASE_LOCK)
+            for name, text in (("release.json", json.dumps(manifest, indent=2)),):
                 data = text.encode()
                 info = tarfile.TarInfo(name)
                 info.size = len(data)
@@ -161,6 +183,11 @@ def install(tarball: Path, *, venv: Path, static: Path, python: str = sys.execut
         ).stdout.strip()
         if version != manifest["python"]:
             raise ReleaseError(f"the release is for Python {manifest['python']}, not {version}")
+        built = folder / "venv"
+        if built.is_dir() and _relocate(built, manifest["venv"], venv, python):
+            static.mkdir(parents=True, exist_ok=True)
+            shutil.copytree(folder / "static", static, dirs_exist_ok=True)
+            return manifest
         _run([python, "-m", "venv", str(venv)])
         _run(
             [
@@ -180,6 +207,32 @@ def install(tarball: Path, *, venv: Path, static: Path, python: str = sys.execut
         static.mkdir(parents=True, exist_ok=True)
         shutil.copytree(folder / "static", static, dirs_exist_ok=True)
     return manifest
+
+
+def _relocate(built: Path, built_at: str, venv: Path, python: str) -> bool:
+    """Move the release's virtualenv, made at ``built_at``, to ``venv``: its scripts name their
+    interpreter by path, so those paths are rewritten. False (and nothing left at ``venv``) if
+    it then does not run here, say on another build of Python; the wheels remain."""
+    if venv.exists():
+        shutil.rmtree(venv)
+    shutil.move(str(built), str(venv))
+    old, new = built_at.encode(), str(venv).encode()
+    for script in (venv / "bin").iterdir():
+        if script.is_file() and not script.is_symlink():
+            data = script.read_bytes()
+            if old in data:
+                script.write_bytes(data.replace(old, new))
+    # Its interpreter links and pyvenv.cfg then name this machine's Python.
+    _run([python, "-m", "venv", "--upgrade", str(venv)])
+    checked = subprocess.run(  # noqa: S603 - the release's own interpreter
+        [str(venv / "bin" / "python"), "-c", "import django, gunicorn, MySQLdb"],
+        capture_output=True,
+        check=False,
+    )
+    if checked.returncode != 0:
+        shutil.rmtree(venv)
+        return False
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
