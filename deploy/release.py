@@ -138,11 +138,13 @@ def build(out: Path, root: Path = ROOT) -> Path:
             "platform": platform.machine(),
             "wheels": sorted(path.name for path in wheels.iterdir()),
             "venv": str(venv),
+            # What a moved virtualenv must import to count as working.
+            "imports": ["django", "gunicorn", "MySQLdb"],
         }
         tarball = out / f"beebeta-{rev}.tar.gz"
         with tarfile.open(tarball, "w:gz") as tar:
             tar.add(wheels, arcname="wheels")
-            tar.add(venv, arcname="venv")
+            tar.add(venv, arcname="venv", filter=without_interpreter_links)
             tar.add(static, arcname="static")
             tar.add(app / LOCK, arcname=LOCK)
             tar.add(folder / RELEASE_LOCK, arcname=RELEASE_LOCK)
@@ -152,6 +154,12 @@ def build(out: Path, root: Path = ROOT) -> Path:
                 info.size = len(data)
                 tar.addfile(info, fileobj=io.BytesIO(data))
     return tarball
+
+
+def without_interpreter_links(member: tarfile.TarInfo) -> tarfile.TarInfo | None:
+    """Leaves out a virtualenv's links to the Python it was made with (an absolute path on the
+    building machine): the instance's `venv --upgrade` links its own."""
+    return None if member.issym() and member.name.startswith("venv/bin/") else member
 
 
 def key_of(rev: str) -> str:
@@ -184,7 +192,7 @@ def install(tarball: Path, *, venv: Path, static: Path, python: str = sys.execut
         if version != manifest["python"]:
             raise ReleaseError(f"the release is for Python {manifest['python']}, not {version}")
         built = folder / "venv"
-        if built.is_dir() and _relocate(built, manifest["venv"], venv, python):
+        if built.is_dir() and _relocate(built, manifest, venv, python):
             static.mkdir(parents=True, exist_ok=True)
             shutil.copytree(folder / "static", static, dirs_exist_ok=True)
             return manifest
@@ -209,14 +217,14 @@ def install(tarball: Path, *, venv: Path, static: Path, python: str = sys.execut
     return manifest
 
 
-def _relocate(built: Path, built_at: str, venv: Path, python: str) -> bool:
-    """Move the release's virtualenv, made at ``built_at``, to ``venv``: its scripts name their
-    interpreter by path, so those paths are rewritten. False (and nothing left at ``venv``) if
+def _relocate(built: Path, manifest: dict, venv: Path, python: str) -> bool:
+    """Move the release's virtualenv, made at ``manifest["venv"]``, to ``venv``: its scripts name
+    their interpreter by path, so those paths are rewritten. False (and nothing left at ``venv``) if
     it then does not run here, say on another build of Python; the wheels remain."""
     if venv.exists():
         shutil.rmtree(venv)
     shutil.move(str(built), str(venv))
-    old, new = built_at.encode(), str(venv).encode()
+    old, new = manifest["venv"].encode(), str(venv).encode()
     for script in (venv / "bin").iterdir():
         if script.is_file() and not script.is_symlink():
             data = script.read_bytes()
@@ -225,7 +233,7 @@ def _relocate(built: Path, built_at: str, venv: Path, python: str) -> bool:
     # Its interpreter links and pyvenv.cfg then name this machine's Python.
     _run([python, "-m", "venv", "--upgrade", str(venv)])
     checked = subprocess.run(  # noqa: S603 - the release's own interpreter
-        [str(venv / "bin" / "python"), "-c", "import django, gunicorn, MySQLdb"],
+        [str(venv / "bin" / "python"), "-c", f"import {', '.join(manifest['imports'])}"],
         capture_output=True,
         check=False,
     )

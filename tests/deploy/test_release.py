@@ -8,6 +8,7 @@ import base64
 import hashlib
 import io
 import json
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -44,7 +45,13 @@ def tiny_wheel(folder: Path, *, body: str = "ANSWER = 42\n") -> Path:
     return wheel
 
 
-def make_release(tmp_path: Path, *, python: str = release.python_tag(), tamper: bool = False):
+def make_release(
+    tmp_path: Path,
+    *,
+    python: str = release.python_tag(),
+    tamper: bool = False,
+    with_venv: bool = False,
+):
     wheels = tmp_path / "build" / "wheels"
     wheels.mkdir(parents=True)
     wheel = tiny_wheel(wheels)
@@ -53,7 +60,15 @@ def make_release(tmp_path: Path, *, python: str = release.python_tag(), tamper: 
         wheel.unlink()
         tiny_wheel(wheels, body="ANSWER = 666\n")
     tarball = tmp_path / "beebeta-abc123.tar.gz"
+    built_at = tmp_path / "build" / "venv"
+    manifest = {"revision": "abc123", "python": python, "wheels": [], "imports": ["beebeta_probe"]}
     with tarfile.open(tarball, "w:gz") as tar:
+        if with_venv:
+            subprocess.run([sys.executable, "-m", "venv", str(built_at)], check=True)
+            pip = [str(built_at / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+            subprocess.run([*pip, "--no-index", str(wheel)], check=True)
+            tar.add(built_at, arcname="venv", filter=release.without_interpreter_links)
+            manifest["venv"] = str(built_at)
         tar.add(wheels, arcname="wheels")
         static = tmp_path / "build" / "static" / "css"
         static.mkdir(parents=True)
@@ -61,7 +76,7 @@ def make_release(tmp_path: Path, *, python: str = release.python_tag(), tamper: 
         tar.add(static.parent, arcname="static")
         for name, text in (
             (release.RELEASE_LOCK, f"beebeta_probe==1.0 --hash=sha256:{digest}\n"),
-            ("release.json", json.dumps({"revision": "abc123", "python": python, "wheels": []})),
+            ("release.json", json.dumps(manifest)),
         ):
             data = text.encode()
             info = tarfile.TarInfo(name)
@@ -123,3 +138,19 @@ def test_the_release_lock_names_each_wheel_by_the_hash_of_its_file(tmp_path):
     wheel = tiny_wheel(tmp_path)
     digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
     assert release.wheel_lock(tmp_path) == f"beebeta_probe==1.0 --hash=sha256:{digest}\n"
+
+
+def test_the_virtualenv_of_a_release_is_moved_into_place(tmp_path):
+    tarball = make_release(tmp_path, with_venv=True)
+    shutil.rmtree(tmp_path / "build")  # the machine it was made on is not this one
+    venv = tmp_path / "srv" / "venv"
+    release.install(tarball, venv=venv, static=tmp_path / "static")
+    pip_script = (venv / "bin" / "pip").read_text().splitlines()[0]
+    assert pip_script.startswith(f"#!{venv}/bin/python")
+    answer = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import beebeta_probe; print(beebeta_probe.ANSWER)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert answer.stdout.strip() == "42"
