@@ -76,6 +76,14 @@ def wheel_lock(wheels: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def make_venv(venv: Path, python: str, wheels: Path, lock: Path) -> None:
+    """A virtualenv at ``venv`` holding exactly the wheels ``lock`` names, by their hashes,
+    from ``wheels`` alone."""
+    _run([python, "-m", "venv", str(venv)])
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-index"]
+    _run([*pip, "--find-links", str(wheels), "--require-hashes", "-r", str(lock)])
+
+
 def build(out: Path, root: Path = ROOT) -> Path:
     """The release of the committed HEAD (never the work tree's changes) as a tarball in out."""
     rev = revision(root)
@@ -109,22 +117,7 @@ def build(out: Path, root: Path = ROOT) -> Path:
         # The virtualenv itself, made from those wheels and byte-compiled here once: unpacking
         # it is all an instance does (install() moves it to its own path).
         venv = folder / "venv"
-        _run([sys.executable, "-m", "venv", str(venv)])
-        _run(
-            [
-                str(venv / "bin" / "python"),
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--no-index",
-                "--find-links",
-                str(wheels),
-                "--require-hashes",
-                "-r",
-                str(folder / RELEASE_LOCK),
-            ]
-        )
+        make_venv(venv, sys.executable, wheels, folder / RELEASE_LOCK)
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "DATA_DIR": str(folder / "data"),
@@ -196,22 +189,7 @@ def install(tarball: Path, *, venv: Path, static: Path, python: str = sys.execut
             static.mkdir(parents=True, exist_ok=True)
             shutil.copytree(folder / "static", static, dirs_exist_ok=True)
             return manifest
-        _run([python, "-m", "venv", str(venv)])
-        _run(
-            [
-                str(venv / "bin" / "python"),
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--no-index",
-                "--find-links",
-                str(folder / "wheels"),
-                "--require-hashes",
-                "-r",
-                str(folder / RELEASE_LOCK),
-            ]
-        )
+        make_venv(venv, python, folder / "wheels", folder / RELEASE_LOCK)
         static.mkdir(parents=True, exist_ok=True)
         shutil.copytree(folder / "static", static, dirs_exist_ok=True)
     return manifest

@@ -45,6 +45,16 @@ def tiny_wheel(folder: Path, *, body: str = "ANSWER = 42\n") -> Path:
     return wheel
 
 
+def probe_answer(venv: Path) -> str:
+    answer = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import beebeta_probe; print(beebeta_probe.ANSWER)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return answer.stdout.strip()
+
+
 def make_release(
     tmp_path: Path,
     *,
@@ -90,13 +100,7 @@ def test_a_release_installs_from_its_own_wheels(tmp_path):
     venv, static = tmp_path / "venv", tmp_path / "static"
     manifest = release.install(tarball, venv=venv, static=static)
     assert manifest["revision"] == "abc123"
-    answer = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", "import beebeta_probe; print(beebeta_probe.ANSWER)"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert answer.stdout.strip() == "42"
+    assert probe_answer(venv) == "42"
     assert (static / "css" / "beebeta.0123456789ab.css").read_text() == "body{}"
 
 
@@ -147,10 +151,4 @@ def test_the_virtualenv_of_a_release_is_moved_into_place(tmp_path):
     release.install(tarball, venv=venv, static=tmp_path / "static")
     pip_script = (venv / "bin" / "pip").read_text().splitlines()[0]
     assert pip_script.startswith(f"#!{venv}/bin/python")
-    answer = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", "import beebeta_probe; print(beebeta_probe.ANSWER)"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert answer.stdout.strip() == "42"
+    assert probe_answer(venv) == "42"
