@@ -72,6 +72,15 @@ def password_was_reset(*, user) -> None:
     reset_login_failures(username=user.get_username())
 
 
+# Banning makes a Ban row: whoever may add one may ban (the Moderators group may; see
+# accounts/migrations/0003_moderators_group.py).
+BAN_PERMISSION = "accounts.add_ban"
+
+
+def may_ban(user) -> bool:
+    return user.has_perm(BAN_PERMISSION)
+
+
 def delete_account(*, user) -> None:
     """End every session of ``user``, then delete them.
 

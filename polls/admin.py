@@ -25,6 +25,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from accounts.services import may_ban
 from polls import services
 from polls.models import Ballot, Choice, Image, ModerationQueue, Question, Report, Tag, Vote
 
@@ -151,18 +152,18 @@ class QuestionAdmin(admin.ModelAdmin):
     ) -> HttpResponse:
         question = self.get_object(request, object_id)
         if question is not None:
-            extra_context = {**(extra_context or {}), **moderation_context(question)}
+            extra_context = {**(extra_context or {}), **moderation_context(request, question)}
         return super().change_view(request, object_id, form_url, extra_context)
 
-    @admin.action(description="Publish selected questions")
+    @admin.action(description="Publish selected questions", permissions=("change",))
     def publish(self, request: HttpRequest, queryset: QuerySet[Question]) -> None:
         self._set_status(request, queryset, Question.Status.PUBLISHED)
 
-    @admin.action(description="Hide selected questions")
+    @admin.action(description="Hide selected questions", permissions=("change",))
     def hide(self, request: HttpRequest, queryset: QuerySet[Question]) -> None:
         self._set_status(request, queryset, Question.Status.HIDDEN)
 
-    @admin.action(description="Close selected questions")
+    @admin.action(description="Close selected questions", permissions=("change",))
     def close(self, request: HttpRequest, queryset: QuerySet[Question]) -> None:
         self._set_status(request, queryset, Question.Status.CLOSED)
 
@@ -196,12 +197,21 @@ def _reports_of(question: Question) -> QuerySet[Report]:
     )
 
 
-def moderation_context(question: Question) -> dict:
+def allowed_decisions(request: HttpRequest) -> dict[str, str]:
+    """The decisions ``request.user`` may take: none without the right to change the queue
+    (view-only staff), and banning only with the right to ban."""
+    user = request.user
+    if not user.has_perm("polls.change_moderationqueue"):
+        return {}
+    return {key: label for key, label in DECISIONS.items() if key != "ban" or may_ban(user)}
+
+
+def moderation_context(request: HttpRequest, question: Question) -> dict:
     """What the question's change page shows above its fields: its reports and the buttons."""
     return {
         "reports": list(_reports_of(question)),
         "decide_url": reverse("admin:polls_moderationqueue_decide", args=[question.pk]),
-        "decisions": DECISIONS,
+        "decisions": allowed_decisions(request),
         "author_is_staff": bool(question.author and question.author.is_staff),
     }
 
@@ -220,7 +230,7 @@ class ModerationQueueAdmin(admin.ModelAdmin):
     on the question's own change page.
     """
 
-    list_display = ("report_reasons", "content", "decide")
+    list_display = ("report_reasons", "content")
     list_display_links = None
     list_filter = ("status",)
     list_select_related = ("author", "image")
@@ -267,6 +277,28 @@ class ModerationQueueAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Question | None = None) -> bool:
         return False
 
+    def has_ban_permission(self, request: HttpRequest) -> bool:
+        return self.has_change_permission(request) and may_ban(request.user)
+
+    def get_list_display(self, request: HttpRequest) -> tuple:
+        # Each row's buttons are the decisions this moderator may take; none, no column.
+        decisions = allowed_decisions(request)
+        if not decisions:
+            return self.list_display
+
+        @admin.display(description="decide")
+        def decide(question: Question) -> str:
+            return render_to_string(
+                "admin/polls/moderationqueue/_decide.html",
+                {
+                    "question": question,
+                    "decide_url": reverse("admin:polls_moderationqueue_decide", args=[question.pk]),
+                    "decisions": decisions,
+                },
+            )
+
+        return (*self.list_display, decide)
+
     @admin.display(description="open reports", ordering="report_count")
     def report_reasons(self, question: Question) -> SafeString | str:
         if not question.open_reports:
@@ -288,36 +320,26 @@ class ModerationQueueAdmin(admin.ModelAdmin):
             },
         )
 
-    @admin.display(description="decide")
-    def decide(self, question: Question) -> str:
-        return render_to_string(
-            "admin/polls/moderationqueue/_decide.html",
-            {
-                "question": question,
-                "decide_url": reverse("admin:polls_moderationqueue_decide", args=[question.pk]),
-                "decisions": DECISIONS,
-            },
-        )
-
-    @admin.action(description="Approve (publish and clear reports)")
+    @admin.action(description="Approve (publish and clear reports)", permissions=("change",))
     def approve(self, request: HttpRequest, queryset: QuerySet[Question]) -> None:
         self._apply(request, "approve", _questions(queryset))
 
-    @admin.action(description="Hide (and clear reports)")
+    @admin.action(description="Hide (and clear reports)", permissions=("change",))
     def hide_for_good(self, request: HttpRequest, queryset: QuerySet[Question]) -> None:
         self._apply(request, "hide", _questions(queryset))
 
-    @admin.action(description="Ban the author (and hide the question)")
+    @admin.action(description="Ban the author (and hide the question)", permissions=("ban",))
     def ban_author(self, request: HttpRequest, queryset: QuerySet[Question]) -> None:
         self._apply(request, "ban", _questions(queryset))
 
     @method_decorator(require_POST)
     def decide_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """One decision on one question, from its row in the queue or its change page."""
-        if not self.has_change_permission(request):
-            raise PermissionDenied
         decision = request.POST.get("decision", "")
-        if decision in DECISIONS:
+        allowed = allowed_decisions(request)
+        if not allowed or (decision in DECISIONS and decision not in allowed):
+            raise PermissionDenied
+        if decision in allowed:
             question = get_object_or_404(Question.objects.select_related("author"), pk=object_id)
             self._apply(request, decision, [question])
         else:
@@ -382,7 +404,7 @@ class ReportAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.action(description="Mark as resolved")
+    @admin.action(description="Mark as resolved", permissions=("change",))
     def resolve(self, request: HttpRequest, queryset: QuerySet[Report]) -> None:
         resolved = queryset.filter(resolved_at__isnull=True).update(
             resolved_at=timezone.now(), resolved_by=request.user
