@@ -16,7 +16,7 @@ from importlib import import_module
 from axes.utils import reset as reset_login_failures
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from accounts import emails
@@ -32,16 +32,20 @@ def track_session(*, user, session_key: str) -> None:
 
 def end_sessions(*, user, keep: str | None = None) -> int:
     """Log ``user`` out everywhere, now: delete every session they hold but ``keep``."""
-    store = import_module(settings.SESSION_ENGINE).SessionStore
     tracked = LoginSession.objects.filter(user=user)
     if keep:
         tracked = tracked.exclude(session_key=keep)
     keys = list(tracked.values_list("session_key", flat=True))
+    _end_sessions_by_key(keys)
+    return len(keys)
+
+
+def _end_sessions_by_key(keys: list[str]) -> None:
+    store = import_module(settings.SESSION_ENGINE).SessionStore
     for key in keys:
         # Deleting through the store drops the cached copy as well as the row.
         store(session_key=key).delete()
     LoginSession.objects.filter(session_key__in=keys).delete()
-    return len(keys)
 
 
 def ban_user(*, user, by=None, reason: str = "") -> None:
@@ -81,14 +85,37 @@ def may_ban(user) -> bool:
     return user.has_perm(BAN_PERMISSION)
 
 
-def delete_account(*, user) -> None:
-    """End every session of ``user``, then delete them.
+# MySQL's "run the transaction again" errors: a lock wait timeout, a deadlock.
+_RETRYABLE_MYSQL_ERRORS = {1205, 1213}
+_DELETE_ATTEMPTS = 5
 
-    Deleting the user withdraws their votes (polls' pre_delete signal) and
-    leaves their questions with no author.
+
+def delete_account(*, user) -> None:
+    """Delete ``user``, then end every session they had.
+
+    Deleting the user withdraws their votes (polls' pre_delete signal) and leaves their
+    questions with no author. The account's row is locked first, in the same transaction: a
+    vote that would add a ballot for it waits on that lock (MySQL checks the foreign key) and
+    is refused once the account is gone, so no ballot appears between Django collecting the
+    account's rows and deleting them. A deadlock with a vote rolls everything back, and the
+    deletion runs again; the sessions end only once it has committed.
     """
-    end_sessions(user=user)
-    user.delete()
+    for attempt in range(1, _DELETE_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                locked = User.objects.select_for_update().filter(pk=user.pk)
+                if not list(locked.values_list("pk", flat=True)):
+                    return  # deleted already (another tab)
+                keys = list(
+                    LoginSession.objects.filter(user=user).values_list("session_key", flat=True)
+                )
+                user.delete()
+            break
+        except OperationalError as exc:
+            if exc.args and exc.args[0] in _RETRYABLE_MYSQL_ERRORS and attempt < _DELETE_ATTEMPTS:
+                continue
+            raise
+    _end_sessions_by_key(keys)
 
 
 # --- One account per address ---------------------------------------------------------------

@@ -45,6 +45,8 @@ logger = logging.getLogger(__name__)
 _VOTE_ATTEMPTS = 4
 # MySQL error codes that mean "run the transaction again".
 _RETRYABLE_MYSQL_ERRORS = {1205, 1213}
+# "Cannot add a row: a foreign key constraint fails": the voter's account was deleted meanwhile.
+_MYSQL_NO_PARENT_ROW = 1452
 
 
 class VoteRejected(Exception):
@@ -74,7 +76,9 @@ def cast_vote(
                     user=user, question=question, choice_ids=choice_ids, now=now
                 )
             break
-        except IntegrityError:
+        except IntegrityError as exc:
+            if exc.args and exc.args[0] == _MYSQL_NO_PARENT_ROW:
+                raise VoteRejected("This account has been deleted.") from exc
             # Another request of the same user inserted the ballot first;
             # the next attempt finds it and replaces its votes instead.
             if attempt == _VOTE_ATTEMPTS:
