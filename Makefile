@@ -45,7 +45,8 @@ help:
 	@echo "           bench/RESULTS.md and bench/results.json (BENCH_QUICK=1: short, into bench/out/)"
 	@echo "  bench-first-run  time from a fresh clone to the first page of \`make run\`"
 	@echo "           with a cold and a warm pip cache (bench/first_run.py: a fresh venv, a free port)"
-	@echo "  fuzz     every form and the image validator under hypothesis, 10,000 examples each"
+	@echo "  fuzz     every form, the image validator and the cursor decoder under hypothesis,"
+	@echo "           10,000 examples each; every page's query string, 1,000 each"
 	@echo "  lint     ruff check and ruff format --check"
 	@echo "  format   ruff format and ruff check --fix"
 	@echo "  clean    remove $(VENV), var/ and caches"
@@ -127,9 +128,11 @@ bench: $(TEST_STAMP)
 	PYTHON="$(PYTHON)" bash deploy/os-packages.sh bench
 	$(BIN)/python -m bench.run $(if $(BENCH_QUICK),--quick)
 
-# Every form and the image validator under hypothesis, 10,000 examples each (make test runs 500).
+# Every form, the image validator and the cursor decoder under hypothesis, 10,000 examples each,
+# and every page's query string 1,000 (make test runs 500 and 50).
 fuzz: $(TEST_STAMP)
-	FUZZ_EXAMPLES=10000 $(BIN)/python tests/services.py -- $(BIN)/python -m pytest tests/security/test_fuzzing.py $(ARGS)
+	FUZZ_EXAMPLES=10000 $(BIN)/python tests/services.py -- $(BIN)/python -m pytest \
+		tests/security/test_fuzzing.py tests/security/test_query_fuzzing.py $(ARGS)
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
