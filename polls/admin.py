@@ -13,11 +13,12 @@ from collections import Counter
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F, Model, Prefetch, Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -26,7 +27,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.services import may_ban
-from polls import services
+from polls import images, services
 from polls.models import Ballot, Choice, Image, ModerationQueue, Question, Report, Tag, Vote
 
 admin.site.site_header = "Beebeta moderation"
@@ -440,6 +441,34 @@ class ImageAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ("display", "display_size", "thumbnail_size", "uploaded_by", "created_at")
     list_select_related = ("uploaded_by",)
     search_fields = ("display", "alt_text", "uploaded_by__username")
+    # The model's field would link the original through the default storage, the CDN's, which
+    # never serves originals: the link below goes through original_view instead.
+    exclude = ("original",)
+    readonly_fields = ("original_link",)
+
+    def get_urls(self) -> list:
+        original = path(
+            "<path:object_id>/original/",
+            self.admin_site.admin_view(self.original_view),
+            name="polls_image_original",
+        )
+        return [original, *super().get_urls()]
+
+    @admin.display(description="original")
+    def original_link(self, image: Image) -> SafeString:
+        url = reverse("admin:polls_image_original", args=[image.pk])
+        return format_html('<a href="{}">{}</a>', url, image.original.name)
+
+    def original_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The picture as uploaded, for staff who may view images: on S3 a redirect to a
+        signed URL that expires in five minutes, on disk the file itself."""
+        image = self.get_object(request, object_id)
+        if image is None or not self.has_view_permission(request, image):
+            raise Http404("No such picture.")
+        response = images.original_response(image)
+        add_never_cache_headers(response)
+        patch_cache_control(response, private=True)
+        return response
 
     @admin.display(description="display size")
     def display_size(self, image: Image) -> str:

@@ -37,6 +37,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, storages
 from django.db import transaction
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
 from PIL import Image as PILImage
 from PIL import ImageCms, ImageOps
@@ -535,6 +536,28 @@ def _delete_quietly(files: list[tuple[Storage, str]]) -> None:
         except Exception:
             # The upload's own error matters more; the orphan sweep cannot find these, so log.
             logger.exception("could not delete %s after a failed upload", name)
+
+
+# --- Originals, for moderators -----------------------------------------------------------------
+
+
+def original_response(image: Image) -> HttpResponse:
+    """The original of ``image``, for staff (the admin checks who asks). On S3 a redirect to a
+    URL that S3 signs and lets expire (the storage's querystring_expire); on disk, where nothing
+    serves the files, the file itself."""
+    storage = storages["originals"]
+    name = image.original.name
+    if getattr(storage, "querystring_auth", False):
+        return HttpResponseRedirect(storage.url(name))
+    extension = name.rsplit(".", 1)[-1].lower()
+    types = {ext: content_type for ext, content_type in ACCEPTED_FORMATS.values()}
+    try:
+        opened = storage.open(name, "rb")
+    except FileNotFoundError as missing:
+        raise Http404("This picture's original is gone.") from missing
+    response = FileResponse(opened, content_type=types.get(extension, "application/octet-stream"))
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 # --- Deleting ---------------------------------------------------------------------------------
