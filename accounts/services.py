@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from datetime import timedelta
 from importlib import import_module
 
@@ -87,7 +88,10 @@ def may_ban(user) -> bool:
 
 # MySQL's "run the transaction again" errors: a lock wait timeout, a deadlock.
 _RETRYABLE_MYSQL_ERRORS = {1205, 1213}
-_DELETE_ATTEMPTS = 5
+_DELETE_ATTEMPTS = 8
+# Between attempts, a pause of up to this many seconds times the attempt's number, at random:
+# two deletions that deadlocked each other do not meet again at once.
+_DELETE_BACKOFF_SECONDS = 0.02
 
 
 def delete_account(*, user) -> None:
@@ -113,6 +117,7 @@ def delete_account(*, user) -> None:
             break
         except OperationalError as exc:
             if exc.args and exc.args[0] in _RETRYABLE_MYSQL_ERRORS and attempt < _DELETE_ATTEMPTS:
+                time.sleep(_DELETE_BACKOFF_SECONDS * attempt * secrets.randbelow(1000) / 1000)
                 continue
             raise
     _end_sessions_by_key(keys)
