@@ -241,7 +241,25 @@ def _after_votes_changed(
     # whatever a throttled refresh skipped).
     window = settings.RANKING_REFRESH_SECONDS
     if not throttle or window == 0 or cache.add(cache_keys.ranking_refresh(question.pk), 1, window):
-        rankings.refresh(question_ids=[question.pk])
+        _refresh_rankings(question.pk)
+
+
+def _refresh_rankings(question_id: int) -> None:
+    try:
+        rankings.refresh(question_ids=[question_id])
+    except OperationalError as exc:
+        # Once the votes have committed, a deadlock over the lists' order (an account being
+        # deleted holds the same rows) must not fail the request: the figures are copies, and
+        # refresh_rankings' sweep brings them up to date. Inside a transaction MySQL has rolled
+        # it all back, so the caller has to know.
+        in_transaction = transaction.get_connection().in_atomic_block
+        if in_transaction or not exc.args or exc.args[0] not in _RETRYABLE_MYSQL_ERRORS:
+            raise
+        logger.info(
+            "rankings of question %s left to the sweep after MySQL error %s",
+            question_id,
+            exc.args[0],
+        )
 
 
 @dataclass(frozen=True)
