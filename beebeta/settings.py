@@ -363,6 +363,12 @@ if HTTPS and SERVE_FILES:
     raise ImproperlyConfigured("SERVE_FILES is for a local run; with HTTPS, nginx serves files.")
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
+# Under HTTPS both take the __Host- prefix: a browser then keeps them only when they are Secure,
+# for this host alone (no Domain) and for every path, so neither a sibling subdomain nor a
+# plain-HTTP answer can set or replace them. deploy/stack/topology.py names them for its clients.
+_HOST_ONLY = "__Host-" if HTTPS else ""
+SESSION_COOKIE_NAME = f"{_HOST_ONLY}sessionid"
+CSRF_COOKIE_NAME = f"{_HOST_ONLY}csrftoken"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

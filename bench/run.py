@@ -37,6 +37,7 @@ if str(ROOT) not in sys.path:
 
 from bench import cpu, report  # noqa: E402
 from bench.stack import BenchStack  # noqa: E402
+from deploy.stack.topology import CSRF_COOKIE, SESSION_COOKIE  # noqa: E402
 
 LUA = Path(__file__).resolve().parent / "lua"
 THREADS = 2
@@ -120,7 +121,7 @@ class Bench:
 
     def member_cookie(self) -> str:
         session, csrf = self.seeded["voters"][-1]
-        return f"sessionid={session}; csrftoken={csrf}"
+        return f"{SESSION_COOKIE}={session}; {CSRF_COOKIE}={csrf}"
 
     # --- one run -------------------------------------------------------------------------------
 
@@ -314,7 +315,7 @@ def prepare(stack: BenchStack, seeded: dict, rungs: list[Rung]) -> None:
         connection.cursor().execute("CREATE TABLE bench_raw_vote LIKE polls_vote")
     finally:
         connection.close()
-    cookie = {"sessionid": seeded["voters"][-1][0]}
+    cookie = {SESSION_COOKIE: seeded["voters"][-1][0]}
     for rung in rungs:
         if rung.kind == "get":
             server = "app" if rung.server == "static" else rung.server

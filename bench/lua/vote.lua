@@ -62,7 +62,8 @@ function request()
    local account, q = voters[voter + 1], questions[question + 1]
    local choice = q[2 + (i % (#q - 1))]
    local headers = {
-      ["Cookie"] = "sessionid=" .. account[1] .. "; csrftoken=" .. account[2],
+      -- The stack runs with HTTPS=true: the cookies have the __Host- prefix (beebeta/settings.py).
+      ["Cookie"] = "__Host-sessionid=" .. account[1] .. "; __Host-csrftoken=" .. account[2],
       ["Content-Type"] = "application/x-www-form-urlencoded",
       ["Referer"] = origin .. "/q/" .. q[1] .. "/",
       ["X-Forwarded-For"] = string.format("10.%d.%d.%d", math.floor(i / 65536) % 256,

@@ -72,6 +72,10 @@ LB_ADDRESS = "127.0.0.2"
 BUCKET = "beebeta-media"
 # seed_demo's documented default for the demo and staff users (README.md).
 DEMO_PASSWORD = "beebeta-demo"  # noqa: S105
+# The session and CSRF cookies' names under HTTPS=true (beebeta/settings.py), for the clients
+# that send them by hand (tests/stack/storm.py, bench/).
+SESSION_COOKIE = "__Host-sessionid"
+CSRF_COOKIE = "__Host-csrftoken"
 WORKERS_PER_APP_SERVER = 2
 START_TIMEOUT = 60.0
 # Longer than a test server's: nginx and gunicorn first finish the requests in flight.
