@@ -11,6 +11,7 @@ Every ModelAdmin registered, Beebeta's and other apps', gets this, so a new one 
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
@@ -21,10 +22,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 
-class CheckedFilters:
-    """A ChangeList mix-in: the list's query is compiled once its filters are applied."""
+class CheckedFilters(ChangeList):
+    """A ChangeList whose query is compiled once its filters are applied."""
 
-    def get_queryset(self, request: HttpRequest, exclude_parameters=None) -> QuerySet:
+    def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet:
         try:
             # Django's date drill-down turns the year, month and day into dates, and misses
             # some that cannot be (9999 has no next year; a huge number is an OverflowError).
@@ -53,8 +54,11 @@ class BeebetaAdminSite(admin.AdminSite):
         for model in models:
             model_admin = self._registry[model]
             own = model_admin.get_changelist
-            model_admin.get_changelist = lambda request, own=own, **kwargs: checked(
-                own(request, **kwargs)
+            # On the instance: whatever ChangeList the ModelAdmin picks is checked.
+            setattr(  # noqa: B010
+                model_admin,
+                "get_changelist",
+                lambda request, own=own, **kwargs: checked(own(request, **kwargs)),
             )
 
 

@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS
@@ -45,7 +46,7 @@ def database_state() -> str:
     return "ok"
 
 
-def _probe_client(config: dict) -> BaseCache:
+def _probe_client(config: dict[str, Any]) -> BaseCache:
     """A cache client for the probe alone. The request threads' clients skip a failed node for
     MEMCACHED_DEAD_SECONDS, which spares pages its timeout but would report a node that is back
     as unreachable for that long; this one tries a failed node again at every check."""
@@ -92,7 +93,7 @@ class _CacheProbe:
             return self._running
 
     def _run(self) -> str:
-        config = settings.CACHES[DEFAULT_CACHE_ALIAS]
+        config = cast(dict[str, Any], settings.CACHES[DEFAULT_CACHE_ALIAS])
         made_from = repr(config)
         if self._client is None or self._client[0] != made_from:
             if self._client is not None:
@@ -103,8 +104,9 @@ class _CacheProbe:
 
 def _disconnect(cache: BaseCache) -> None:
     if isinstance(cache, BaseMemcachedCache):
-        # beebeta.cache's close() keeps connections on purpose; this client is done.
-        cache._cache.disconnect_all()
+        # beebeta.cache's close() keeps connections on purpose; this client is done, so
+        # Django's own close() disconnects it.
+        BaseMemcachedCache.close(cache)
 
 
 _cache_probe = _CacheProbe()

@@ -9,11 +9,13 @@ Reports are the reporters' words: moderators resolve them, never edit them.
 from __future__ import annotations
 
 from collections import Counter
+from typing import TYPE_CHECKING, TypedDict, cast
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F, Model, Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
 from django.urls import path, reverse
@@ -27,8 +29,31 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.services import may_ban
+from beebeta.request_types import AuthenticatedHttpRequest
 from polls import images, services
-from polls.models import Ballot, Choice, Image, ModerationQueue, Question, Report, Tag, Vote
+from polls.models import (
+    Ballot,
+    Choice,
+    Image,
+    ModerationQueue,
+    Question,
+    QuestionQuerySet,
+    QuestionStatus,
+    Report,
+    Tag,
+    Vote,
+)
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    # What the admin's querysets add to their rows.
+    class _TagCounts(TypedDict):
+        question_count: int
+
+    class _OpenReports(TypedDict):
+        open_reports: list[Report]
+
 
 admin.site.site_header = "Beebeta moderation"
 admin.site.site_title = "Beebeta moderation"
@@ -57,7 +82,7 @@ class TagAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(question_count=Count("questions"))
 
     @admin.display(description="questions", ordering="question_count")
-    def question_count(self, tag: Tag) -> int:
+    def question_count(self, tag: WithAnnotations[Tag, _TagCounts]) -> int:
         return tag.question_count
 
 
@@ -106,7 +131,8 @@ class NeedsReviewFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Question]) -> QuerySet[Question]:
         if self.value() == "needed":
-            return queryset.needs_review()
+            # The admin's querysets come from Question's manager.
+            return cast(QuestionQuerySet, queryset).needs_review()
         return queryset
 
 
@@ -169,7 +195,7 @@ class QuestionAdmin(admin.ModelAdmin):
         self._set_status(request, queryset, Question.Status.CLOSED)
 
     def _set_status(
-        self, request: HttpRequest, queryset: QuerySet[Question], status: Question.Status
+        self, request: HttpRequest, queryset: QuerySet[Question], status: QuestionStatus
     ) -> None:
         changed = services.set_status(questions=queryset, status=status)
         message = ngettext(
@@ -246,8 +272,7 @@ class ModerationQueueAdmin(admin.ModelAdmin):
             .order_by("created_at")
         )
         return (
-            super()
-            .get_queryset(request)
+            cast(QuestionQuerySet, super().get_queryset(request))
             .needs_review()
             .annotate(report_count=Count("reports", filter=Q(reports__resolved_at__isnull=True)))
             .prefetch_related(
@@ -301,7 +326,7 @@ class ModerationQueueAdmin(admin.ModelAdmin):
         return (*self.list_display, decide)
 
     @admin.display(description="open reports", ordering="report_count")
-    def report_reasons(self, question: Question) -> SafeString | str:
+    def report_reasons(self, question: WithAnnotations[Question, _OpenReports]) -> SafeString | str:
         if not question.open_reports:
             return "none"
         reasons = Counter(report.get_reason_display() for report in question.open_reports)
@@ -322,19 +347,21 @@ class ModerationQueueAdmin(admin.ModelAdmin):
         )
 
     @admin.action(description="Approve (publish and clear reports)", permissions=("change",))
-    def approve(self, request: HttpRequest, queryset: QuerySet[Question]) -> None:
+    def approve(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Question]) -> None:
         self._apply(request, "approve", _questions(queryset))
 
     @admin.action(description="Hide (and clear reports)", permissions=("change",))
-    def hide_for_good(self, request: HttpRequest, queryset: QuerySet[Question]) -> None:
+    def hide_for_good(
+        self, request: AuthenticatedHttpRequest, queryset: QuerySet[Question]
+    ) -> None:
         self._apply(request, "hide", _questions(queryset))
 
     @admin.action(description="Ban the author (and hide the question)", permissions=("ban",))
-    def ban_author(self, request: HttpRequest, queryset: QuerySet[Question]) -> None:
+    def ban_author(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Question]) -> None:
         self._apply(request, "ban", _questions(queryset))
 
     @method_decorator(require_POST)
-    def decide_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+    def decide_view(self, request: AuthenticatedHttpRequest, object_id: str) -> HttpResponse:
         """One decision on one question, from its row in the queue or its change page."""
         decision = request.POST.get("decision", "")
         allowed = allowed_decisions(request)
@@ -350,7 +377,9 @@ class ModerationQueueAdmin(admin.ModelAdmin):
             back = reverse("admin:polls_moderationqueue_changelist")
         return redirect(back)
 
-    def _apply(self, request: HttpRequest, decision: str, questions: list[Question]) -> None:
+    def _apply(
+        self, request: AuthenticatedHttpRequest, decision: str, questions: list[Question]
+    ) -> None:
         if decision == "approve":
             services.approve_questions(questions=questions, moderator=request.user)
             self._done(request, len(questions), "approved")
@@ -459,7 +488,7 @@ class ImageAdmin(ReadOnly, admin.ModelAdmin):
         url = reverse("admin:polls_image_original", args=[image.pk])
         return format_html('<a href="{}">{}</a>', url, image.original.name)
 
-    def original_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+    def original_view(self, request: HttpRequest, object_id: str) -> HttpResponseBase:
         """The picture as uploaded, for staff who may view images: on S3 a redirect to a
         signed URL that expires in five minutes, on disk the file itself."""
         image = self.get_object(request, object_id)

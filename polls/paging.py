@@ -72,7 +72,7 @@ MAX_CURSOR_LENGTH = 200
 MAX_COUNT = 2**63 - 1
 
 
-def decode_cursor(order: Order, token: str) -> list:
+def decode_cursor(order: Order, token: str) -> list[datetime | int]:
     if len(token) > MAX_CURSOR_LENGTH:
         raise BadCursor(token[:MAX_CURSOR_LENGTH])
     try:
@@ -82,7 +82,7 @@ def decode_cursor(order: Order, token: str) -> list:
         raise BadCursor(token) from exc
     if not isinstance(values, list) or len(values) != len(order.fields):
         raise BadCursor(token)
-    decoded = []
+    decoded: list[datetime | int] = []
     for name, value in zip(order.fields, values, strict=True):
         if name == "published_at":
             decoded.append(_cursor_moment(value, token))

@@ -89,3 +89,18 @@ def test_session_and_csrf_cookies_are_host_only_under_https(tmp_path):
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DATA_DIR": str(tmp_path)}
     result = manage(env, "shell", "--no-imports", "-c", script)
     assert result.stdout.split()[:2] == ["sessionid", "csrftoken"]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("beebeta.example", "is not an origin"),
+        ("https://beebeta.example/polls", "is not an origin"),
+        ("http://beebeta.example", "must be https:// with HTTPS"),
+    ],
+)
+def test_public_origin_is_an_https_origin_in_production(tmp_path, value, message):
+    # Canonical URLs, share cards and embeds carry it: a wrong one would travel everywhere.
+    result = manage({**production_env(tmp_path), "PUBLIC_ORIGIN": value}, "check")
+    assert result.returncode != 0
+    assert message in result.stderr
