@@ -129,4 +129,6 @@ def _zone(name: str) -> ZoneInfo:
 
 
 def _choice(value: str, allowed: Sequence[int], default: int) -> int:
-    return int(value) if value.isdigit() and int(value) in allowed else default
+    # Compared as text, never converted: "²" passes isdigit() and then fails int(), and
+    # thousands of digits would be converted before being refused (both were a 500).
+    return next((option for option in allowed if value == str(option)), default)

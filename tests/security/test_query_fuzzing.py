@@ -207,3 +207,13 @@ def test_a_cursor_nested_deeper_than_python_recurses_starts_the_list_over(client
     response = client.get("/", {"after": encoded("[" * 5000)})
     assert response.status_code == 302
     assert response["Location"] == "/"
+
+
+@pytest.mark.parametrize("days", ["²", "٣٠", "9" * 5000, "007", "-7"])
+def test_odd_digits_for_the_insights_window_show_the_default_one(days, staff):
+    # "²" and "٣٠" pass str.isdigit() and fail int(); 5,000 digits exceed int()'s limit.
+    client = Client()
+    client.force_login(staff)
+    response = client.get(reverse("polls:insights_signups"), {"days": days})
+    assert response.status_code == 200
+    assert response.context["days"] == 30
