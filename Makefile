@@ -82,12 +82,14 @@ demo-data: $(RUN_STAMP)
 
 # serve_demo is runserver that prints the address and the demo log-ins once it listens.
 # With no timers on a local run, background loops let Trending decay, send the email outbox (to
-# the console: the links appear in this terminal) and keep each day's results as history; they
-# are stopped with the server.
+# the console: the links appear in this terminal), keep each day's results as history and write
+# the open data dumps once a day (the first at once: a few demo questions); they are stopped
+# with the server.
 BACKGROUND = $(BIN)/python manage.py refresh_rankings --every 300 -v 0 & rankings=$$!; \
 	$(BIN)/python manage.py send_outbox --every 5 -v 0 & outbox=$$!; \
 	$(BIN)/python manage.py snapshot_results --every 300 -v 0 & snapshots=$$!; \
-	trap 'kill $$rankings $$outbox $$snapshots 2>/dev/null' EXIT INT TERM
+	$(BIN)/python manage.py dump_open_data --every 86400 -v 0 & dumps=$$!; \
+	trap 'kill $$rankings $$outbox $$snapshots $$dumps 2>/dev/null' EXIT INT TERM
 
 run: demo-data
 	$(BACKGROUND); \

@@ -254,7 +254,7 @@ if AWS_STORAGE_BUCKET_NAME:
         raise ImproperlyConfigured(f"AWS_S3_TIMEOUT={_s3_timeout:g} must be above 0 seconds.")
     _s3_addressing_style = env_str("AWS_S3_ADDRESSING_STYLE", "") or None
     _media_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "beebeta.media_storage.MediaStorage",
         "OPTIONS": {
             "bucket_name": AWS_STORAGE_BUCKET_NAME,
             "endpoint_url": env_str("AWS_S3_ENDPOINT_URL", "") or None,

@@ -94,3 +94,9 @@ VIEW_FLUSH_LOCK = "views:flush-lock"
 
 def rate_limit(scope: str, key: str, window_number: int) -> str:
     return f"rl:{scope}:{key}:{window_number}"
+
+
+# --- Open data (polls.open_data) -------------------------------------------------------------
+
+# The newest complete dump's manifest, as the /data/ page links it ({} when there is none).
+LATEST_DUMP = "open-data:latest"

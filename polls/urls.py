@@ -14,6 +14,10 @@ urlpatterns = [
     path("ask/", views.ask, name="ask"),
     path("ask/pending/", views.ask_pending, name="ask_pending"),
     path("q/<str:slug>/", views.question_detail, name="question"),
+    # A question as open data; slugs never hold a dot, so these never shadow a question.
+    path("q/<str:slug>.json", views.question_json, name="question_json"),
+    path("q/<str:slug>.csv", views.question_csv, name="question_csv"),
+    path("data/", views.data_page, name="data"),
     path("q/<str:slug>/vote/", views.vote, name="vote"),
     # An anonymous visitor's pick, held until they log in, sign up or give an email address.
     path("q/<str:slug>/almost-there/", views.almost_there, name="almost_there"),

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -10,7 +10,14 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+    QueryDict,
+)
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -24,7 +31,7 @@ from accounts import services as account_services
 from accounts.forms import EmailVoteForm
 from beebeta import analytics, time_zones
 from beebeta.views import too_many_requests
-from polls import cards, fragments, picks, ratelimit, reads, search, services
+from polls import cards, fragments, open_data, picks, ratelimit, reads, search, services
 from polls.forms import AskForm, ReportForm, VoteForm
 from polls.insights.counting import count_view
 from polls.models import Question, Tag
@@ -432,3 +439,53 @@ def time_zone(request: HttpRequest) -> HttpResponse:
         current = chosen[:64]
     context = {"zones": time_zones.known_zones(), "current": current, "next": back, "error": error}
     return render(request, "polls/time_zone.html", context, status=400 if error else 200)
+
+
+# --- Open data ------------------------------------------------------------------------------
+
+
+def _open_record(slug: str) -> dict:
+    data = open_data.question_record(slug)
+    if data is None:
+        raise Http404("No such question.")
+    return data
+
+
+def _shared_data(response: HttpResponse) -> HttpResponse:
+    # Open data may be read by a page on any site; it carries no cookie and no one's data.
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@require_GET
+def question_json(request: HttpRequest, slug: str) -> HttpResponse:
+    data = _open_record(slug)
+    document = {
+        "licence": open_data.LICENCE,
+        "licence_url": open_data.LICENCE_URL,
+        "url": request.build_absolute_uri(data["path"]),
+        "question": data,
+    }
+    return _shared_data(JsonResponse(document, json_dumps_params={"ensure_ascii": False}))
+
+
+@require_GET
+def question_csv(request: HttpRequest, slug: str) -> HttpResponse:
+    data = _open_record(slug)
+    response = HttpResponse(open_data.question_csv(data), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'inline; filename="{data["slug"]}.csv"'
+    return _shared_data(response)
+
+
+@require_GET
+def data_page(request: HttpRequest) -> HttpResponse:
+    dump = open_data.latest_dump()
+    context = {
+        "dump": dump,
+        "dump_time": datetime.fromisoformat(dump["generated_at"]) if dump else None,
+        "licence": open_data.LICENCE,
+        "licence_url": open_data.LICENCE_URL,
+        "columns": open_data.CSV_COLUMNS,
+        "keep": open_data.KEEP_DUMPS,
+    }
+    return render(request, "polls/data.html", context)

@@ -36,6 +36,10 @@ ROUTES = {
     "polls:tag": Route(PUBLIC, READ),
     "polls:search": Route(PUBLIC, READ),
     "polls:question": Route(PUBLIC, READ),
+    # A question as open data, and the page of the nightly dumps.
+    "polls:question_json": Route(PUBLIC, READ, html=False),
+    "polls:question_csv": Route(PUBLIC, READ, html=False),
+    "polls:data": Route(PUBLIC, READ),
     "polls:ask": Route(MEMBER, FORM),
     "polls:ask_pending": Route(MEMBER, READ),
     "polls:vote": Route(MEMBER, ACTION),
@@ -120,6 +124,8 @@ def address(name: str, *, question_slug: str, tag_slug: str) -> str:
     }.get(name)
     if name in (
         "polls:question",
+        "polls:question_json",
+        "polls:question_csv",
         "polls:vote",
         "polls:report",
         "polls:link_copied",

@@ -120,6 +120,24 @@ def test_a_flood_of_posts_from_one_client_gets_the_429_page(stack, path, burst, 
     connection.close()
 
 
+def test_a_program_reading_open_data_in_a_loop_gets_the_429_page(stack):
+    connection = to_nginx(stack, 1, as_balancer=True)
+    headers = {"X-Forwarded-For": "198.51.100.14", "X-Forwarded-Proto": "https"}
+    paths = ["/q/no-such-question.json", "/q/no-such-question.csv", "/feeds/new/"]
+    statuses = [
+        request(connection, "GET", paths[n % len(paths)], headers=headers).status
+        for n in range(30 + 4)
+    ]
+    # The burst of 30 reaches Django (a 404 for a question that is not there), then 429.
+    assert 429 not in statuses[:31], statuses
+    assert statuses[-2:] == [429, 429], statuses
+    # A page people read is never limited, and another client still reads the data.
+    assert request(connection, "GET", "/", headers=headers).status == 200
+    other = {**headers, "X-Forwarded-For": "198.51.100.99"}
+    assert request(connection, "GET", paths[0], headers=other).status == 404
+    connection.close()
+
+
 def test_only_the_balancer_may_say_who_the_client_is(stack):
     spoofed = "203.0.113.5"
     # Through HAProxy, a client's own X-Forwarded-For stays to the left of the address HAProxy
