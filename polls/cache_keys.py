@@ -100,3 +100,8 @@ def rate_limit(scope: str, key: str, window_number: int) -> str:
 
 # The newest complete dump's manifest, as the /data/ page links it ({} when there is none).
 LATEST_DUMP = "open-data:latest"
+
+
+def whole_response(host: str, path: str) -> str:
+    """A feed's or sitemap's body and content type (polls.whole_responses)."""
+    return f"resp:{_digest(host + '|' + path)}"

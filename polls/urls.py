@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from polls import views
+from polls import feeds, views
+from polls.whole_responses import cached_whole
 
 app_name = "polls"
 
@@ -25,6 +26,10 @@ urlpatterns = [
     path("q/<str:slug>/report/", views.report, name="report"),
     path("q/<str:slug>/shared/", views.link_copied, name="link_copied"),
     path("time-zone/", views.time_zone, name="time_zone"),
+    # Atom feeds, kept whole in memcached.
+    path("feeds/new/", cached_whole(feeds.NewQuestionsFeed()), name="feed_new"),
+    path("feeds/closed/", cached_whole(feeds.ClosedQuestionsFeed()), name="feed_closed"),
+    path("feeds/tags/<str:slug>/", cached_whole(feeds.TagFeed()), name="feed_tag"),
     # Staff insights: their own URLconf, with no namespace of its own, so the names stay
     # polls:insights, polls:insights_activity...
     path("insights/", include("polls.insights.urls")),

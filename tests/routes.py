@@ -40,6 +40,9 @@ ROUTES = {
     "polls:question_json": Route(PUBLIC, READ, html=False),
     "polls:question_csv": Route(PUBLIC, READ, html=False),
     "polls:data": Route(PUBLIC, READ),
+    "polls:feed_new": Route(PUBLIC, READ, html=False),
+    "polls:feed_closed": Route(PUBLIC, READ, html=False),
+    "polls:feed_tag": Route(PUBLIC, READ, html=False),
     "polls:ask": Route(MEMBER, FORM),
     "polls:ask_pending": Route(MEMBER, READ),
     "polls:vote": Route(MEMBER, ACTION),
@@ -118,6 +121,7 @@ def address(name: str, *, question_slug: str, tag_slug: str) -> str:
     """The address of a route, with the objects named where the route takes an argument."""
     kwargs = {
         "polls:tag": {"slug": tag_slug},
+        "polls:feed_tag": {"slug": tag_slug},
         "accounts:password_reset_confirm": {"uidb64": "MQ", "token": "set-password"},
         "accounts:email_link": {"token": LINK_TOKEN},
         "accounts:email_link_again": {"token": LINK_TOKEN},

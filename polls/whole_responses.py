@@ -1,0 +1,42 @@
+"""Whole responses kept in memcached, for what programs fetch again and again (feeds, sitemaps).
+
+These views read no session and no user, so their answer is the same for everyone on one host:
+the body is kept for LIST_CACHE_SECONDS, as the lists' rows are, and a question hidden meanwhile
+leaves them within that time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_GET
+
+from polls import cache_keys
+
+View = Callable[..., HttpResponse]
+
+
+def cached_whole(view: View) -> View:
+    """``view``'s 200 answers kept per host and path (the query string is ignored, so it cannot
+    be used to skip the cache); GET only."""
+
+    @require_GET
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        key = cache_keys.whole_response(request.get_host(), request.path)
+        found = cache.get(key)
+        if found is not None:
+            content, content_type = found
+            return HttpResponse(content, content_type=content_type)
+        response = view(request, *args, **kwargs)
+        if response.status_code == 200 and not response.streaming:
+            cache.set(
+                key, (response.content, response["Content-Type"]), settings.LIST_CACHE_SECONDS
+            )
+        return response
+
+    return wrapped
