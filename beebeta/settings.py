@@ -33,6 +33,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # sitemap.xml (polls/sitemaps.py): its views and templates.
+    "django.contrib.sitemaps",
     "axes",
     # The email outbox: messages are rows written with the change that causes them, and
     # `manage.py send_outbox` sends them (accounts/outbox.py).

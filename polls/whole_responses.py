@@ -20,23 +20,25 @@ from polls import cache_keys
 View = Callable[..., HttpResponse]
 
 
-def cached_whole(view: View) -> View:
-    """``view``'s 200 answers kept per host and path (the query string is ignored, so it cannot
-    be used to skip the cache); GET only."""
+def cached_whole(view: View, *, params: tuple[str, ...] = ()) -> View:
+    """``view``'s 200 answers kept per host, path and the query ``params`` it reads (any other
+    query is ignored, so it cannot be used to skip the cache); GET only."""
 
     @require_GET
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        key = cache_keys.whole_response(request.get_host(), request.path)
+        query = "&".join(f"{name}={request.GET.get(name, '')}" for name in params)
+        key = cache_keys.whole_response(request.get_host(), f"{request.path}?{query}")
         found = cache.get(key)
         if found is not None:
-            content, content_type = found
-            return HttpResponse(content, content_type=content_type)
+            content, headers = found
+            return HttpResponse(content, headers=headers)
         response = view(request, *args, **kwargs)
+        if hasattr(response, "render"):
+            response.render()  # a TemplateResponse (the sitemaps)
         if response.status_code == 200 and not response.streaming:
-            cache.set(
-                key, (response.content, response["Content-Type"]), settings.LIST_CACHE_SECONDS
-            )
+            # The view's own headers (its type, a sitemap's X-Robots-Tag): no middleware's yet.
+            cache.set(key, (response.content, dict(response.items())), settings.LIST_CACHE_SECONDS)
         return response
 
     return wrapped

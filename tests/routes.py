@@ -43,6 +43,13 @@ ROUTES = {
     "polls:feed_new": Route(PUBLIC, READ, html=False),
     "polls:feed_closed": Route(PUBLIC, READ, html=False),
     "polls:feed_tag": Route(PUBLIC, READ, html=False),
+    "about": Route(PUBLIC, READ),
+    "privacy": Route(PUBLIC, READ),
+    # For search engines and browsers.
+    "robots_txt": Route(PUBLIC, READ, html=False),
+    "favicon": Route(PUBLIC, READ, html=False),
+    "sitemap_index": Route(PUBLIC, READ, html=False),
+    "sitemap_section": Route(PUBLIC, READ, html=False),
     "polls:ask": Route(MEMBER, FORM),
     "polls:ask_pending": Route(MEMBER, READ),
     "polls:vote": Route(MEMBER, ACTION),
@@ -122,6 +129,7 @@ def address(name: str, *, question_slug: str, tag_slug: str) -> str:
     kwargs = {
         "polls:tag": {"slug": tag_slug},
         "polls:feed_tag": {"slug": tag_slug},
+        "sitemap_section": {"section": "questions"},
         "accounts:password_reset_confirm": {"uidb64": "MQ", "token": "set-password"},
         "accounts:email_link": {"token": LINK_TOKEN},
         "accounts:email_link_again": {"token": LINK_TOKEN},
