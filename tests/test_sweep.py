@@ -40,6 +40,8 @@ PHOTOGRAPHED = {
     (MEMBER, "polls:question"): "question",
     (MEMBER, "polls:ask"): "ask",
     (STAFF, "polls:insights"): "insights",
+    (ANONYMOUS, "polls:data"): "data",
+    (ANONYMOUS, "privacy"): "privacy",
 }
 
 MEASURE = """
