@@ -7,7 +7,6 @@ memcached (polls.whole_responses). Only public questions are in them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.syndication.views import Feed
@@ -82,21 +81,11 @@ class TagFeed(NewQuestionsFeed):
         return _newest(Question.objects.public().filter(tags=obj))
 
 
-@dataclass(frozen=True)
-class ClosedQuestion:
-    question: Question
-    result: str
-
-
-class ClosedQuestionsFeed(Feed):
-    feed_type = Atom1Feed
+class ClosedQuestionsFeed(NewQuestionsFeed):
     title = "Beebeta: final results"
     subtitle = "Questions whose voting has ended, each with its final result."
 
-    def link(self) -> str:
-        return reverse("polls:home") + "?order=newest"
-
-    def items(self) -> list[ClosedQuestion]:
+    def items(self) -> list[Question]:
         now = timezone.now()
         ended = Q(status=Question.Status.CLOSED) | Q(
             status=Question.Status.PUBLISHED, closes_at__lte=now
@@ -110,25 +99,16 @@ class ClosedQuestionsFeed(Feed):
             .prefetch_related("tags", "choices")[:FEED_SIZE]
         )
         figures = history.read_figures([question.pk for question in questions])
-        return [
-            ClosedQuestion(question, _final_result(question, *figures[question.pk], now=now))
-            for question in questions
-        ]
+        for question in questions:
+            # Fetched for this feed alone: the result rides on the instance to its entry.
+            question.final_result = _final_result(question, *figures[question.pk], now=now)
+        return questions
 
-    def item_title(self, item: ClosedQuestion) -> str:
-        return item.question.title
+    def item_description(self, item: Question) -> str:
+        return f"<p>{escape(item.final_result)}</p>"
 
-    def item_description(self, item: ClosedQuestion) -> str:
-        return f"<p>{escape(item.result)}</p>"
-
-    def item_link(self, item: ClosedQuestion) -> str:
-        return item.question.get_absolute_url()
-
-    def item_pubdate(self, item: ClosedQuestion) -> datetime | None:
-        return item.question.closes_at or item.question.published_at
-
-    def item_categories(self, item: ClosedQuestion) -> list[str]:
-        return [tag.name for tag in item.question.tags.all()]
+    def item_pubdate(self, item: Question) -> datetime | None:
+        return item.closes_at or item.published_at
 
 
 def _final_result(question: Question, voters: int, votes: dict[str, int], *, now) -> str:

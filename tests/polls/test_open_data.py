@@ -22,9 +22,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from polls import open_data, services
-from polls.models import Ballot, Question, ResultDay, SnapshotRun, Vote
+from polls.models import Ballot, Question, ResultDay, Vote
 from polls.results import Share
 from polls.templatetags.beebeta import interval, percent
+from tests.polls.test_history_costs import snapshot_days
 
 User = get_user_model()
 
@@ -46,27 +47,10 @@ def vote_spread(question: Question, people: list, picks: list[list[int]]) -> Non
 
 def with_days(question: Question, days: int) -> None:
     """``days`` completed days of history before today, each a snapshot run."""
-    first_choice = question.choices.first()
-    today = timezone.now().date()
-    start = today - timedelta(days=days)
+    start = timezone.now().date() - timedelta(days=days)
     question.published_at = datetime.combine(start, time(1), tzinfo=UTC)
     question.save(update_fields=["published_at"])
-    ResultDay.objects.bulk_create(
-        ResultDay(
-            question=question,
-            day=start + timedelta(days=n),
-            voters=n + 1,
-            votes={str(first_choice.pk): n + 1},
-            counted_at=datetime.combine(start + timedelta(days=n), time(23, 55), tzinfo=UTC),
-        )
-        for n in range(days)
-    )
-    for n in range(days):
-        day = start + timedelta(days=n)
-        moment = datetime.combine(day, time(23, 55), tzinfo=UTC)
-        SnapshotRun.objects.get_or_create(
-            day=day, defaults={"started_at": moment, "finished_at": moment}
-        )
+    snapshot_days(question, start, days)
 
 
 def rows_in_mariadb(question: Question) -> tuple[int, dict[int, int]]:
