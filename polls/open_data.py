@@ -50,8 +50,11 @@ MANIFEST_NAME = "manifest.json"
 BATCH = 500
 # Dumps kept in the storage; older folders are removed by the run that writes a new one.
 KEEP_DUMPS = 7
-# How long the /data/ page reuses what it read of the storage about the latest dump.
+# How long the /data/ page reuses what it read of the storage about the latest dump; a finding of
+# none (or a storage that failed) is read again sooner. The dump drops it when it is written, but
+# a local run's processes each keep their own cache.
 LATEST_DUMP_SECONDS = 600
+NO_DUMP_SECONDS = 60
 
 WITHHELD = {
     Question.Results.AFTER_VOTE: "Results are shown to people who voted until the question closes.",
@@ -343,7 +346,7 @@ def _remove_old_dumps(storage: Storage) -> None:
 
 def latest_dump(storage: Storage | None = None) -> dict[str, Any] | None:
     """The newest complete dump's manifest with the files' URLs, or None when there is none or
-    the storage cannot be read (cached LATEST_DUMP_SECONDS either way)."""
+    the storage cannot be read (cached LATEST_DUMP_SECONDS, or NO_DUMP_SECONDS for None)."""
     found = cache.get(cache_keys.LATEST_DUMP)
     if found is not None:
         return found or None
@@ -353,7 +356,7 @@ def latest_dump(storage: Storage | None = None) -> dict[str, Any] | None:
     except Exception:  # noqa: BLE001  (a storage that fails costs the links, never the page)
         logger.warning("open data: the dumps could not be listed", exc_info=True)
         found = {}
-    cache.set(cache_keys.LATEST_DUMP, found, LATEST_DUMP_SECONDS)
+    cache.set(cache_keys.LATEST_DUMP, found, LATEST_DUMP_SECONDS if found else NO_DUMP_SECONDS)
     return found or None
 
 
