@@ -146,6 +146,13 @@ def test_json_and_csv_equal_the_rows_in_mariadb_and_the_page(client, polled):
     ]
 
 
+def test_the_question_page_links_its_data(client, polled):
+    page = client.get(polled.get_absolute_url()).content.decode()
+    assert f'href="/q/{polled.slug}.json" type="application/json"' in page
+    assert f'href="/q/{polled.slug}.csv" type="text/csv"' in page
+    assert 'href="/data/"' in page
+
+
 def test_a_multiple_choice_question_counts_shares_of_voters(client, make_question):
     question = make_question("Which fruits?", ("Apple", "Pear", "Plum"), max_choices=3)
     vote_spread(question, voters(10), [[0, 1]] * 6 + [[1]] * 4)
