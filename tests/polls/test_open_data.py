@@ -229,6 +229,13 @@ def test_no_voter_identity_in_any_output(client, make_question, local_media):
     ]
     dumped = read_dump(open_data.write_dump())
     outputs += [json.dumps(dumped["json"], ensure_ascii=False), dumped["csv"]]
+    # The other outputs for programs, too.
+    question.closes_at = timezone.now() - timedelta(minutes=1)
+    question.save()
+    for url in ("/feeds/new/", "/feeds/closed/", "/sitemap-questions.xml"):
+        response = client.get(url)
+        assert response.status_code == 200 and question.slug in response.content.decode()
+        outputs.append(response.content.decode())
     for text in outputs:
         assert "person-xk" not in text and "author-zq" not in text
         assert "example.org" not in text
