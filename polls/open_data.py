@@ -158,24 +158,34 @@ def record(
     return data
 
 
+# A spreadsheet opening the CSV runs a cell that starts with one of these as a formula: text
+# written by people (titles, choices) that does gets an apostrophe in front, which spreadsheets
+# hide and programs can strip. The JSON keeps the text as it is.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text_cell(text: str) -> str:
+    return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
+
+
 def csv_rows(data: Mapping[str, Any]) -> Iterator[list[Any]]:
     """The record as CSV rows (CSV_COLUMNS): one per choice for the live results ("now"), one per
     choice and day of the history ("day"), or one per choice without figures ("withheld")."""
     head = [
         data["slug"],
-        data["title"],
+        _text_cell(data["title"]),
         data["status"],
         data["published_at"] or "",
         data["closes_at"] or "",
     ]
-    texts = {choice["id"]: choice["text"] for choice in data["choices"]}
+    texts = {choice["id"]: _text_cell(choice["text"]) for choice in data["choices"]}
     if data["results"] is None:
         for choice in data["choices"]:
-            yield [*head, "withheld", "", "", choice["id"], choice["text"], "", "", "", "", ""]
+            yield [*head, "withheld", "", "", choice["id"], texts[choice["id"]], "", "", "", "", ""]
         return
     voters = data["results"]["voters"]
     for row in data["results"]["choices"]:
-        yield [*head, "now", "", "", row["id"], row["text"], *_figures(row, voters)]
+        yield [*head, "now", "", "", row["id"], texts[row["id"]], *_figures(row, voters)]
     for day in data["history"]:
         for row in day["choices"]:
             when = [day["day"], "true" if day["reconstructed"] else "false"]

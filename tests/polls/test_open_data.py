@@ -153,6 +153,18 @@ def test_the_question_page_links_its_data(client, polled):
     assert 'href="/data/"' in page
 
 
+def test_text_a_spreadsheet_would_run_as_a_formula_is_defused_in_the_csv_only(
+    client, make_question
+):
+    question = make_question('=HYPERLINK("http://x")?', ("+1", "-1", "@me", "plain"))
+    rows = get_csv(client, question)
+    assert {row["title"] for row in rows} == {'\'=HYPERLINK("http://x")?'}
+    assert sorted(row["choice"] for row in rows) == ["'+1", "'-1", "'@me", "plain"]
+    record = get_json(client, question)["question"]
+    assert record["title"] == question.title
+    assert [choice["text"] for choice in record["choices"]] == ["+1", "-1", "@me", "plain"]
+
+
 def test_a_multiple_choice_question_counts_shares_of_voters(client, make_question):
     question = make_question("Which fruits?", ("Apple", "Pear", "Plum"), max_choices=3)
     vote_spread(question, voters(10), [[0, 1]] * 6 + [[1]] * 4)
