@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 
@@ -261,7 +262,7 @@ if AWS_STORAGE_BUCKET_NAME:
 
         raise ImproperlyConfigured(f"AWS_S3_TIMEOUT={_s3_timeout:g} must be above 0 seconds.")
     _s3_addressing_style = env_str("AWS_S3_ADDRESSING_STYLE", "") or None
-    _media_storage = {
+    _media_storage: dict[str, Any] = {
         "BACKEND": "beebeta.media_storage.MediaStorage",
         "OPTIONS": {
             "bucket_name": AWS_STORAGE_BUCKET_NAME,
@@ -397,7 +398,7 @@ CSRF_FAILURE_VIEW = "beebeta.views.csrf_failure"
 # Behind deploy/nginx, nginx sets the same Permissions-Policy (and HSTS, nosniff,
 # Referrer-Policy) itself and hides Django's copies; CSP and COOP are Django's alone
 # (nginx only adds its own to responses Django never sees: static files, its 429 page).
-_csp_media = []
+_csp_media: list[str] = []
 if AWS_STORAGE_BUCKET_NAME:
     # Media come from the CDN (or straight from the S3 endpoint when there is none).
     _media_options = _media_storage["OPTIONS"]
@@ -421,7 +422,7 @@ CONTENT_SECURITY_POLICY = {
 }
 # Powerful browser features no page of Beebeta uses, refused to every origin. Keep it
 # equal to deploy/nginx/beebeta-security-headers.conf (tests/security checks both).
-PERMISSIONS_POLICY = {
+PERMISSIONS_POLICY: dict[str, list[str]] = {
     feature: [] for feature in ("camera", "microphone", "geolocation", "payment", "usb")
 }
 

@@ -3,13 +3,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.sitemaps import views as sitemap_views
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from beebeta import site_pages
 from polls.sitemaps import SITEMAPS
 from polls.whole_responses import cached_whole
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     # Sign-up keeps django-registration's un-namespaced URL names.

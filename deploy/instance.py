@@ -196,7 +196,7 @@ def publish_static(client: Any, bucket: str, root: Path, prefix: str = "static/"
     Hashed files already in the bucket are skipped (same name, same bytes); unhashed ones are
     sent again, as a release may change them.
     """
-    present = set()
+    present: set[str] = set()
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         present.update(item["Key"] for item in page.get("Contents", []))
     sent = 0

@@ -7,10 +7,12 @@ memcached (polls.whole_responses). Only public questions are in them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
 from django.contrib.syndication.views import Feed
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest
 from django.urls import reverse
@@ -25,7 +27,7 @@ from polls.results import results
 FEED_SIZE = 30
 
 
-def _newest(questions) -> list[Question]:
+def _newest(questions: QuerySet[Question]) -> list[Question]:
     return list(
         questions.order_by("-published_at", "-id")
         .defer("search_text")
@@ -33,8 +35,34 @@ def _newest(questions) -> list[Question]:
     )
 
 
-class NewQuestionsFeed(Feed):
+class _QuestionFeed(Feed):
+    """What every entry shows of its question; ``question_of`` finds it in an item (the item
+    itself, unless a feed says otherwise)."""
+
     feed_type = Atom1Feed
+
+    def question_of(self, item: Any) -> Question:
+        return cast(Question, item)
+
+    def item_title(self, item: Any) -> str:
+        return self.question_of(item).title
+
+    def item_description(self, item: Any) -> str:
+        # The feed's summaries are HTML: the question's text is plain, so it is escaped.
+        question = self.question_of(item)
+        return linebreaks(escape(question.description or question.title))
+
+    def item_link(self, item: Any) -> str:
+        return self.question_of(item).get_absolute_url()
+
+    def item_pubdate(self, item: Any) -> datetime | None:
+        return self.question_of(item).published_at
+
+    def item_categories(self, item: Any) -> list[str]:
+        return [tag.name for tag in self.question_of(item).tags.all()]
+
+
+class NewQuestionsFeed(_QuestionFeed):
     title = "Beebeta: new questions"
     subtitle = "The newest public questions on Beebeta."
 
@@ -44,26 +72,10 @@ class NewQuestionsFeed(Feed):
     def items(self) -> list[Question]:
         return _newest(Question.objects.public())
 
-    def item_title(self, item: Question) -> str:
-        return item.title
 
-    def item_description(self, item: Question) -> str:
-        # The feed's summaries are HTML: the question's text is plain, so it is escaped.
-        return linebreaks(escape(item.description or item.title))
-
-    def item_link(self, item: Question) -> str:
-        return item.get_absolute_url()
-
-    def item_pubdate(self, item: Question) -> datetime | None:
-        return item.published_at
-
-    def item_categories(self, item: Question) -> list[str]:
-        return [tag.name for tag in item.tags.all()]
-
-
-class TagFeed(NewQuestionsFeed):
-    def get_object(self, request: HttpRequest, slug: str) -> Tag:
-        tag = reads.tag(slug)
+class TagFeed(_QuestionFeed):
+    def get_object(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Tag:
+        tag = reads.tag(kwargs["slug"])
         if tag is None:
             raise Http404("No such tag.")
         return tag
@@ -81,11 +93,20 @@ class TagFeed(NewQuestionsFeed):
         return _newest(Question.objects.public().filter(tags=obj))
 
 
-class ClosedQuestionsFeed(NewQuestionsFeed):
+@dataclass(frozen=True)
+class ClosedQuestion:
+    question: Question
+    result: str
+
+
+class ClosedQuestionsFeed(_QuestionFeed):
     title = "Beebeta: final results"
     subtitle = "Questions whose voting has ended, each with its final result."
 
-    def items(self) -> list[Question]:
+    def link(self) -> str:
+        return reverse("polls:home") + "?order=newest"
+
+    def items(self) -> list[ClosedQuestion]:
         now = timezone.now()
         ended = Q(status=Question.Status.CLOSED) | Q(
             status=Question.Status.PUBLISHED, closes_at__lte=now
@@ -99,16 +120,19 @@ class ClosedQuestionsFeed(NewQuestionsFeed):
             .prefetch_related("tags", "choices")[:FEED_SIZE]
         )
         figures = history.read_figures([question.pk for question in questions])
-        for question in questions:
-            # Fetched for this feed alone: the result rides on the instance to its entry.
-            question.final_result = _final_result(question, *figures[question.pk], now=now)
-        return questions
+        return [
+            ClosedQuestion(question, _final_result(question, *figures[question.pk], now=now))
+            for question in questions
+        ]
 
-    def item_description(self, item: Question) -> str:
-        return f"<p>{escape(item.final_result)}</p>"
+    def question_of(self, item: ClosedQuestion) -> Question:
+        return item.question
 
-    def item_pubdate(self, item: Question) -> datetime | None:
-        return item.closes_at or item.published_at
+    def item_description(self, item: ClosedQuestion) -> str:
+        return f"<p>{escape(item.result)}</p>"
+
+    def item_pubdate(self, item: ClosedQuestion) -> datetime | None:
+        return item.question.closes_at or item.question.published_at
 
 
 def _final_result(question: Question, voters: int, votes: dict[str, int], *, now) -> str:

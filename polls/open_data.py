@@ -56,7 +56,7 @@ KEEP_DUMPS = 7
 LATEST_DUMP_SECONDS = 600
 NO_DUMP_SECONDS = 60
 
-WITHHELD = {
+WITHHELD: dict[str, str] = {
     Question.Results.AFTER_VOTE: "Results are shown to people who voted until the question closes.",
     Question.Results.AFTER_CLOSE: "Results are shown once the question closes.",
 }

@@ -6,8 +6,8 @@ from urllib.parse import urlencode, urlsplit
 from csp.decorators import csp_replace
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
@@ -32,6 +32,7 @@ from accounts import emails, throttles
 from accounts import services as account_services
 from accounts.forms import EmailVoteForm
 from beebeta import analytics, links, time_zones
+from beebeta.request_types import AuthenticatedHttpRequest
 from beebeta.views import too_many_requests
 from polls import (
     cards,
@@ -47,7 +48,7 @@ from polls import (
 )
 from polls.forms import AskForm, ReportForm, VoteForm
 from polls.insights.counting import count_view
-from polls.models import Question, Tag
+from polls.models import QUESTION_TITLE_LENGTH, Question, Tag
 from polls.paging import DEFAULT_ORDER, ORDERS
 
 
@@ -60,12 +61,18 @@ def _render_list(request: HttpRequest, template: str, *, tag: Tag | None = None)
         return redirect(request.path)
     # The rows are shared by everyone; a member's "you voted" is filled in here.
     rows = cards.mark_voted(rows, _voted(request))
-    context = {"orders": ORDERS.values(), "current_order": order.key, "rows": rows, "tag": tag}
+    context: dict[str, object] = {
+        "orders": ORDERS.values(),
+        "current_order": order.key,
+        "rows": rows,
+        "tag": tag,
+    }
     # One canonical address per list and order: its first page. Later pages (a cursor) are
     # followed by search engines but not indexed.
-    context["canonical_path"] = request.path
+    canonical_path = request.path
     if order.key != DEFAULT_ORDER:
-        context["canonical_path"] += "?" + urlencode({"order": order.key})
+        canonical_path += "?" + urlencode({"order": order.key})
+    context["canonical_path"] = canonical_path
     context["noindex"] = bool(after or before)
     return render(request, template, context)
 
@@ -223,7 +230,7 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
     if not ratelimit.allow_vote(user_id=request.user.pk):
         return too_many_requests(retry_after=settings.VOTE_RATE_WINDOW_SECONDS)
     form = VoteForm(request.POST, question=question, choices=list(question.choices.all()))
-    outcome = _cast_vote(request, question, form)
+    outcome = _cast_vote(request, request.user, question, form)
     if outcome is not None:
         messages.success(request, picks.VOTE_MESSAGES[(outcome.first, outcome.changed)])
         return redirect(question)
@@ -233,14 +240,14 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _cast_vote(
-    request: HttpRequest, question: Question, form: VoteForm
+    request: HttpRequest, user: User, question: Question, form: VoteForm
 ) -> services.VoteOutcome | None:
-    """The vote on the form, cast; None when refused, with the reason on the form."""
+    """``user``'s vote on the form, cast; None when refused, with the reason on the form."""
     if not form.is_valid():
         return None
     try:
         outcome = services.cast_vote(
-            user=request.user, question=question, choice_ids=form.cleaned_data["choice"]
+            user=user, question=question, choice_ids=form.cleaned_data["choice"]
         )
     except services.VoteRejected as exc:
         form.add_error("choice", str(exc))
@@ -307,7 +314,7 @@ def _vote_by_email(request: HttpRequest, question: Question) -> HttpResponse:
 
 @require_POST
 @login_required
-def withdraw(request: HttpRequest, slug: str) -> HttpResponse:
+def withdraw(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     question = _get_public_question(request, slug).question
     if not ratelimit.allow_vote(user_id=request.user.pk):
         return too_many_requests(retry_after=settings.VOTE_RATE_WINDOW_SECONDS)
@@ -327,7 +334,7 @@ def withdraw(request: HttpRequest, slug: str) -> HttpResponse:
 # --- Asking ---------------------------------------------------------------------------------
 
 
-def _active_user(request: HttpRequest) -> AbstractBaseUser:
+def _active_user(request: AuthenticatedHttpRequest) -> User:
     if not request.user.is_active:
         raise PermissionDenied("This account is not active.")
     return request.user
@@ -335,27 +342,42 @@ def _active_user(request: HttpRequest) -> AbstractBaseUser:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def ask(request: HttpRequest) -> HttpResponse:
+def ask(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = _active_user(request)
     if request.method == "GET":
-        # A search that found nothing offers to ask it: its words arrive as the title.
-        title = " ".join(request.GET.get("title", "").split())
-        initial = {"title": title[: AskForm.base_fields["title"].max_length]}
-        return _render_ask(request, AskForm(user=user, initial=initial))
+        return _render_ask(request, AskForm(user=user, initial=_searched_title(request)))
     form = AskForm(request.POST, request.FILES, user=user)
-    # "Add another choice" and "Remove" work without JavaScript: they submit
-    # the whole form, which comes back with everything typed and no errors.
-    if "add_choice" in request.POST:
-        return _render_ask(request, form.rearranged(add=True))
-    if "remove_choice" in request.POST:
-        return _render_ask(request, form.rearranged(remove=_row(request.POST["remove_choice"])))
+    rearranged = _rearranged(request, form)
+    if rearranged is not None:
+        return _render_ask(request, rearranged)
     if not form.is_valid():
         return _render_ask(request, form, status=400)
-    if not request.POST.get("confirm"):
-        similar = search.similar_questions(form.cleaned_data["title"])
-        if similar:
-            return _render_ask(request, form, similar=similar)
+    title = form.cleaned_data["title"]
+    similar = [] if request.POST.get("confirm") else search.similar_questions(title)
+    if similar:
+        return _render_ask(request, form, similar=similar)
     question = services.ask_question(author=user, **form.question_fields())
+    return _asked(request, question)
+
+
+def _searched_title(request: HttpRequest) -> dict[str, str]:
+    """A search that found nothing offers to ask it: its words arrive as the title."""
+    title = " ".join(request.GET.get("title", "").split())
+    return {"title": title[:QUESTION_TITLE_LENGTH]}
+
+
+def _rearranged(request: HttpRequest, form: AskForm) -> AskForm | None:
+    """The form with a choice row more or fewer, for the buttons "Add another choice" and
+    "Remove": they work without JavaScript by submitting the whole form, which comes back with
+    everything typed and no errors. None for any other submit."""
+    if "add_choice" in request.POST:
+        return form.rearranged(add=True)
+    if "remove_choice" in request.POST:
+        return form.rearranged(remove=_row(request.POST["remove_choice"]))
+    return None
+
+
+def _asked(request: HttpRequest, question: Question) -> HttpResponse:
     analytics.track_question(
         request,
         "Question Asked",
@@ -387,7 +409,7 @@ def _render_ask(
 
 @login_required
 @require_GET
-def ask_pending(request: HttpRequest) -> HttpResponse:
+def ask_pending(request: AuthenticatedHttpRequest) -> HttpResponse:
     waiting = Question.objects.filter(author=request.user, status=Question.Status.PENDING)
     return render(request, "polls/ask_pending.html", {"waiting": waiting.order_by("-created_at")})
 
@@ -397,7 +419,7 @@ def ask_pending(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def report(request: HttpRequest, slug: str) -> HttpResponse:
+def report(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     question = _get_public_question(request, slug).question
     user = _active_user(request)
     if question.author_id == user.pk:
@@ -412,7 +434,7 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _file_report(
-    request: HttpRequest, question: Question, user: AbstractBaseUser, form: ReportForm
+    request: HttpRequest, question: Question, user: User, form: ReportForm
 ) -> HttpResponse:
     try:
         outcome = services.report_question(question=question, reporter=user, **form.cleaned_data)
@@ -446,7 +468,8 @@ EMBED_CACHE_SECONDS = 60
 
 @require_GET
 @xframe_options_exempt
-@csp_replace({"frame-ancestors": ["*"]})
+# django-csp's stubs type its decorators for views that take the request alone.
+@csp_replace({"frame-ancestors": ["*"]})  # type: ignore[arg-type]
 def embed(request: HttpRequest, slug: str) -> HttpResponse:
     """The question and its result, read-only, for other sites' <iframe>s: the one page any
     site may frame. It is the same for everyone and reads nothing of the visitor (no session,
