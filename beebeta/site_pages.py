@@ -13,8 +13,9 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 from PIL import Image, ImageDraw
 
-# Who never gets to see these, so need no crawling: forms, per-visitor pages, staff pages,
-# and the endless variations of the lists (cursors) and of search.
+# Forms, per-visitor pages, staff pages and the endless variations of search need no crawling.
+# A list's later pages (its cursors) stay open to crawlers: they carry "noindex, follow", which a
+# crawler kept out could not read, and lead to every question.
 ROBOTS_DISALLOW = (
     "/admin/",
     "/accounts/",
@@ -24,8 +25,6 @@ ROBOTS_DISALLOW = (
     "/time-zone/",
     "/q/*/almost-there/",
     "/q/*/report/",
-    "/*after=",
-    "/*before=",
 )
 
 

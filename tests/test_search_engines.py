@@ -121,8 +121,10 @@ def test_robots_txt_points_at_the_sitemap_and_keeps_crawlers_off_forms(client, d
     assert "Sitemap: http://testserver/sitemap.xml" in lines
     for path in ("/admin/", "/accounts/", "/ask/", "/search/", "/insights/"):
         assert f"Disallow: {path}" in lines
-    # Questions, tags and the data are for everyone.
+    # Questions, tags and the data are for everyone; a list's later pages too, so that their
+    # "noindex" can be read.
     assert not [line for line in lines if line in ("Disallow: /", "Disallow: /q/")]
+    assert not [line for line in lines if "after" in line or "before" in line]
 
 
 def test_favicon_ico_is_an_icon(client, db):
