@@ -13,6 +13,8 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 from PIL import Image, ImageDraw
 
+from beebeta import links
+
 # Forms, per-visitor pages, staff pages and the endless variations of search need no crawling.
 # A list's later pages (its cursors) stay open to crawlers: they carry "noindex, follow", which a
 # crawler kept out could not read, and lead to every question.
@@ -49,7 +51,7 @@ def privacy(request: HttpRequest) -> HttpResponse:
 @require_GET
 def robots_txt(request: HttpRequest) -> HttpResponse:
     lines = ["User-agent: *", *(f"Disallow: {path}" for path in ROBOTS_DISALLOW)]
-    lines.append(f"Sitemap: {request.build_absolute_uri(reverse('sitemap_index'))}")
+    lines.append(f"Sitemap: {links.absolute(reverse('sitemap_index'), request)}")
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
 
 

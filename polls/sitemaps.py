@@ -8,12 +8,29 @@ that have one are listed.
 
 from __future__ import annotations
 
-from django.contrib.sitemaps import Sitemap
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.sitemaps import Sitemap as DjangoSitemap
 from django.urls import reverse
 
 from polls.models import PUBLIC_STATUSES, Question, Tag
 
 PAGE_SIZE = 5000
+
+
+class Sitemap(DjangoSitemap):
+    """Addresses on PUBLIC_ORIGIN when it is set, as canonical links are (beebeta/links.py)."""
+
+    def get_protocol(self, protocol: str | None = None) -> str:
+        if settings.PUBLIC_ORIGIN:
+            return urlsplit(settings.PUBLIC_ORIGIN).scheme
+        return super().get_protocol(protocol)
+
+    def get_domain(self, site=None) -> str:  # noqa: ANN001  (Django's own signature)
+        if settings.PUBLIC_ORIGIN:
+            return urlsplit(settings.PUBLIC_ORIGIN).netloc
+        return super().get_domain(site)
 
 
 class QuestionSitemap(Sitemap):

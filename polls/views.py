@@ -608,7 +608,7 @@ def question_json(request: HttpRequest, slug: str) -> HttpResponse:
     document = {
         "licence": open_data.LICENCE,
         "licence_url": open_data.LICENCE_URL,
-        "url": request.build_absolute_uri(data["path"]),
+        "url": links.absolute(data["path"], request),
         "question": data,
     }
     return _shared_data(JsonResponse(document, json_dumps_params={"ensure_ascii": False}))

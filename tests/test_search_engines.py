@@ -102,6 +102,17 @@ def test_the_index_stays_within_the_limits_at_100000_questions(client, figure):
     )
 
 
+def test_addresses_are_on_the_public_origin_when_it_is_set(client, make_question, settings):
+    settings.PUBLIC_ORIGIN = "https://beebeta.example"
+    question = make_question()
+    urls = urls_of(client, "http://testserver/sitemap-questions.xml")
+    assert urls == [f"https://beebeta.example{question.get_absolute_url()}"]
+    robots = client.get("/robots.txt").content.decode()
+    assert "Sitemap: https://beebeta.example/sitemap.xml" in robots
+    data = client.get(f"/q/{question.slug}.json").json()
+    assert data["url"] == f"https://beebeta.example{question.get_absolute_url()}"
+
+
 def test_sitemaps_are_kept_whole(client, make_question, django_assert_num_queries):
     make_question()
     first = client.get("/sitemap-questions.xml").content
