@@ -79,6 +79,7 @@ demo-data: $(RUN_STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py flush_view_counts --recount-hours 720 -v 0
+	$(BIN)/python manage.py refresh_insights -v 0
 
 # serve_demo is runserver that prints the address and the demo log-ins once it listens.
 # With no timers on a local run, background loops let Trending decay, send the email outbox (to
@@ -87,7 +88,8 @@ demo-data: $(RUN_STAMP)
 BACKGROUND = $(BIN)/python manage.py refresh_rankings --every 300 -v 0 & rankings=$$!; \
 	$(BIN)/python manage.py send_outbox --every 5 -v 0 & outbox=$$!; \
 	$(BIN)/python manage.py snapshot_results --every 300 -v 0 & snapshots=$$!; \
-	trap 'kill $$rankings $$outbox $$snapshots 2>/dev/null' EXIT INT TERM
+	$(BIN)/python manage.py refresh_insights --every 300 -v 0 & insights=$$!; \
+	trap 'kill $$rankings $$outbox $$snapshots $$insights 2>/dev/null' EXIT INT TERM
 
 run: demo-data
 	$(BACKGROUND); \

@@ -36,7 +36,8 @@ def user_group(user: Any, now: datetime | None = None) -> str:
     return UserGroup.ESTABLISHED.value
 
 
-def joined_recently(*, joined: str, at: Combinable) -> Q:
+def joined_recently(*, joined: str, at: Combinable, age: timedelta = NEW_ACCOUNT_AGE) -> Q:
     """The SQL form: rows whose account (its join time in the field path ``joined``) was still
-    new at ``at``, an expression such as F("created_at")."""
-    return Q(**{f"{joined}__gt": at - NEW_ACCOUNT_AGE})
+    new at ``at``, an expression such as F("created_at"); younger than ``age`` if given (the
+    integrity signals look at accounts under a week old)."""
+    return Q(**{f"{joined}__gt": at - age})

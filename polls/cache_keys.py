@@ -35,6 +35,11 @@ def history(slug: str) -> str:
     return _grouped("h", slug)
 
 
+def insight(slug: str) -> str:
+    """An integrity.QuestionInsight: the question's integrity figures and co-voting."""
+    return _grouped("i", slug)
+
+
 def ballot(user_id: int, slug: str) -> str:
     return _grouped(f"b:{user_id}", slug)
 

@@ -107,9 +107,19 @@ def _figures(members: Sequence[_Ballot]) -> dict:
 
 def _changed(members: Sequence[_Ballot], voters_then: int, since: datetime) -> int:
     """At least how many people's ballots in the group were cast, changed or withdrawn since."""
-    touched = sum(ballot.updated_at > since for ballot in members)
-    joined = sum(ballot.created_at > since for ballot in members)
-    gone = max(0, voters_then + joined - len(members))
+    return people_changed(
+        touched=sum(ballot.updated_at > since for ballot in members),
+        joined=sum(ballot.created_at > since for ballot in members),
+        voters_then=voters_then,
+        voters_now=len(members),
+    )
+
+
+def people_changed(*, touched: int, joined: int, voters_then: int, voters_now: int) -> int:
+    """At least how many people voted, changed or withdrew since a release, counted from below:
+    the ballots cast or changed since (``touched``), or, if more, those gone since (the voters
+    then, plus those who ``joined`` since, minus the voters now)."""
+    gone = max(0, voters_then + joined - voters_now)
     return max(touched, gone)
 
 

@@ -104,7 +104,12 @@ def question_detail(request: HttpRequest, slug: str) -> HttpResponse:
     analytics.track_question(request, "Question Viewed", page.question)
     asked, error = _as_of(request, page)
     response = _render_question(
-        request, page, _refused_vote(request, page), extra={"as_of_error": error}, asked=asked
+        request,
+        page,
+        _refused_vote(request, page),
+        extra={"as_of_error": error},
+        asked=asked,
+        without_new=request.GET.get("without") == "new",
     )
     if error:
         response.status_code = 400
@@ -145,8 +150,9 @@ def _render_question(
     *,
     extra: dict | None = None,
     asked: fragments.AsOf | None = None,
+    without_new: bool = False,
 ) -> HttpResponse:
-    context = fragments.question_parts(page, form=form, asked=asked)
+    context = fragments.question_parts(page, form=form, asked=asked, without_new=without_new)
     # Where no form is shown (the question has closed), why the vote was refused.
     context["vote_errors"] = form.errors.get("choice", []) if form and context["closed"] else []
     context.update(extra or {})

@@ -35,6 +35,9 @@ COLD_QUERIES = 8
 # A cold question page also reads its history once: its days, the days the snapshot ran and its
 # group splits, whatever the number of days (tests/polls/test_history_costs.py).
 HISTORY_QUERIES = 3
+# And its insight once: its integrity figures and its co-voting, whatever the number of votes,
+# questions and pairs (tests/polls/test_integrity.py).
+INSIGHT_QUERIES = 2
 
 
 @contextlib.contextmanager
@@ -100,7 +103,7 @@ def test_cold_page_runs_a_small_constant_number_of_queries(
     if visitor == "member":
         client.force_login(bob)
     with django_assert_max_num_queries(
-        COLD_QUERIES + (HISTORY_QUERIES if kind == "question" else 0)
+        COLD_QUERIES + (HISTORY_QUERIES + INSIGHT_QUERIES if kind == "question" else 0)
     ):
         visit(client, pages[kind])
 
