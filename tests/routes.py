@@ -51,6 +51,7 @@ ROUTES = {
     "polls:insights_activity": Route(STAFF, READ),
     "polls:insights_signups": Route(STAFF, READ),
     "polls:insights_moderation": Route(STAFF, READ),
+    "polls:insights_integrity": Route(STAFF, READ),
     "accounts:login": Route(PUBLIC, FORM),
     "accounts:logout": Route(PUBLIC, ACTION),
     "accounts:password_change": Route(MEMBER, FORM),

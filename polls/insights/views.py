@@ -1,4 +1,4 @@
-"""Staff insights pages: popularity, activity, sign-ups and moderation load.
+"""Staff insights pages: popularity, activity, sign-ups, moderation load and integrity.
 
 The figures come from polls.insights.figures and the charts' geometry from
 polls.insights.charts; these views only check access and read the page's options.
@@ -18,6 +18,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from polls import covoting, integrity
 from polls.insights import counting, figures
 from polls.insights.charts import HEAT_LEGEND, FunnelChart, HeatmapChart, moderation_charts
 
@@ -107,6 +108,25 @@ def insights_moderation(request: HttpRequest) -> HttpResponse:
     load = figures.moderation_load(now=timezone.now())
     context = {"load": load, "charts": moderation_charts(load), "section": "moderation"}
     return render(request, "insights/moderation.html", context)
+
+
+@require_GET
+@staff_only
+def insights_integrity(request: HttpRequest) -> HttpResponse:
+    """Questions flagged as pushed lately, and the strongest co-voting: two queries, both read
+    from what refresh_insights released."""
+    now = timezone.now()
+    flagged = [
+        (check, integrity.integrity_of(check)) for check in integrity.recently_flagged(now=now)
+    ]
+    context = {
+        "flagged": flagged,
+        "pairs": list(covoting.strongest_pairs()),
+        "recent_hours": int(integrity.RECENT.total_seconds() // 3600),
+        "co_voting_minimum": covoting.minimum(),
+        "section": "integrity",
+    }
+    return render(request, "insights/integrity.html", context)
 
 
 @functools.cache
