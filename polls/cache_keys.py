@@ -44,6 +44,12 @@ def ballot(user_id: int, slug: str) -> str:
     return _grouped(f"b:{user_id}", slug)
 
 
+def activity(scope: str, zone: str) -> str:
+    """A public activity heatmap (polls.insights.figures.public_heatmap) of a question or a tag,
+    in one time zone."""
+    return f"act:{_digest(scope + '|' + zone)}"
+
+
 def voted(user_id: int) -> str:
     """The ids of the questions a member has voted on, for "you voted" on list cards."""
     return f"v:{user_id}"

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
@@ -24,8 +25,10 @@ from accounts import services as account_services
 from accounts.forms import EmailVoteForm
 from beebeta import analytics, time_zones
 from beebeta.views import too_many_requests
-from polls import cards, fragments, picks, ratelimit, reads, search, services
+from polls import cache_keys, cards, fragments, groups, picks, ratelimit, reads, search, services
 from polls.forms import AskForm, ReportForm, VoteForm
+from polls.insights import figures
+from polls.insights.charts import HEAT_LEGEND, HeatmapChart
 from polls.insights.counting import count_view
 from polls.models import Question, Tag
 from polls.paging import DEFAULT_ORDER, ORDERS
@@ -79,6 +82,54 @@ def search_view(request: HttpRequest) -> HttpResponse:
         "voted": _voted(request) if outcome.questions else frozenset(),
     }
     return render(request, "polls/search.html", context)
+
+
+# A public heatmap is kept this long: the roll-ups it reads move once a minute at most.
+ACTIVITY_CACHE_SECONDS = 300
+
+
+@require_GET
+def question_activity(request: HttpRequest, slug: str) -> HttpResponse:
+    question = _get_public_question(request, slug).question
+    return _render_activity(request, f"q:{question.pk}", question=question)
+
+
+@require_GET
+def tag_activity(request: HttpRequest, slug: str) -> HttpResponse:
+    tag = reads.tag(slug)
+    if tag is None:
+        raise Http404("No such tag.")
+    return _render_activity(request, f"t:{tag.pk}", tag=tag)
+
+
+def _render_activity(
+    request: HttpRequest, scope: str, *, question: Question | None = None, tag: Tag | None = None
+) -> HttpResponse:
+    """The weekday x hour activity of a question or a tag, by group, in the reader's time zone
+    (the ``tz`` cookie), cached per zone: one query when it is not."""
+    zone = timezone.get_current_timezone()
+    key = cache_keys.activity(scope, zone.key)
+    heatmap = cache.get(key)
+    if heatmap is None:
+        heatmap = figures.public_heatmap(
+            now=timezone.now(),
+            zone=zone,
+            minimum=groups.minimum(),
+            question_id=question.pk if question else None,
+            tag_id=tag.pk if tag else None,
+        )
+        cache.set(key, heatmap, ACTIVITY_CACHE_SECONDS)
+    context = {
+        "question": question,
+        "tag": tag,
+        "heatmap": heatmap,
+        "charts": [HeatmapChart.of(grid) for grid in heatmap.grids],
+        "heat_legend": HEAT_LEGEND,
+        "zone": heatmap.zone,
+        "hour_labels": [f"{hour:02d}" for hour in range(24)],
+        "minimum": groups.minimum(),
+    }
+    return render(request, "polls/activity.html", context)
 
 
 def _get_public_question(

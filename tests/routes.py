@@ -36,6 +36,9 @@ ROUTES = {
     "polls:tag": Route(PUBLIC, READ),
     "polls:search": Route(PUBLIC, READ),
     "polls:question": Route(PUBLIC, READ),
+    # Activity by weekday and hour, by group, of a question and of a tag.
+    "polls:question_activity": Route(PUBLIC, READ),
+    "polls:tag_activity": Route(PUBLIC, READ),
     "polls:ask": Route(MEMBER, FORM),
     "polls:ask_pending": Route(MEMBER, READ),
     "polls:vote": Route(MEMBER, ACTION),
@@ -115,6 +118,7 @@ def address(name: str, *, question_slug: str, tag_slug: str) -> str:
     """The address of a route, with the objects named where the route takes an argument."""
     kwargs = {
         "polls:tag": {"slug": tag_slug},
+        "polls:tag_activity": {"slug": tag_slug},
         "accounts:password_reset_confirm": {"uidb64": "MQ", "token": "set-password"},
         "accounts:email_link": {"token": LINK_TOKEN},
         "accounts:email_link_again": {"token": LINK_TOKEN},
@@ -126,6 +130,7 @@ def address(name: str, *, question_slug: str, tag_slug: str) -> str:
         "polls:link_copied",
         "polls:almost_there",
         "polls:withdraw",
+        "polls:question_activity",
     ):
         kwargs = {"slug": question_slug}
     return reverse(name, kwargs=kwargs)

@@ -13,13 +13,14 @@ MySQL needs no time-zone tables).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.db.models.functions import TruncDate
 
 from accounts.user_groups import UserGroup
@@ -29,6 +30,7 @@ from polls.models import (
     GroupActivityHourly,
     Question,
     QuestionDaily,
+    QuestionGroupHourly,
     QuestionHourly,
     Report,
 )
@@ -142,6 +144,8 @@ class Cell:
     hour: int
     views: int = 0
     votes: int = 0
+    # Some activity, but less than the public pages' minimum: not shown.
+    hidden: bool = False
 
     @property
     def activity(self) -> int:
@@ -208,6 +212,47 @@ class Heatmap:
 def activity_heatmap(*, now: datetime, zone: ZoneInfo, days: int = HEATMAP_DAYS) -> Heatmap:
     """Views and first votes per weekday and local hour in ``zone``, per group: one query."""
     start, end = window_start(now, days), hour_of(now) + HOUR
+    rows = GroupActivityHourly.objects.filter(hour__gte=start, hour__lt=end).values_list(
+        "hour", "group", "views", "votes"
+    )
+    return _heatmap(rows, zone=zone, start=start, end=end)
+
+
+def public_heatmap(
+    *,
+    now: datetime,
+    zone: ZoneInfo,
+    minimum: int,
+    question_id: int | None = None,
+    tag_id: int | None = None,
+    days: int = HEATMAP_DAYS,
+) -> Heatmap:
+    """The same for one question, or for the public questions of one tag, from the per-question
+    roll-ups: one query. A cell with some activity but less than ``minimum`` is hidden (shown
+    as fewer than ``minimum``, counted in no sum), so no cell narrows down to a few people."""
+    start, end = window_start(now, days), hour_of(now) + HOUR
+    rows = QuestionGroupHourly.objects.filter(hour__gte=start, hour__lt=end)
+    if question_id is not None:
+        rows = rows.filter(question_id=question_id)
+    else:
+        rows = rows.filter(question__tags__id=tag_id, question__status__in=PUBLIC_STATUSES)
+    summed = (
+        rows.values("hour", "group")
+        .annotate(all_views=Sum("views"), all_votes=Sum("votes"))
+        .order_by()
+        .values_list("hour", "group", "all_views", "all_votes")
+    )
+    return _heatmap(summed, zone=zone, start=start, end=end, minimum=minimum)
+
+
+def _heatmap(
+    rows: Iterable[tuple[datetime, str, int, int]],
+    *,
+    zone: ZoneInfo,
+    start: datetime,
+    end: datetime,
+    minimum: int = 0,
+) -> Heatmap:
     grids = {
         group.value: GroupGrid(
             group=group.value,
@@ -216,9 +261,6 @@ def activity_heatmap(*, now: datetime, zone: ZoneInfo, days: int = HEATMAP_DAYS)
         )
         for group in UserGroup
     }
-    rows = GroupActivityHourly.objects.filter(hour__gte=start, hour__lt=end).values_list(
-        "hour", "group", "views", "votes"
-    )
     for moment, group, views, votes in rows:
         if group not in grids:
             continue
@@ -228,6 +270,11 @@ def activity_heatmap(*, now: datetime, zone: ZoneInfo, days: int = HEATMAP_DAYS)
         cell = grids[group].rows[local.weekday()][local.hour]
         cell.views += views
         cell.votes += votes
+    for grid in grids.values():
+        for cell in grid.cells:
+            if 0 < cell.activity < minimum:
+                cell.views = cell.votes = 0
+                cell.hidden = True
     heatmap = Heatmap(zone=zone.key, start=start, end=end, grids=list(grids.values()))
     heatmap.hours = _hours_of_day(heatmap.grids)
     return heatmap
