@@ -79,7 +79,6 @@ demo-data: $(RUN_STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py flush_view_counts --recount-hours 720 -v 0
-	$(BIN)/python manage.py refresh_insights -v 0
 
 # serve_demo is runserver that prints the address and the demo log-ins once it listens.
 # With no timers on a local run, background loops let Trending decay, send the email outbox (to

@@ -511,9 +511,6 @@ class Stack:
     def migrate_and_seed(self) -> None:
         self.migrate()
         self.run_python("manage.py", "seed_demo")
-        # What the refresh_insights timer does in production: the demo's integrity panels and
-        # co-voting, released once.
-        self.run_python("manage.py", "refresh_insights", "-v", "0")
 
     def _create_bucket(self) -> None:
         import boto3
