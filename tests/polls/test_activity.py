@@ -76,7 +76,7 @@ def test_the_question_heatmap_is_its_roll_up_rows_in_the_readers_zone(client, ma
         assert rows_of(html, group) == expected_grid(rows, ZONE, K)
     assert "fewer than 10" in html
     # The counts under each group leave the hidden hour (3 views, 1 vote) out.
-    assert "92 views and 24 votes" in html
+    assert "92 views and 24 votes in the hours shown" in html
 
 
 def test_the_tag_heatmap_sums_its_public_questions(client, make_question, hours):
