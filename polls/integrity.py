@@ -89,7 +89,7 @@ def _ballots(question_id: int) -> list[_Vote]:
 
 
 def _peak(ballots: Sequence[_Vote]) -> tuple[dict | None, datetime | None]:
-    """The busiest window with its typical rate, and the end of the latest flagged window."""
+    """The busiest window with its typical rate, and the start of the latest flagged window."""
     per_window = Counter(_window_start(ballot.created_at, WINDOW) for ballot in ballots)
     times = [ballot.created_at for ballot in ballots]
     peak: dict | None = None
@@ -99,25 +99,21 @@ def _peak(ballots: Sequence[_Vote]) -> tuple[dict | None, datetime | None]:
         before = bisect_left(times, start) - bisect_left(times, start - BASELINE)
         typical = max(before * (WINDOW / BASELINE), TYPICAL_FLOOR)
         if votes >= BURST_MIN_VOTES and votes >= BURST_FACTOR * typical:
-            flagged_at = start + WINDOW
+            flagged_at = start
         if peak is None or votes > peak["votes"]:
             peak = {"start": start.isoformat(), "votes": votes, "typical": round(typical, 2)}
     return peak, flagged_at
 
 
 def _young_hours(ballots: Sequence[_Vote]) -> datetime | None:
-    """The end of the latest hour in which many young accounts made half the voters or more."""
+    """The start of the latest hour in which many young accounts made half the voters or more."""
     voters: Counter[datetime] = Counter()
     young: Counter[datetime] = Counter()
     for ballot in ballots:
         hour = _window_start(ballot.created_at, NEW_ACCOUNTS_WINDOW)
         voters[hour] += 1
         young[hour] += ballot.young
-    flagged = [
-        hour + NEW_ACCOUNTS_WINDOW
-        for hour, n in young.items()
-        if n >= NEW_ACCOUNTS_MIN and 2 * n >= voters[hour]
-    ]
+    flagged = [hour for hour, n in young.items() if n >= NEW_ACCOUNTS_MIN and 2 * n >= voters[hour]]
     return max(flagged, default=None)
 
 

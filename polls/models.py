@@ -564,8 +564,8 @@ class IntegrityCheck(models.Model):
     voters_then = models.PositiveIntegerField(default=0)
     new_accounts_flag = models.BooleanField(default=False)
     burst_flag = models.BooleanField(default=False)
-    # The latest moment a flag points at (the flagged five minutes, or the last young voter's
-    # vote): staff insights list the questions flagged recently first.
+    # The start of the latest window a flag points at (five minutes, or an hour of young
+    # accounts): staff insights list the questions flagged recently first.
     flagged_at = models.DateTimeField(null=True, blank=True)
     checked_at = models.DateTimeField()
 

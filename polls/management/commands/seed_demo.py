@@ -189,19 +189,25 @@ def seed_crowd(now: datetime) -> list[User]:
     missing = set(CROWD_NAMES) - set(
         User.objects.filter(username__in=CROWD_NAMES).values_list("username", flat=True)
     )
-    unusable = make_password(None)
-    User.objects.bulk_create(
-        User(
-            username=name,
-            email=f"{name}@beebeta.example",
-            password=unusable,
+    create_accounts(
+        {
             # Every third joined during the last six weeks: a new account when it votes.
-            date_joined=now - timedelta(days=400 if number % 3 else 3 + number % 40),
-        )
-        for number, name in enumerate(CROWD_NAMES)
-        if name in missing
+            name: now - timedelta(days=400 if number % 3 else 3 + number % 40)
+            for number, name in enumerate(CROWD_NAMES)
+            if name in missing
+        }
     )
     return list(User.objects.filter(username__in=CROWD_NAMES).order_by("username"))
+
+
+def create_accounts(joined: dict[str, datetime]) -> None:
+    """Accounts nobody logs in as (an unusable password), by name with when each joined, in
+    one statement."""
+    unusable = make_password(None)
+    User.objects.bulk_create(
+        User(username=name, email=f"{name}@beebeta.example", password=unusable, date_joined=at)
+        for name, at in joined.items()
+    )
 
 
 def demo_password() -> str:
@@ -316,16 +322,7 @@ def cast_storm(spec: DemoQuestion, *, question: Question, now: datetime) -> None
     start = now - timedelta(hours=spec.storm_hours_ago)
     first = question.choices.order_by("position").values_list("pk", flat=True)[0]
     names = [f"push-{question.pk}-{n:03d}" for n in range(spec.storm)]
-    unusable = make_password(None)
-    User.objects.bulk_create(
-        User(
-            username=name,
-            email=f"{name}@beebeta.example",
-            password=unusable,
-            date_joined=start - timedelta(minutes=5),
-        )
-        for name in names
-    )
+    create_accounts({name: start - timedelta(minutes=5) for name in names})
     for n, user in enumerate(User.objects.filter(username__in=names).order_by("username")):
         moment = start + timedelta(minutes=STORM_MINUTES) * n / spec.storm
         services.cast_vote(user=user, question=question, choice_ids=[first], now=moment)
