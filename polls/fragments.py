@@ -164,7 +164,7 @@ def question_parts(
         parts["without_new"] = moved
         parts["results"] = _part(
             "polls/_results.html",
-            (page.stamp, past.stamp, "without_new", zone) if reuse else None,
+            (page.stamp, past.stamp, "without_new", closed, zone) if reuse else None,
             lambda: {
                 **_results(question, page.choices, moved.votes, moved.voters, closed),
                 "without": moved,
