@@ -131,9 +131,10 @@ def strongest(
 
 
 def _changed_since(here: dict[int, _Voter], there: dict[int, _Voter], row: CoVoting) -> int:
+    """At least how many common voters voted, changed or withdrew since the pair's release."""
     common = here.keys() & there.keys()
     since = row.released_at
-    return groups.people_changed(
+    counted = groups.people_changed(
         touched=sum(
             here[user].updated_at > since or there[user].updated_at > since for user in common
         ),
@@ -143,6 +144,8 @@ def _changed_since(here: dict[int, _Voter], there: dict[int, _Voter], row: CoVot
         voters_then=row.common_then,
         voters_now=len(common),
     )
+    # At least as many people as the common voters grew or shrank by, whenever they voted.
+    return max(counted, abs(len(common) - row.common_then))
 
 
 @dataclass(frozen=True)
@@ -152,8 +155,8 @@ class RefreshOutcome:
 
 
 def refresh(*, now: datetime | None = None) -> RefreshOutcome:
-    """Find the associations of every pair with k common voters; keep the released ones."""
-    now = now or timezone.now()
+    """Find the associations of every pair with k common voters; keep the released ones.
+    ``now`` is for tests, which replay moments gone by."""
     pairs = common_pairs()
     ids = sorted({question_id for pair in pairs for question_id in pair})
     choices: dict[int, list[int]] = defaultdict(list)
@@ -172,16 +175,18 @@ def refresh(*, now: datetime | None = None) -> RefreshOutcome:
                     voters[question_id] = _voters(question_id)
             here, there = voters[here_id], voters[there_id]
             row = previous.get((here_id, there_id))
-            if row is not None:
-                changed = _changed_since(here, there, row)
-                if 0 < changed < groups.minimum():
-                    keep.add((here_id, there_id))
-                    continue
+            # A kept pair moves only after k of its common voters changed something: its
+            # figures come from their ballots alone, so with no change they are the same.
+            if row is not None and _changed_since(here, there, row) < groups.minimum():
+                keep.add((here_id, there_id))
+                continue
             found = strongest(here, there, sorted(choices[here_id]), sorted(choices[there_id]))
             if found is None:
                 continue
             keep.add((here_id, there_id))
-            if _release(here_id, there_id, found, here, there, row, now):
+            # After the read: a vote cast while it ran, and not in it, is never counted as a
+            # change, so a miscount can only hold a release back.
+            if _release(here_id, there_id, found, here, there, row, now or timezone.now()):
                 released.append(here_id)
     # Pairs with too few common voters now, or no strong enough association, show nothing.
     gone = [row for pair, row in previous.items() if pair not in keep]
