@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import TruncDate
 
 from accounts.user_groups import UserGroup
@@ -229,20 +229,36 @@ def public_heatmap(
 ) -> Heatmap:
     """The same for one question, or for the public questions of one tag, from the per-question
     roll-ups: one query. A cell with some activity but less than ``minimum`` is hidden (shown
-    as fewer than ``minimum``, counted in no sum), so no cell narrows down to a few people."""
+    as fewer than ``minimum``, counted in no sum), so no cell narrows down to a few people.
+
+    A tag's cell adds up only its questions' cells that their own pages show: otherwise the
+    tag's figure minus one question's would give another question's hidden cell."""
     start, end = window_start(now, days), hour_of(now) + HOUR
     rows = QuestionGroupHourly.objects.filter(hour__gte=start, hour__lt=end)
     if question_id is not None:
         rows = rows.filter(question_id=question_id)
     else:
         rows = rows.filter(question__tags__id=tag_id, question__status__in=PUBLIC_STATUSES)
-    summed = (
-        rows.values("hour", "group")
-        .annotate(all_views=Sum("views"), all_votes=Sum("votes"))
-        .order_by()
-        .values_list("hour", "group", "all_views", "all_votes")
-    )
-    return _heatmap(summed, zone=zone, start=start, end=end, minimum=minimum)
+    per_question: dict[int, list[tuple[datetime, str, int, int]]] = {}
+    for question, hour, group, views, votes in rows.values_list(
+        "question_id", "hour", "group", "views", "votes"
+    ):
+        per_question.setdefault(question, []).append((hour, group, views, votes))
+    shown = [
+        _heatmap(question_rows, zone=zone, start=start, end=end, minimum=minimum)
+        for question_rows in per_question.values()
+    ]
+    total = _heatmap([], zone=zone, start=start, end=end)
+    for heatmap in shown:
+        for grid, into in zip(heatmap.grids, total.grids, strict=True):
+            for cell, sum_cell in zip(grid.cells, into.cells, strict=True):
+                sum_cell.views += cell.views
+                sum_cell.votes += cell.votes
+                # Nothing shown, but some hidden activity: "fewer than k" rather than none.
+                sum_cell.hidden = (sum_cell.hidden or cell.hidden) and not sum_cell.activity
+    _hide_below(total.grids, minimum)
+    total.hours = _hours_of_day(total.grids)
+    return total
 
 
 def _heatmap(
@@ -270,14 +286,18 @@ def _heatmap(
         cell = grids[group].rows[local.weekday()][local.hour]
         cell.views += views
         cell.votes += votes
-    for grid in grids.values():
+    _hide_below(list(grids.values()), minimum)
+    heatmap = Heatmap(zone=zone.key, start=start, end=end, grids=list(grids.values()))
+    heatmap.hours = _hours_of_day(heatmap.grids)
+    return heatmap
+
+
+def _hide_below(grids: list[GroupGrid], minimum: int) -> None:
+    for grid in grids:
         for cell in grid.cells:
             if 0 < cell.activity < minimum:
                 cell.views = cell.votes = 0
                 cell.hidden = True
-    heatmap = Heatmap(zone=zone.key, start=start, end=end, grids=list(grids.values()))
-    heatmap.hours = _hours_of_day(heatmap.grids)
-    return heatmap
 
 
 def _hours_of_day(grids: list[GroupGrid]) -> list[HourOfDay]:

@@ -83,12 +83,32 @@ def test_the_tag_heatmap_sums_its_public_questions(client, make_question, hours)
     one = make_question("One?", ("Yes", "No"), tags=("Food",))
     two = make_question("Two?", ("Yes", "No"), tags=("Food",))
     hidden = make_question("Hidden?", ("Yes", "No"), tags=("Food",), status=Question.Status.HIDDEN)
-    add_rows(one, hours[:2], "new", [(6, 0), (8, 1)])
-    add_rows(two, hours[:2], "new", [(4, 0), (1, 0)])
+    add_rows(one, hours[:2], "new", [(16, 0), (18, 1)])
+    add_rows(two, hours[:2], "new", [(14, 0), (11, 0)])
     add_rows(hidden, hours[:2], "new", [(500, 0), (500, 0)])
     html = client.get(reverse("polls:tag_activity", args=["food"])).content.decode()
     shown = [cell for row in rows_of(html, "new") for cell in row if cell != "0"]
-    assert sorted(shown) == ["10", "10"]
+    assert sorted(shown) == ["30", "30"]
+
+
+def test_a_tag_never_gives_away_a_questions_hidden_hour(client, make_question, hours):
+    """A differencing attack: the tag's cell minus one question's would be the other's hidden
+    one. The tag adds up only what its questions' own pages show."""
+    one = make_question("Shown?", ("Yes", "No"), tags=("Food",))
+    few = make_question("Few?", ("Yes", "No"), tags=("Food",))
+    add_rows(one, hours[:2], "established", [(15, 0), (0, 0)])
+    add_rows(few, hours[:2], "established", [(3, 0), (4, 0)])
+    url = reverse("polls:tag_activity", args=["food"])
+    cells = [
+        cell for row in rows_of(client.get(url).content.decode(), "established") for cell in row
+    ]
+    assert "15" in cells and "18" not in cells
+    assert cells.count("fewer than 10") == 1
+    page = client.get(reverse("polls:question_activity", args=[few.slug])).content.decode()
+    assert [c for row in rows_of(page, "established") for c in row if c != "0"] == [
+        "fewer than 10",
+        "fewer than 10",
+    ]
 
 
 def test_a_flush_writes_the_question_rows_of_views_and_first_votes(make_question):
