@@ -372,16 +372,6 @@ def without_new_accounts(split: groups.SplitView | None) -> Moved | None:
     )
 
 
-def recently_flagged(*, now: datetime, limit: int = 50) -> list[IntegrityCheck]:
-    """The questions flagged in the last RECENT, latest first: one query."""
-    return list(
-        IntegrityCheck.objects.filter(flagged_at__gte=now - RECENT, released_at__isnull=False)
-        .select_related("question")
-        .only("question__title", "question__slug", "question__status", *_CHECK_FIELDS)
-        .order_by("-flagged_at")[:limit]
-    )
-
-
 _CHECK_FIELDS = (
     "released_at",
     "figures",
@@ -390,3 +380,13 @@ _CHECK_FIELDS = (
     "flagged_at",
     "question_id",
 )
+
+
+def recently_flagged(*, now: datetime, limit: int = 50) -> list[IntegrityCheck]:
+    """The questions flagged in the last RECENT, latest first: one query."""
+    return list(
+        IntegrityCheck.objects.filter(flagged_at__gte=now - RECENT, released_at__isnull=False)
+        .select_related("question")
+        .only("question__title", "question__slug", "question__status", *_CHECK_FIELDS)
+        .order_by("-flagged_at")[:limit]
+    )
