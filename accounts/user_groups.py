@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import BooleanField, Case, Q, Value, When
 from django.db.models.expressions import Combinable
 from django.utils import timezone
 
@@ -41,3 +41,14 @@ def joined_recently(*, joined: str, at: Combinable, age: timedelta = NEW_ACCOUNT
     new at ``at``, an expression such as F("created_at"); younger than ``age`` if given (the
     integrity signals look at accounts under a week old)."""
     return Q(**{f"{joined}__gt": at - age})
+
+
+def joined_recently_column(
+    *, joined: str, at: Combinable, age: timedelta = NEW_ACCOUNT_AGE
+) -> Case:
+    """``joined_recently`` as a column of the query: True or False for each row."""
+    return Case(
+        When(joined_recently(joined=joined, at=at, age=age), then=Value(True)),
+        default=Value(False),
+        output_field=BooleanField(),
+    )

@@ -30,10 +30,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import BooleanField, Case, F, Value, When
+from django.db.models import F
 from django.utils import timezone
 
-from accounts.user_groups import NEW_ACCOUNT_AGE, joined_recently
+from accounts.user_groups import NEW_ACCOUNT_AGE, joined_recently_column
 from polls.models import GroupRelease, Question, Vote
 from polls.tallies import upsert_counters
 
@@ -69,13 +69,8 @@ def _ballots(question_id: int) -> list[_Ballot]:
     rows = (
         Vote.objects.filter(question_id=question_id)
         .annotate(
-            new_account=Case(
-                When(
-                    joined_recently(joined="ballot__user__date_joined", at=F("ballot__created_at")),
-                    then=Value(True),
-                ),
-                default=Value(False),
-                output_field=BooleanField(),
+            new_account=joined_recently_column(
+                joined="ballot__user__date_joined", at=F("ballot__created_at")
             )
         )
         .values_list(

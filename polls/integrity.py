@@ -31,10 +31,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.core.cache import cache
-from django.db.models import BooleanField, Case, F, Value, When
+from django.db.models import F
 from django.utils import timezone
 
-from accounts.user_groups import joined_recently
+from accounts.user_groups import joined_recently_column
 from polls import cache_keys, groups
 from polls.history import read_figures
 from polls.models import Ballot, IntegrityCheck, Question
@@ -71,15 +71,8 @@ def _ballots(question_id: int) -> list[_Vote]:
     rows = (
         Ballot.objects.filter(question_id=question_id)
         .annotate(
-            young=Case(
-                When(
-                    joined_recently(
-                        joined="user__date_joined", at=F("created_at"), age=YOUNG_ACCOUNT_AGE
-                    ),
-                    then=Value(True),
-                ),
-                default=Value(False),
-                output_field=BooleanField(),
+            young=joined_recently_column(
+                joined="user__date_joined", at=F("created_at"), age=YOUNG_ACCOUNT_AGE
             )
         )
         .order_by("created_at")

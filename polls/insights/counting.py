@@ -40,11 +40,11 @@ from datetime import UTC, date, datetime, timedelta
 from django.core.cache import cache, caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.db import transaction
-from django.db.models import BooleanField, Case, Count, F, Sum, Value, When
+from django.db.models import Count, F, Sum
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
-from accounts.user_groups import UserGroup, joined_recently, user_group
+from accounts.user_groups import UserGroup, joined_recently_column, user_group
 from polls import tallies
 from polls.cache_keys import (
     VIEW_FLUSH_LOCK,
@@ -351,16 +351,13 @@ def _group_votes(
     question and group, so a withdrawn vote lowers the figure instead of leaving the old one."""
     found: dict[tuple[datetime, int, str], int] = defaultdict(int)
     if question_ids:
-        new_then = When(
-            joined_recently(joined="user__date_joined", at=F("created_at")), then=Value(True)
-        )
         rows = (
             Ballot.objects.filter(
                 question_id__in=sorted(question_ids), created_at__gte=start, created_at__lt=end
             )
             .annotate(
                 at=TruncHour("created_at"),
-                new=Case(new_then, default=Value(False), output_field=BooleanField()),
+                new=joined_recently_column(joined="user__date_joined", at=F("created_at")),
             )
             .values("at", "question_id", "new")
             .annotate(votes=Count("pk"))
