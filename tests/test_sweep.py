@@ -42,6 +42,7 @@ PHOTOGRAPHED = {
     (STAFF, "polls:insights"): "insights",
     (ANONYMOUS, "polls:question_activity"): "question-activity",
     (STAFF, "polls:insights_integrity"): "insights-integrity",
+    (ANONYMOUS, "polls:embed"): "embed",
 }
 
 MEASURE = """

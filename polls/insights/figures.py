@@ -129,7 +129,10 @@ def _top(measure: str, start: datetime, limit: int) -> list[Ranked]:
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return [Ranked(*row[:4], total=int(row[4])) for row in cursor.fetchall()]
+        return [
+            Ranked(pk, title, slug, status, total=int(total))
+            for pk, title, slug, status, total in cursor.fetchall()
+        ]
 
 
 # --- Activity heatmap ---------------------------------------------------------------------
@@ -237,8 +240,10 @@ def public_heatmap(
     rows = QuestionGroupHourly.objects.filter(hour__gte=start, hour__lt=end)
     if question_id is not None:
         rows = rows.filter(question_id=question_id)
-    else:
+    elif tag_id is not None:
         rows = rows.filter(question__tags__id=tag_id, question__status__in=PUBLIC_STATUSES)
+    else:
+        raise ValueError("A public heatmap is of a question or of a tag.")
     per_question: dict[int, list[tuple[datetime, str, int, int]]] = {}
     for question, hour, group, views, votes in rows.values_list(
         "question_id", "hour", "group", "views", "votes"
