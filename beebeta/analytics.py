@@ -67,6 +67,8 @@ CAMPAIGNS = {
 _ANONYMOUS_ID = re.compile(r"^[0-9a-f]{32}$")
 # Routes that are not the site's pages: the admin and the debug toolbar.
 _UNTRACKED_NAMESPACES = frozenset({"admin", "djdt"})
+# Embeds are shown inside other sites' pages: no page view, so no visitor id and no cookie.
+_UNTRACKED_ROUTES = frozenset({"polls:embed"})
 _LOG_EVERY_SECONDS = 60
 
 
@@ -186,6 +188,7 @@ def _page_view_route(request: HttpRequest, response: HttpResponse) -> str | None
         and response.status_code == 200
         and match is not None
         and not _UNTRACKED_NAMESPACES.intersection(match.namespaces)
+        and match.view_name not in _UNTRACKED_ROUTES
         and response.get("Content-Type", "").startswith("text/html")
     ):
         return match.view_name

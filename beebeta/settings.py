@@ -15,6 +15,7 @@ import environ
 
 from beebeta.cache import GroupedRendezvousHash
 from beebeta.env import env_bool, env_float, env_int, env_list, env_secret, env_str
+from beebeta.links import public_origin
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "var")))
@@ -25,6 +26,9 @@ SECRET_KEY = env_secret("SECRET_KEY", "django-insecure-embedded-default-do-not-d
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# The scheme and host that links leaving the site carry (canonical URLs, Open Graph tags, share
+# links, embeds): https://beebeta.example in production. Empty: the request's own scheme and host.
+PUBLIC_ORIGIN = public_origin(env_str("PUBLIC_ORIGIN", ""))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -81,6 +85,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # site_origin: absolute links for canonical URLs and share tags.
+                "beebeta.links.site_links",
             ],
         },
     },
@@ -357,6 +363,10 @@ POST_OFFICE = {
 # HTTPS=true is the production switch: TLS ends at the load balancer, which
 # sets X-Forwarded-Proto; nginx passes it on and strips any value a client sent.
 HTTPS = env_bool("HTTPS", False)
+if HTTPS and PUBLIC_ORIGIN.startswith("http:"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"PUBLIC_ORIGIN={PUBLIC_ORIGIN} must be https:// with HTTPS.")
 if HTTPS and SERVE_FILES:
     from django.core.exceptions import ImproperlyConfigured
 

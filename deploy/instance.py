@@ -128,6 +128,7 @@ def production_env(
         "SECRET_KEY_FILE": str(SECRET_KEY_FILE),
         "ALLOWED_HOSTS": facts["SITE_DOMAIN"],
         "CSRF_TRUSTED_ORIGINS": f"https://{facts['SITE_DOMAIN']}",
+        "PUBLIC_ORIGIN": f"https://{facts['SITE_DOMAIN']}",
         # nginx on the same machine; it alone sets X-Forwarded-For (deploy/nginx/beebeta.conf).
         "TRUSTED_PROXIES": "127.0.0.1",
         "DATA_DIR": DATA_DIR,

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from datetime import date
-from urllib.parse import urlencode
+from typing import Any
+from urllib.parse import urlencode, urlsplit
 
+from csp.decorators import csp_replace
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -10,22 +12,40 @@ from django.contrib.auth.models import User
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+    QueryDict,
+)
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
-from django.utils.cache import add_never_cache_headers
+from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.cache import never_cache
+from django.views.decorators.cache import cache_control, never_cache
+from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import emails, throttles
 from accounts import services as account_services
 from accounts.forms import EmailVoteForm
-from beebeta import analytics, time_zones
+from beebeta import analytics, links, time_zones
 from beebeta.request_types import AuthenticatedHttpRequest
 from beebeta.views import too_many_requests
-from polls import cards, fragments, picks, ratelimit, reads, search, services
+from polls import (
+    cards,
+    fragments,
+    picks,
+    ratelimit,
+    reads,
+    search,
+    services,
+    share_card,
+    sharing,
+)
 from polls.forms import AskForm, ReportForm, VoteForm
 from polls.insights.counting import count_view
 from polls.models import QUESTION_TITLE_LENGTH, Question, Tag
@@ -41,7 +61,18 @@ def _render_list(request: HttpRequest, template: str, *, tag: Tag | None = None)
         return redirect(request.path)
     # The rows are shared by everyone; a member's "you voted" is filled in here.
     rows = cards.mark_voted(rows, _voted(request))
-    context = {"orders": ORDERS.values(), "current_order": order.key, "rows": rows, "tag": tag}
+    context: dict[str, Any] = {
+        "orders": ORDERS.values(),
+        "current_order": order.key,
+        "rows": rows,
+        "tag": tag,
+    }
+    # One canonical address per list and order: its first page. Later pages (a cursor) are
+    # followed by search engines but not indexed.
+    context["canonical_path"] = request.path
+    if order.key != DEFAULT_ORDER:
+        context["canonical_path"] += "?" + urlencode({"order": order.key})
+    context["noindex"] = bool(after or before)
     return render(request, template, context)
 
 
@@ -78,6 +109,8 @@ def search_view(request: HttpRequest) -> HttpResponse:
         "search_query": outcome.query,
         "tags": reads.tag_cloud() if not outcome.searched else [],
         "voted": _voted(request) if outcome.questions else frozenset(),
+        # Results of a search are for the person searching, not for search engines.
+        "noindex": outcome.searched,
     }
     return render(request, "polls/search.html", context)
 
@@ -104,8 +137,9 @@ def question_detail(request: HttpRequest, slug: str) -> HttpResponse:
     count_view(question_id=page.question.pk, user=request.user)
     analytics.track_question(request, "Question Viewed", page.question)
     asked, error = _as_of(request, page)
+    extra = {"as_of_error": error, "share_card": share_card.card_for(page, request)}
     response = _render_question(
-        request, page, _refused_vote(request, page), extra={"as_of_error": error}, asked=asked
+        request, page, _refused_vote(request, page), extra=extra, asked=asked
     )
     if error:
         response.status_code = 400
@@ -423,6 +457,107 @@ def link_copied(request: HttpRequest, slug: str) -> HttpResponse:
     question = _get_public_question(request, slug).question
     analytics.track_question(request, "Share Link Copied", question)
     return HttpResponse(status=204)
+
+
+# --- Embeds ----------------------------------------------------------------------------------
+# Caches and browsers may keep an embed or an oEmbed answer this long (the question page's
+# counts may lag COUNTS_CACHE_SECONDS too).
+EMBED_CACHE_SECONDS = 60
+
+
+@require_GET
+@xframe_options_exempt
+# django-csp types its decorators for views that take the request alone, not a slug too.
+@csp_replace({"frame-ancestors": ["*"]})  # type: ignore[arg-type]
+def embed(request: HttpRequest, slug: str) -> HttpResponse:
+    """The question and its result, read-only, for other sites' <iframe>s: the one page any
+    site may frame. It is the same for everyone and reads nothing of the visitor (no session,
+    user, CSRF token or analytics id), so it sets no cookie. Its data is the question page's:
+    one memcached round trip when warm, and the same rendered results."""
+    page = reads.question_page(slug, None, results=True)
+    if page is None:
+        raise Http404("No such question.")
+    question = page.question
+    context = fragments.question_parts(page)
+    context |= {
+        "question_url": links.absolute(question.get_absolute_url(), request),
+        "canonical_path": question.get_absolute_url(),
+        "share_card": share_card.card_for(page, request),
+    }
+    response = render(request, "polls/embed.html", context)
+    patch_cache_control(response, public=True, max_age=EMBED_CACHE_SECONDS)
+    return response
+
+
+@require_GET
+def oembed(request: HttpRequest) -> HttpResponse:
+    """oEmbed (https://oembed.com): how platforms that speak it embed a question from its plain
+    address. JSON only (XML is 501, as the specification asks)."""
+    if request.GET.get("format", "json") != "json":
+        return JsonResponse({"error": "Only format=json is offered."}, status=501)
+    slug = _question_slug(request, request.GET.get("url", ""))
+    if slug is None:
+        return JsonResponse(
+            {"error": "url= must be the address of a Beebeta question."}, status=400
+        )
+    page = reads.question_page(slug, None, results=True)
+    if page is None:
+        raise Http404("No such question.")
+    question = page.question
+    width = _bounded(request.GET.get("maxwidth"), sharing.EMBED_WIDTH)
+    height = _bounded(request.GET.get("maxheight"), sharing.EMBED_HEIGHT)
+    embed_url = links.absolute(reverse("polls:embed", args=[slug]), request)
+    card = share_card.card_for(page, request)
+    answer = {
+        "version": "1.0",
+        "type": "rich",
+        "provider_name": "Beebeta",
+        "provider_url": links.absolute("/", request),
+        "title": question.title,
+        "html": sharing.embed_snippet(embed_url, question.title, width=width, height=height),
+        "width": width,
+        "height": height,
+        "thumbnail_url": card.url,
+        "thumbnail_width": card.width,
+        "thumbnail_height": card.height,
+    }
+    response = JsonResponse(answer)
+    patch_cache_control(response, public=True, max_age=EMBED_CACHE_SECONDS)
+    # Consumers are other sites: their pages may ask from the browser too.
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def _question_slug(request: HttpRequest, url: str) -> str | None:
+    """The slug of the question (or embed) page at ``url`` on this site, or None."""
+    parts = urlsplit(url)
+    if (
+        parts.scheme not in ("http", "https")
+        or parts.netloc != urlsplit(links.origin(request)).netloc
+    ):
+        return None
+    try:
+        match = resolve(parts.path)
+    except Resolver404:
+        return None
+    if match.view_name not in ("polls:question", "polls:embed"):
+        return None
+    return match.kwargs["slug"]
+
+
+def _bounded(text: str | None, largest: int) -> int:
+    """A consumer's maxwidth or maxheight, within what an embed is offered at."""
+    try:
+        return max(200, min(int(text or largest), largest))
+    except ValueError:
+        return largest
+
+
+@require_GET
+@cache_control(public=True, max_age=24 * 3600)
+def generic_share_card(request: HttpRequest) -> HttpResponse:
+    """Beebeta's own share card: the og:image of every page without a card of its own."""
+    return HttpResponse(share_card.generic_png(), content_type="image/png")
 
 
 # --- The reader's time zone -------------------------------------------------------------------
