@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from csp.decorators import csp_replace
@@ -61,7 +60,7 @@ def _render_list(request: HttpRequest, template: str, *, tag: Tag | None = None)
         return redirect(request.path)
     # The rows are shared by everyone; a member's "you voted" is filled in here.
     rows = cards.mark_voted(rows, _voted(request))
-    context: dict[str, Any] = {
+    context: dict[str, object] = {
         "orders": ORDERS.values(),
         "current_order": order.key,
         "rows": rows,
@@ -69,9 +68,10 @@ def _render_list(request: HttpRequest, template: str, *, tag: Tag | None = None)
     }
     # One canonical address per list and order: its first page. Later pages (a cursor) are
     # followed by search engines but not indexed.
-    context["canonical_path"] = request.path
+    canonical_path = request.path
     if order.key != DEFAULT_ORDER:
-        context["canonical_path"] += "?" + urlencode({"order": order.key})
+        canonical_path += "?" + urlencode({"order": order.key})
+    context["canonical_path"] = canonical_path
     context["noindex"] = bool(after or before)
     return render(request, template, context)
 
@@ -467,7 +467,7 @@ EMBED_CACHE_SECONDS = 60
 
 @require_GET
 @xframe_options_exempt
-# django-csp types its decorators for views that take the request alone, not a slug too.
+# django-csp's stubs type its decorators for views that take the request alone.
 @csp_replace({"frame-ancestors": ["*"]})  # type: ignore[arg-type]
 def embed(request: HttpRequest, slug: str) -> HttpResponse:
     """The question and its result, read-only, for other sites' <iframe>s: the one page any
