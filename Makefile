@@ -90,8 +90,9 @@ demo-data: $(RUN_STAMP)
 BACKGROUND = $(BIN)/python manage.py refresh_rankings --every 300 -v 0 & rankings=$$!; \
 	$(BIN)/python manage.py send_outbox --every 5 -v 0 & outbox=$$!; \
 	$(BIN)/python manage.py snapshot_results --every 300 -v 0 & snapshots=$$!; \
+	$(BIN)/python manage.py refresh_insights --every 300 -v 0 & insights=$$!; \
 	$(BIN)/python manage.py dump_open_data --every 86400 -v 0 & dumps=$$!; \
-	trap 'kill $$rankings $$outbox $$snapshots $$dumps 2>/dev/null' EXIT INT TERM
+	trap 'kill $$rankings $$outbox $$snapshots $$insights $$dumps 2>/dev/null' EXIT INT TERM
 
 run: demo-data
 	$(BACKGROUND); \

@@ -292,7 +292,7 @@ def tag_slug(name: str) -> str:
 
 def ask_question(
     *,
-    author,
+    author: User,
     title: str,
     description: str,
     choices: Sequence[tuple[str, Image | None]],
@@ -401,7 +401,7 @@ class ReportOutcome:
 
 
 def report_question(
-    *, question: Question, reporter, reason: str, details: str = ""
+    *, question: Question, reporter: User, reason: str, details: str = ""
 ) -> ReportOutcome:
     """Record ``reporter``'s report; enough open reports hide the question."""
     if question.author_id is not None and question.author_id == reporter.pk:

@@ -11,10 +11,12 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("tags/", views.tag_list, name="tags"),
     path("tags/<str:slug>/", views.tag_detail, name="tag"),
+    path("tags/<str:slug>/activity/", views.tag_activity, name="tag_activity"),
     path("search/", views.search_view, name="search"),
     path("ask/", views.ask, name="ask"),
     path("ask/pending/", views.ask_pending, name="ask_pending"),
     path("q/<str:slug>/", views.question_detail, name="question"),
+    path("q/<str:slug>/activity/", views.question_activity, name="question_activity"),
     # A question as open data; slugs never hold a dot, so these never shadow a question.
     path("q/<str:slug>.json", views.question_json, name="question_json"),
     path("q/<str:slug>.csv", views.question_csv, name="question_csv"),

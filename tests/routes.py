@@ -36,6 +36,9 @@ ROUTES = {
     "polls:tag": Route(PUBLIC, READ),
     "polls:search": Route(PUBLIC, READ),
     "polls:question": Route(PUBLIC, READ),
+    # Activity by weekday and hour, by group, of a question and of a tag.
+    "polls:question_activity": Route(PUBLIC, READ),
+    "polls:tag_activity": Route(PUBLIC, READ),
     # A question as open data, and the page of the nightly dumps.
     "polls:question_json": Route(PUBLIC, READ, html=False),
     "polls:question_csv": Route(PUBLIC, READ, html=False),
@@ -70,6 +73,7 @@ ROUTES = {
     "polls:insights_activity": Route(STAFF, READ),
     "polls:insights_signups": Route(STAFF, READ),
     "polls:insights_moderation": Route(STAFF, READ),
+    "polls:insights_integrity": Route(STAFF, READ),
     "accounts:login": Route(PUBLIC, FORM),
     "accounts:logout": Route(PUBLIC, ACTION),
     "accounts:password_change": Route(MEMBER, FORM),
@@ -133,6 +137,7 @@ def address(name: str, *, question_slug: str, tag_slug: str) -> str:
     """The address of a route, with the objects named where the route takes an argument."""
     kwargs = {
         "polls:tag": {"slug": tag_slug},
+        "polls:tag_activity": {"slug": tag_slug},
         "polls:feed_tag": {"slug": tag_slug},
         "sitemap_section": {"section": "questions"},
         "accounts:password_reset_confirm": {"uidb64": "MQ", "token": "set-password"},
@@ -148,6 +153,7 @@ def address(name: str, *, question_slug: str, tag_slug: str) -> str:
         "polls:link_copied",
         "polls:almost_there",
         "polls:withdraw",
+        "polls:question_activity",
         "polls:embed",
     ):
         kwargs = {"slug": question_slug}

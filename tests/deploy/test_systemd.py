@@ -67,6 +67,7 @@ def test_the_timers_run_the_periodic_commands():
         "clearsessions",
         "dump_open_data",
         "flush_view_counts",
+        "refresh_insights",
         "refresh_rankings",
         "send_outbox",
         "snapshot_results",
@@ -81,6 +82,8 @@ def test_minutely_and_daily_schedules():
     assert schedules["beebeta-flush-view-counts.timer"] == "minutely"
     # A day's history is its last snapshot: at most five minutes short of midnight.
     assert schedules["beebeta-snapshot-results.timer"] == "*:0/5"
+    # The integrity signals and co-voting, two minutes after each snapshot.
+    assert schedules["beebeta-refresh-insights.timer"] == "*:2/5"
     daily_timers = (
         "beebeta-clearsessions.timer",
         "beebeta-clear-orphan-images.timer",
