@@ -23,9 +23,9 @@ from accounts import emails, throttles
 from accounts import services as account_services
 from accounts.forms import EmailVoteForm
 from beebeta import analytics, time_zones
-from beebeta.views import too_many_requests
+from beebeta.views import too_many_requests, too_many_requests_on, wait_words
 from polls import cards, fragments, picks, ratelimit, reads, search, services
-from polls.forms import AskForm, ReportForm, VoteForm
+from polls.forms import AskForm, ReportForm, RequestUploads, VoteForm
 from polls.insights.counting import count_view
 from polls.models import Question, Tag
 from polls.paging import DEFAULT_ORDER, ORDERS
@@ -313,19 +313,31 @@ def ask(request: HttpRequest) -> HttpResponse:
         title = " ".join(request.GET.get("title", "").split())
         initial = {"title": title[: AskForm.base_fields["title"].max_length]}
         return _render_ask(request, AskForm(user=user, initial=initial))
-    form = AskForm(request.POST, request.FILES, user=user)
+    uploads = RequestUploads(request)
+    form = AskForm(request.POST, request.FILES, user=user, uploads=uploads)
     # "Add another choice" and "Remove" work without JavaScript: they submit
     # the whole form, which comes back with everything typed and no errors.
     if "add_choice" in request.POST:
-        return _render_ask(request, form.rearranged(add=True))
+        return _render_ask(request, form.rearranged(add=True), uploads=uploads)
     if "remove_choice" in request.POST:
-        return _render_ask(request, form.rearranged(remove=_row(request.POST["remove_choice"])))
+        rearranged = form.rearranged(remove=_row(request.POST["remove_choice"]))
+        return _render_ask(request, rearranged, uploads=uploads)
     if not form.is_valid():
-        return _render_ask(request, form, status=400)
+        return _render_ask(request, form, status=400, uploads=uploads)
     if not request.POST.get("confirm"):
         similar = search.similar_questions(form.cleaned_data["title"])
         if similar:
             return _render_ask(request, form, similar=similar)
+    # Counted only once a question is about to be posted: a typo or a look at similar
+    # questions costs nothing; forty posts at once still count one by one (ratelimit.allow).
+    retry_after = ratelimit.question_refusal(request)
+    if retry_after is not None:
+        slow_down = (
+            "Too many questions came from your account or your address in a short time, so "
+            "this one was not posted. Everything you typed is still here: send it again in "
+            f"{wait_words(retry_after)}."
+        )
+        return _render_ask(request, form, slow_down=(slow_down, retry_after))
     question = services.ask_question(author=user, **form.question_fields())
     analytics.track_question(
         request,
@@ -350,10 +362,29 @@ def _row(value: str) -> int | None:
 
 
 def _render_ask(
-    request: HttpRequest, form: AskForm, *, similar: list[Question] | None = None, status: int = 200
+    request: HttpRequest,
+    form: AskForm,
+    *,
+    similar: list[Question] | None = None,
+    status: int = 200,
+    uploads: RequestUploads | None = None,
+    slow_down: tuple[str, int] | None = None,
 ) -> HttpResponse:
+    """The ask page; a 429 with the reason on top when a limit refused the question
+    (``slow_down``: the reason and the seconds to wait) or one of its pictures."""
+    if slow_down is None and uploads is not None and uploads.retry_after is not None:
+        slow_down = (
+            "Too many pictures came from your account or your address in a short time, so "
+            "the ones marked below were not read. Everything else is kept: choose them again "
+            f"in {wait_words(uploads.retry_after)}.",
+            uploads.retry_after,
+        )
     context = {"form": form, "choices": form.choices, "similar": similar or []}
-    return render(request, "polls/ask.html", context, status=status)
+    context["slow_down"] = slow_down[0] if slow_down else ""
+    response = render(request, "polls/ask.html", context, status=status)
+    if slow_down:
+        return too_many_requests_on(response, retry_after=slow_down[1])
+    return response
 
 
 @login_required
@@ -376,7 +407,17 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect(question)
     form = ReportForm(request.POST if request.method == "POST" else None)
     if form.is_bound and form.is_valid():
-        return _file_report(request, question, user, form)
+        retry_after = ratelimit.report_refusal(request)
+        if retry_after is None:
+            return _file_report(request, question, user, form)
+        slow_down = (
+            "Too many reports came from your account or your address in a short time, so "
+            "this one was not sent. What you wrote is still here: send it again in "
+            f"{wait_words(retry_after)}."
+        )
+        context = {"question": question, "form": form, "already": False, "slow_down": slow_down}
+        response = render(request, "polls/report.html", context)
+        return too_many_requests_on(response, retry_after=retry_after)
     already = question.reports.filter(reporter=user).exists()
     context = {"question": question, "form": form, "already": already}
     return render(request, "polls/report.html", context, status=400 if form.is_bound else 200)
