@@ -13,13 +13,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -419,14 +420,30 @@ def report_question(
         Report.objects.create(
             question_id=question.pk, reporter=reporter, reason=reason, details=details
         )
-        open_reports = Report.objects.filter(
-            question_id=question.pk, resolved_at__isnull=True
-        ).count()
-    hidden = open_reports >= settings.REPORTS_TO_HIDE
+        weighty = weighty_reports(question_id=question.pk)
+    hidden = weighty >= settings.REPORTS_TO_HIDE
     if hidden:
         # After the commit, so no reader can cache the page again in between.
         set_status(questions=Question.objects.filter(pk=question.pk), status=Question.Status.HIDDEN)
     return ReportOutcome(created=True, hidden=hidden)
+
+
+def weighty_reports(*, question_id: int) -> int:
+    """The open reports on a question that count toward hiding it (REPORTS_TO_HIDE).
+
+    A report counts when its reporter is staff, or has had an account for REPORTER_MIN_DAYS and
+    voted on REPORTER_MIN_VOTES questions: a handful of accounts made for the purpose cannot
+    take a question down on their own, since age cannot be hurried, and votes show an account
+    that takes part. Every report, counted or not, puts the question in the moderation queue.
+    """
+    cutoff = timezone.now() - timedelta(days=settings.REPORTER_MIN_DAYS)
+    reporters = (
+        get_user_model()
+        .objects.filter(reports__question_id=question_id, reports__resolved_at__isnull=True)
+        .annotate(votes=Count("ballots", distinct=True))
+    )
+    established = Q(date_joined__lte=cutoff, votes__gte=settings.REPORTER_MIN_VOTES)
+    return reporters.filter(Q(is_staff=True) | established).count()
 
 
 def resolve_reports(*, questions: Iterable[Question], moderator) -> int:
