@@ -399,7 +399,7 @@ class ReportOutcome:
 def report_question(
     *, question: Question, reporter, reason: str, details: str = ""
 ) -> ReportOutcome:
-    """Record ``reporter``'s report; enough open reports hide the question."""
+    """Record ``reporter``'s report; enough weighty open reports hide the question."""
     if question.author_id is not None and question.author_id == reporter.pk:
         raise ReportRejected("You cannot report your own question.")
     if not reporter.is_active:
