@@ -429,6 +429,8 @@ MODERATE_FIRST_QUESTIONS = env_int("MODERATE_FIRST_QUESTIONS", 1, minimum=0)
 QUESTIONS_PER_ACCOUNT = env_int("QUESTIONS_PER_ACCOUNT", 10, minimum=1)
 QUESTIONS_PER_CLIENT = env_int("QUESTIONS_PER_CLIENT", 30, minimum=1)
 QUESTION_WINDOW_SECONDS = env_int("QUESTION_WINDOW_SECONDS", 3600, minimum=1)
+# Questions one account may have waiting for a moderator at once; more wait for them first.
+PENDING_QUESTIONS_PER_ACCOUNT = env_int("PENDING_QUESTIONS_PER_ACCOUNT", 5, minimum=1)
 REPORTS_PER_ACCOUNT = env_int("REPORTS_PER_ACCOUNT", 20, minimum=1)
 REPORTS_PER_CLIENT = env_int("REPORTS_PER_CLIENT", 60, minimum=1)
 REPORT_WINDOW_SECONDS = env_int("REPORT_WINDOW_SECONDS", 3600, minimum=1)

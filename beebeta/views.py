@@ -30,10 +30,12 @@ def too_many_requests(*, retry_after: int) -> HttpResponse:
     return response
 
 
-def too_many_requests_on(response: HttpResponse, *, retry_after: int) -> HttpResponse:
-    """A form page answered as a 429: what was typed stays on it, with the reason at the top."""
+def too_many_requests_on(response: HttpResponse, *, retry_after: int | None) -> HttpResponse:
+    """A form page answered as a 429: what was typed stays on it, with the reason at the top.
+    ``retry_after``: seconds until a retry may pass, when that is known."""
     response.status_code = 429
-    response["Retry-After"] = str(retry_after)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
     return response
 
 

@@ -303,7 +303,9 @@ def ask_question(
     It waits for a moderator while its author has fewer than
     MODERATE_FIRST_QUESTIONS questions that a moderator let through (public
     ones): counting every earlier question instead would let a new account
-    publish at once by asking twice before anyone looked at the first.
+    publish at once by asking twice before anyone looked at the first. Raises
+    TooManyWaiting when it would wait and PENDING_QUESTIONS_PER_ACCOUNT of the
+    author's questions already do.
     """
     if not author.is_active:
         raise PermissionDenied("This account cannot ask questions.")
@@ -315,6 +317,8 @@ def ask_question(
         choices = [(text, p if p is not None and p.pk in present else None) for text, p in choices]
         approved = Question.objects.filter(author=author, status__in=PUBLIC_STATUSES).count()
         waits = approved < settings.MODERATE_FIRST_QUESTIONS
+        if waits:
+            _check_room_to_wait(author)
         question = Question(
             title=title,
             description=description,
@@ -337,6 +341,23 @@ def ask_question(
         _describe_pictures([(image, title), *((picture, text) for text, picture in choices)])
         refresh_search_text(question.pk)
     return question
+
+
+class TooManyWaiting(Exception):
+    """The author already has PENDING_QUESTIONS_PER_ACCOUNT questions waiting for review."""
+
+    def __init__(self, waiting: int) -> None:
+        super().__init__(f"{waiting} questions are waiting for review")
+        self.waiting = waiting
+
+
+def _check_room_to_wait(author) -> None:
+    # The author's row is locked first, so that questions sent at once take turns here and
+    # each counts those committed before it: a burst cannot pass the limit together.
+    list(get_user_model().objects.select_for_update().filter(pk=author.pk).values_list("pk"))
+    waiting = Question.objects.filter(author=author, status=Question.Status.PENDING).count()
+    if waiting >= settings.PENDING_QUESTIONS_PER_ACCOUNT:
+        raise TooManyWaiting(waiting)
 
 
 def _describe_pictures(pictures: Iterable[tuple[Image | None, str]]) -> None:

@@ -338,7 +338,16 @@ def ask(request: HttpRequest) -> HttpResponse:
             f"{wait_words(retry_after)}."
         )
         return _render_ask(request, form, slow_down=(slow_down, retry_after))
-    question = services.ask_question(author=user, **form.question_fields())
+    try:
+        question = services.ask_question(author=user, **form.question_fields())
+    except services.TooManyWaiting as exc:
+        # Only a moderator's decision frees a place: no time to retry after.
+        slow_down = (
+            f"You have {exc.waiting} questions waiting for a moderator, the most one account "
+            "may have. Everything you typed is still here: send it again once they have been "
+            "looked at (your profile shows where they stand)."
+        )
+        return _render_ask(request, form, slow_down=(slow_down, None))
     analytics.track_question(
         request,
         "Question Asked",
@@ -368,10 +377,10 @@ def _render_ask(
     similar: list[Question] | None = None,
     status: int = 200,
     uploads: RequestUploads | None = None,
-    slow_down: tuple[str, int] | None = None,
+    slow_down: tuple[str, int | None] | None = None,
 ) -> HttpResponse:
     """The ask page; a 429 with the reason on top when a limit refused the question
-    (``slow_down``: the reason and the seconds to wait) or one of its pictures."""
+    (``slow_down``: the reason and the seconds to wait, if known) or one of its pictures."""
     if slow_down is None and uploads is not None and uploads.retry_after is not None:
         slow_down = (
             "Too many pictures came from your account or your address in a short time, so "

@@ -1,6 +1,7 @@
 """Limits inside Django on asking, reporting and uploading: per account and per client address
-(believed from X-Forwarded-For only through TRUSTED_PROXIES), each refused with a 429 that
-keeps what was typed on its form, and nobody else held up."""
+(believed from X-Forwarded-For only through TRUSTED_PROXIES), and on the questions one account
+may have waiting for review; each refused with a 429 that keeps what was typed on its form, and
+nobody else held up."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from polls import services
 from polls.models import Image, Question, Report
 from tests.polls.test_ask import ASK, ask_data, errors_of, jpeg, kept_token, value_of
 
@@ -56,10 +58,14 @@ def member(name: str):
     return User.objects.create_user(username=name, password="correct horse")
 
 
-def is_429_form(response) -> str:
-    """The page of a refused form: a 429 with Retry-After within the window and the reason."""
+def is_429_form(response, *, retry_after: bool = True) -> str:
+    """The page of a refused form: a 429 with the reason and, when a window decides,
+    Retry-After within it."""
     assert response.status_code == 429
-    assert 0 < int(response["Retry-After"]) <= WINDOW
+    if retry_after:
+        assert 0 < int(response["Retry-After"]) <= WINDOW
+    else:
+        assert "Retry-After" not in response
     html = response.content.decode()
     assert SLOW_DOWN in html
     return html
@@ -114,28 +120,66 @@ def test_asking_past_the_address_limit(settings, alice, bob, staff):
     assert signed_in(staff, AWAY).post(ASK, asked("Asked from another place?")).status_code == 302
 
 
-@pytest.mark.django_db(transaction=True)
-def test_forty_questions_at_once_post_exactly_the_limit(settings, alice):
-    settings.QUESTIONS_PER_ACCOUNT = 5
+def ask_at_once(user, count: int) -> Counter:
+    """``count`` questions posted by ``user`` at the same moment; their answers' statuses."""
     statuses: Counter = Counter()
     lock = threading.Lock()
-    start = threading.Barrier(20)
+    start = threading.Barrier(count)
 
     def one(number: int) -> None:
-        client = signed_in(alice)
+        client = signed_in(user)
         start.wait()
         response = client.post(ASK, asked(f"Parallel question number {number}?"))
         with lock:
             statuses[response.status_code] += 1
         connection.close()
 
-    threads = [threading.Thread(target=one, args=(n,)) for n in range(20)]
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
-    assert statuses == Counter({302: 5, 429: 15})
+    return statuses
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_questions_at_once_post_exactly_the_limit(settings, alice):
+    settings.QUESTIONS_PER_ACCOUNT = 5
+    assert ask_at_once(alice, 20) == Counter({302: 5, 429: 15})
     assert Question.objects.filter(author=alice).count() == 5
+
+
+@pytest.fixture
+def reviewed_first(settings) -> None:
+    """New accounts' questions wait for a moderator; at most two of them at once."""
+    settings.MODERATE_FIRST_QUESTIONS = 1
+    settings.PENDING_QUESTIONS_PER_ACCOUNT = 2
+    settings.QUESTIONS_PER_ACCOUNT = 100
+
+
+def test_questions_waiting_for_review_are_capped_per_account(reviewed_first, alice, bob, staff):
+    client = signed_in(alice)
+    for n in range(2):
+        response = client.post(ASK, asked(f"A new member's question {n}?"))
+        assert response["Location"] == reverse("polls:ask_pending")
+    response = client.post(ASK, asked("A third one while two wait?", tags="patience"))
+    html = is_429_form(response, retry_after=False)
+    assert "You have 2 questions waiting for a moderator" in html
+    assert value_of(html, "title") == "A third one while two wait?"
+    assert value_of(html, "tags") == "patience"
+    assert Question.objects.filter(author=alice).count() == 2
+    # Bob's first question is not held back by Alice's.
+    assert signed_in(bob).post(ASK, asked("Bob's very first question?")).status_code == 302
+    # A moderator's decision frees a place.
+    first = Question.objects.filter(author=alice).first()
+    services.hide_questions(questions=[first], moderator=staff)
+    assert client.post(ASK, asked("A third one while two wait?")).status_code == 302
+
+
+@pytest.mark.django_db(transaction=True)
+def test_questions_sent_at_once_cannot_pass_the_waiting_cap(reviewed_first, alice):
+    assert ask_at_once(alice, 8) == Counter({302: 2, 429: 6})
+    assert Question.objects.filter(author=alice, status=Question.Status.PENDING).count() == 2
 
 
 # --- Reporting --------------------------------------------------------------------------------
