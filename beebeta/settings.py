@@ -449,6 +449,9 @@ MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 40_000_000, minimum=10_000)
 # The pixels all the pictures of one request may decode together (from their headers, before
 # any is decoded), so one request's work stays bounded (bench/uploads.py measures the worst).
 MAX_REQUEST_PIXELS = env_int("MAX_REQUEST_PIXELS", 100_000_000, minimum=10_000)
+# Seconds the pictures of one request may take before the next one is refused unread (the
+# first is always read): a backstop to the pixel budget on a slow or busy machine.
+UPLOAD_REQUEST_SECONDS = env_int("UPLOAD_REQUEST_SECONDS", 10, minimum=0)
 # A question image and one per choice; a request with more files is refused before any is read.
 DATA_UPLOAD_MAX_NUMBER_FILES = 13
 # Uploads larger than this go to a temporary file instead of memory.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
@@ -92,8 +93,9 @@ def kept_image(token: str | None, user) -> Image | None:
 
 class RequestUploads:
     """What the pictures of one request may still cost: each is counted against the account's
-    and the address's upload rate (UPLOADS_PER_*) before it is read, and its pixels are taken
-    from the request's budget (MAX_REQUEST_PIXELS) before it is decoded. Refusals are sentences
+    and the address's upload rate (UPLOADS_PER_*) before it is read, none is read once the
+    request's pictures have taken UPLOAD_REQUEST_SECONDS, and each one's pixels are taken from
+    the request's budget (MAX_REQUEST_PIXELS) before it is decoded. Refusals are sentences
     beside the picture; the rest of the form is kept."""
 
     def __init__(self, request: HttpRequest | None = None) -> None:
@@ -101,8 +103,17 @@ class RequestUploads:
         self.pixels = images.PixelBudget()
         # Seconds until the rate lets pictures in again, once it refused one.
         self.retry_after: int | None = None
+        self.started: float | None = None
 
     def admit(self) -> None:
+        now = time.monotonic()
+        if self.started is None:
+            self.started = now
+        elif now - self.started >= settings.UPLOAD_REQUEST_SECONDS:
+            raise images.ImageRejected(
+                "This picture was not read: the pictures sent before it took all the time one "
+                "form may take. The others are kept: choose this one again and send the form."
+            )
         if self.request is None:
             return
         if self.retry_after is None:

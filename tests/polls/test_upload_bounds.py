@@ -1,5 +1,6 @@
-"""The work one request's pictures may cause: at most DATA_UPLOAD_MAX_NUMBER_FILES files, and
-MAX_REQUEST_PIXELS decoded across all of them, taken from each header before it is decoded.
+"""The work one request's pictures may cause: at most DATA_UPLOAD_MAX_NUMBER_FILES files,
+MAX_REQUEST_PIXELS decoded across all of them, taken from each header before it is decoded, and
+no picture read once they have taken UPLOAD_REQUEST_SECONDS.
 Refusals are sentences beside the picture; the rest of the form is kept. (The time the worst
 accepted request takes is measured by `make bench-uploads`, not here.)"""
 
@@ -83,6 +84,23 @@ def test_pictures_past_the_request_budget_are_refused_beside_their_fields(asker)
     assert question.image is not None
     assert all(choice.image is not None for choice in question.choices.all())
     assert Image.objects.count() == 4
+
+
+def test_pictures_past_the_request_time_are_refused_unread(asker, settings):
+    settings.UPLOAD_REQUEST_SECONDS = 0  # the first picture is always read, then none
+    settings.MAX_REQUEST_PIXELS = 100_000_000
+    response = asker.post(ASK, four_pictures())
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert errors_of(html, "id_image") == []
+    refused = (
+        "This picture was not read: the pictures sent before it took all the time one form may "
+        "take. The others are kept: choose this one again and send the form."
+    )
+    for slot in ("id_choices-0-image", "id_choices-1-image", "id_choices-2-image"):
+        assert errors_of(html, slot) == [refused]
+    assert Image.objects.count() == 1
+    assert value_of(html, "choices-0-text") == "Sea"
 
 
 def test_the_budget_is_taken_from_the_header_before_anything_is_decoded(settings):
