@@ -457,14 +457,24 @@ def weighty_reports(*, question_id: int) -> int:
     take a question down on their own, since age cannot be hurried, and votes show an account
     that takes part. Every report, counted or not, puts the question in the moderation queue.
     """
-    cutoff = timezone.now() - timedelta(days=settings.REPORTER_MIN_DAYS)
     reporters = (
         get_user_model()
         .objects.filter(reports__question_id=question_id, reports__resolved_at__isnull=True)
         .annotate(votes=Count("ballots", distinct=True))
     )
-    established = Q(date_joined__lte=cutoff, votes__gte=settings.REPORTER_MIN_VOTES)
-    return reporters.filter(Q(is_staff=True) | established).count()
+    return reporters.filter(counted_reporter()).count()
+
+
+def counted_reporter(account: str = "", votes: str = "votes") -> Q:
+    """The accounts whose reports count toward hiding (weighty_reports), as a condition:
+    ``account`` leads from the model queried to the account ("reporter__" from a report), and
+    ``votes`` names an annotation counting the account's ballots."""
+    cutoff = timezone.now() - timedelta(days=settings.REPORTER_MIN_DAYS)
+    established = {
+        f"{account}date_joined__lte": cutoff,
+        f"{votes}__gte": settings.REPORTER_MIN_VOTES,
+    }
+    return Q(**{f"{account}is_staff": True}) | Q(**established)
 
 
 def resolve_reports(*, questions: Iterable[Question], moderator) -> int:

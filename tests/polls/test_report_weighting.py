@@ -4,6 +4,7 @@ moderation queue."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -117,3 +118,19 @@ def test_votes_alone_or_age_alone_when_the_other_is_zero(target, polls, settings
     settings.REPORTER_MIN_DAYS, settings.REPORTER_MIN_VOTES = 7, 0
     assert not report(target, account(days=1, votes=0, polls=polls)).hidden
     assert report(target, account(days=8, votes=0, polls=polls)).hidden
+
+
+def test_the_queue_says_which_reports_do_not_count(target, polls, staff):
+    fresh = account(days=0, votes=4, polls=polls)
+    silent = account(days=400, votes=0, polls=polls)
+    established = account(days=30, votes=3, polls=polls)
+    for reporter in (fresh, silent, established):
+        report(target, reporter)
+    moderator = Client()
+    moderator.force_login(staff)
+    html = moderator.get(QUEUE).content.decode()
+    marker = " <em>(does not count toward hiding: a new account, or one with few votes)</em>"
+    for reporter, counted in ((fresh, False), (silent, False), (established, True)):
+        line = re.search(rf"Spam or advertising by {reporter.username}, [^<]*ago(.*?)</li>", html)
+        assert line, reporter.username
+        assert (line[1] == "") is counted and (line[1] in ("", marker))
