@@ -141,10 +141,11 @@ def question_page(
         cache.set(keys["counts"], counts, settings.COUNTS_CACHE_SECONDS)
     mine: tuple[int, ...] = ()
     if user_id is not None:
-        mine = found.get(keys["ballot"])
-        if mine is None:
-            mine = _load_ballot(user_id, question_id)
-            cache.set(keys["ballot"], mine, settings.COUNTS_CACHE_SECONDS)
+        ballot = found.get(keys["ballot"])
+        if ballot is None:
+            ballot = _load_ballot(user_id, question_id)
+            cache.set(keys["ballot"], ballot, settings.COUNTS_CACHE_SECONDS)
+        mine = ballot
     past = found.get(keys["history"])
     if past is None or past.built_on != utc_day(timezone.now()):
         past = build_history(question_id)

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -39,6 +40,9 @@ from polls.models import (
 )
 from polls.search import refresh_search_text
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 logger = logging.getLogger(__name__)
 
 # A first vote that loses the race to insert the ballot, or a deadlock
@@ -62,7 +66,7 @@ class VoteOutcome:
 
 
 def cast_vote(
-    *, user, question: Question, choice_ids: Sequence[int], now: datetime | None = None
+    *, user: User, question: Question, choice_ids: Sequence[int], now: datetime | None = None
 ) -> VoteOutcome:
     """Record ``user``'s vote, replacing any earlier one on the same question."""
     now = now or timezone.now()
@@ -91,7 +95,7 @@ def cast_vote(
 
 
 def _write_ballot(
-    *, user, question: Question, choice_ids: Sequence[int], now: datetime
+    *, user: User, question: Question, choice_ids: Sequence[int], now: datetime
 ) -> VoteOutcome:
     chosen = _validate_choices(question_id=question.pk, choice_ids=choice_ids, now=now)
     ballot = Ballot.objects.select_for_update().filter(user=user, question_id=question.pk).first()
@@ -143,6 +147,7 @@ def _validate_choices(
             "pk", "question__status", "question__closes_at", "question__max_choices"
         )
     )
+    state: tuple[str, datetime | None, int] | None
     if rows:
         state = rows[0][1:]
     else:
@@ -165,7 +170,7 @@ def _validate_choices(
     return chosen
 
 
-def withdraw_vote(*, user, question: Question, now: datetime | None = None) -> bool:
+def withdraw_vote(*, user: User, question: Question, now: datetime | None = None) -> bool:
     """Take back ``user``'s vote on ``question`` while it is open: every count goes down with it.
 
     True when a vote was withdrawn, False when there was none (a second click, another tab):
@@ -198,7 +203,7 @@ def _remove_ballot(ballot: Ballot) -> None:
     tallies.add_voters(question_id=ballot.question_id, delta=-1, shard=shard)
 
 
-def withdraw_votes(*, user) -> int:
+def withdraw_votes(*, user: User) -> int:
     """Remove every vote of ``user`` (account deletion), keeping counters right.
 
     It runs inside the deletion's transaction (the pre_delete signal), so the
@@ -288,7 +293,7 @@ def tag_slug(name: str) -> str:
 
 def ask_question(
     *,
-    author,
+    author: User,
     title: str,
     description: str,
     choices: Sequence[tuple[str, Image | None]],
@@ -351,7 +356,7 @@ class TooManyWaiting(Exception):
         self.waiting = waiting
 
 
-def _check_room_to_wait(author) -> None:
+def _check_room_to_wait(author: User) -> None:
     # The author's row is locked first, so that questions sent at once take turns here and
     # each counts those committed before it: a burst cannot pass the limit together.
     list(get_user_model().objects.select_for_update().filter(pk=author.pk).values_list("pk"))
@@ -418,7 +423,7 @@ class ReportOutcome:
 
 
 def report_question(
-    *, question: Question, reporter, reason: str, details: str = ""
+    *, question: Question, reporter: User, reason: str, details: str = ""
 ) -> ReportOutcome:
     """Record ``reporter``'s report; enough weighty open reports hide the question."""
     if question.author_id is not None and question.author_id == reporter.pk:
@@ -477,14 +482,14 @@ def counted_reporter(account: str = "", votes: str = "votes") -> Q:
     return Q(**{f"{account}is_staff": True}) | Q(**established)
 
 
-def resolve_reports(*, questions: Iterable[Question], moderator) -> int:
+def resolve_reports(*, questions: Iterable[Question], moderator: User) -> int:
     # One UPDATE: a transaction of its own.
     return Report.objects.filter(
         question__in=[question.pk for question in questions], resolved_at__isnull=True
     ).update(resolved_at=timezone.now(), resolved_by=moderator)
 
 
-def approve_questions(*, questions: Iterable[Question], moderator) -> int:
+def approve_questions(*, questions: Iterable[Question], moderator: User) -> int:
     """Publish pending and hidden questions and close the reports on all of them."""
     questions = list(questions)
     waiting = (Question.Status.PENDING, Question.Status.HIDDEN)
@@ -496,7 +501,7 @@ def approve_questions(*, questions: Iterable[Question], moderator) -> int:
         )
 
 
-def hide_questions(*, questions: Iterable[Question], moderator) -> int:
+def hide_questions(*, questions: Iterable[Question], moderator: User) -> int:
     """Hide questions for good: their reports are settled, so they leave the queue."""
     questions = list(questions)
     with transaction.atomic():
@@ -511,7 +516,7 @@ class BanOutcome:
     hidden: int
 
 
-def ban_authors(*, questions: Iterable[Question], moderator) -> BanOutcome:
+def ban_authors(*, questions: Iterable[Question], moderator: User) -> BanOutcome:
     """Ban the authors of ``questions`` and hide those questions; staff are never banned.
 
     The bans and the hiding commit together; the banned authors' sessions end
@@ -519,7 +524,7 @@ def ban_authors(*, questions: Iterable[Question], moderator) -> BanOutcome:
     rows before their deletion commits.
     """
     questions = list(questions)
-    authors = {q.author_id: (q.author, q.title) for q in questions if q.author_id is not None}
+    authors = {q.author_id: (q.author, q.title) for q in questions if q.author is not None}
     to_ban = {
         pk: (a, title) for pk, (a, title) in authors.items() if not (a.is_staff or a.is_superuser)
     }
