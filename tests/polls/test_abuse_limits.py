@@ -7,18 +7,17 @@ from __future__ import annotations
 
 import html as html_lib
 import re
-import threading
 import time
 from collections import Counter
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
 from polls import services
 from polls.models import Image, Question, Report
+from tests.polls.at_once import statuses_at_once
 from tests.polls.test_ask import ASK, ask_data, errors_of, jpeg, kept_token, value_of
 
 pytestmark = pytest.mark.django_db
@@ -122,24 +121,11 @@ def test_asking_past_the_address_limit(settings, alice, bob, staff):
 
 def ask_at_once(user, count: int) -> Counter:
     """``count`` questions posted by ``user`` at the same moment; their answers' statuses."""
-    statuses: Counter = Counter()
-    lock = threading.Lock()
-    start = threading.Barrier(count)
-
-    def one(number: int) -> None:
-        client = signed_in(user)
-        start.wait()
-        response = client.post(ASK, asked(f"Parallel question number {number}?"))
-        with lock:
-            statuses[response.status_code] += 1
-        connection.close()
-
-    threads = [threading.Thread(target=one, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return statuses
+    return statuses_at_once(
+        count,
+        lambda _: signed_in(user),
+        lambda client, n: client.post(ASK, asked(f"Parallel question number {n}?")),
+    )
 
 
 @pytest.mark.django_db(transaction=True)
