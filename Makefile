@@ -92,7 +92,8 @@ demo-data: $(RUN_STAMP)
 BACKGROUND = $(BIN)/python manage.py refresh_rankings --every 300 -v 0 & rankings=$$!; \
 	$(BIN)/python manage.py send_outbox --every 5 -v 0 & outbox=$$!; \
 	$(BIN)/python manage.py snapshot_results --every 300 -v 0 & snapshots=$$!; \
-	trap 'kill $$rankings $$outbox $$snapshots 2>/dev/null' EXIT INT TERM
+	$(BIN)/python manage.py refresh_insights --every 300 -v 0 & insights=$$!; \
+	trap 'kill $$rankings $$outbox $$snapshots $$insights 2>/dev/null' EXIT INT TERM
 
 run: demo-data
 	$(BACKGROUND); \

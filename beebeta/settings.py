@@ -471,6 +471,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 RANKING_REFRESH_SECONDS = env_int("RANKING_REFRESH_SECONDS", 10, minimum=0)
 # k: the fewest voters a group of a question's results is shown for (polls/groups.py).
 GROUP_MIN_VOTERS = env_int("GROUP_MIN_VOTERS", 10, minimum=10)
+# The fewest people who voted on both of two questions before what they chose is compared
+# (polls/covoting.py).
+CO_VOTING_MIN_VOTERS = env_int("CO_VOTING_MIN_VOTERS", 50, minimum=50)
 
 # --- Analytics and monitoring -------------------------------------------------------------
 # Mixpanel: nothing is sent without a token. Events are queued and sent in

@@ -35,8 +35,19 @@ def history(slug: str) -> str:
     return _grouped("h", slug)
 
 
+def insight(slug: str) -> str:
+    """An integrity.QuestionInsight: the question's integrity figures and co-voting."""
+    return _grouped("i", slug)
+
+
 def ballot(user_id: int, slug: str) -> str:
     return _grouped(f"b:{user_id}", slug)
+
+
+def activity(scope: str, zone: str) -> str:
+    """A public activity heatmap (polls.insights.figures.public_heatmap) of a question or a tag,
+    in one time zone."""
+    return f"act:{_digest(scope + '|' + zone)}"
 
 
 def voted(user_id: int) -> str:

@@ -10,10 +10,12 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("tags/", views.tag_list, name="tags"),
     path("tags/<str:slug>/", views.tag_detail, name="tag"),
+    path("tags/<str:slug>/activity/", views.tag_activity, name="tag_activity"),
     path("search/", views.search_view, name="search"),
     path("ask/", views.ask, name="ask"),
     path("ask/pending/", views.ask_pending, name="ask_pending"),
     path("q/<str:slug>/", views.question_detail, name="question"),
+    path("q/<str:slug>/activity/", views.question_activity, name="question_activity"),
     path("q/<str:slug>/vote/", views.vote, name="vote"),
     # An anonymous visitor's pick, held until they log in, sign up or give an email address.
     path("q/<str:slug>/almost-there/", views.almost_there, name="almost_there"),

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.contrib.auth.views import redirect_to_login
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
 from django.http import (
@@ -35,8 +36,10 @@ from beebeta import analytics, links, time_zones
 from beebeta.request_types import AuthenticatedHttpRequest
 from beebeta.views import too_many_requests, too_many_requests_on, wait_words
 from polls import (
+    cache_keys,
     cards,
     fragments,
+    groups,
     picks,
     ratelimit,
     reads,
@@ -46,6 +49,8 @@ from polls import (
     sharing,
 )
 from polls.forms import AskForm, ReportForm, RequestUploads, VoteForm
+from polls.insights import figures
+from polls.insights.charts import HEAT_LEGEND, HeatmapChart
 from polls.insights.counting import count_view
 from polls.models import QUESTION_TITLE_LENGTH, Question, Tag
 from polls.paging import DEFAULT_ORDER, ORDERS
@@ -115,6 +120,54 @@ def search_view(request: HttpRequest) -> HttpResponse:
     return render(request, "polls/search.html", context)
 
 
+# A public heatmap is kept this long: the roll-ups it reads move once a minute at most.
+ACTIVITY_CACHE_SECONDS = 300
+
+
+@require_GET
+def question_activity(request: HttpRequest, slug: str) -> HttpResponse:
+    question = _get_public_question(request, slug).question
+    return _render_activity(request, f"q:{question.pk}", question=question)
+
+
+@require_GET
+def tag_activity(request: HttpRequest, slug: str) -> HttpResponse:
+    tag = reads.tag(slug)
+    if tag is None:
+        raise Http404("No such tag.")
+    return _render_activity(request, f"t:{tag.pk}", tag=tag)
+
+
+def _render_activity(
+    request: HttpRequest, scope: str, *, question: Question | None = None, tag: Tag | None = None
+) -> HttpResponse:
+    """The weekday x hour activity of a question or a tag, by group, in the reader's time zone
+    (the ``tz`` cookie), cached per zone: one query when it is not."""
+    zone = timezone.get_current_timezone()
+    key = cache_keys.activity(scope, zone.key)
+    heatmap = cache.get(key)
+    if heatmap is None:
+        heatmap = figures.public_heatmap(
+            now=timezone.now(),
+            zone=zone,
+            minimum=groups.minimum(),
+            question_id=question.pk if question else None,
+            tag_id=tag.pk if tag else None,
+        )
+        cache.set(key, heatmap, ACTIVITY_CACHE_SECONDS)
+    context = {
+        "question": question,
+        "tag": tag,
+        "heatmap": heatmap,
+        "charts": [HeatmapChart.of(grid) for grid in heatmap.grids],
+        "heat_legend": HEAT_LEGEND,
+        "zone": heatmap.zone,
+        "hour_labels": [f"{hour:02d}" for hour in range(24)],
+        "minimum": groups.minimum(),
+    }
+    return render(request, "polls/activity.html", context)
+
+
 def _get_public_question(
     request: HttpRequest, slug: str, *, results: bool = False
 ) -> reads.QuestionPage:
@@ -139,7 +192,12 @@ def question_detail(request: HttpRequest, slug: str) -> HttpResponse:
     asked, error = _as_of(request, page)
     extra = {"as_of_error": error, "share_card": share_card.card_for(page, request)}
     response = _render_question(
-        request, page, _refused_vote(request, page), extra=extra, asked=asked
+        request,
+        page,
+        _refused_vote(request, page),
+        extra=extra,
+        asked=asked,
+        without_new=request.GET.get("without") == "new",
     )
     if error:
         response.status_code = 400
@@ -180,8 +238,9 @@ def _render_question(
     *,
     extra: dict | None = None,
     asked: fragments.AsOf | None = None,
+    without_new: bool = False,
 ) -> HttpResponse:
-    context = fragments.question_parts(page, form=form, asked=asked)
+    context = fragments.question_parts(page, form=form, asked=asked, without_new=without_new)
     # Where no form is shown (the question has closed), why the vote was refused.
     context["vote_errors"] = form.errors.get("choice", []) if form and context["closed"] else []
     context.update(extra or {})

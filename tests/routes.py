@@ -36,6 +36,9 @@ ROUTES = {
     "polls:tag": Route(PUBLIC, READ),
     "polls:search": Route(PUBLIC, READ),
     "polls:question": Route(PUBLIC, READ),
+    # Activity by weekday and hour, by group, of a question and of a tag.
+    "polls:question_activity": Route(PUBLIC, READ),
+    "polls:tag_activity": Route(PUBLIC, READ),
     "polls:ask": Route(MEMBER, FORM),
     "polls:ask_pending": Route(MEMBER, READ),
     "polls:vote": Route(MEMBER, ACTION),
@@ -56,6 +59,7 @@ ROUTES = {
     "polls:insights_activity": Route(STAFF, READ),
     "polls:insights_signups": Route(STAFF, READ),
     "polls:insights_moderation": Route(STAFF, READ),
+    "polls:insights_integrity": Route(STAFF, READ),
     "accounts:login": Route(PUBLIC, FORM),
     "accounts:logout": Route(PUBLIC, ACTION),
     "accounts:password_change": Route(MEMBER, FORM),
@@ -119,6 +123,7 @@ def address(name: str, *, question_slug: str, tag_slug: str) -> str:
     """The address of a route, with the objects named where the route takes an argument."""
     kwargs = {
         "polls:tag": {"slug": tag_slug},
+        "polls:tag_activity": {"slug": tag_slug},
         "accounts:password_reset_confirm": {"uidb64": "MQ", "token": "set-password"},
         "accounts:email_link": {"token": LINK_TOKEN},
         "accounts:email_link_again": {"token": LINK_TOKEN},
@@ -130,6 +135,7 @@ def address(name: str, *, question_slug: str, tag_slug: str) -> str:
         "polls:link_copied",
         "polls:almost_there",
         "polls:withdraw",
+        "polls:question_activity",
         "polls:embed",
     ):
         kwargs = {"slug": question_slug}

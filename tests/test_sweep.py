@@ -40,6 +40,8 @@ PHOTOGRAPHED = {
     (MEMBER, "polls:question"): "question",
     (MEMBER, "polls:ask"): "ask",
     (STAFF, "polls:insights"): "insights",
+    (ANONYMOUS, "polls:question_activity"): "question-activity",
+    (STAFF, "polls:insights_integrity"): "insights-integrity",
     (ANONYMOUS, "polls:embed"): "embed",
 }
 

@@ -66,6 +66,7 @@ def test_the_timers_run_the_periodic_commands():
         "clear_orphan_images",
         "clearsessions",
         "flush_view_counts",
+        "refresh_insights",
         "refresh_rankings",
         "send_outbox",
         "snapshot_results",
@@ -80,6 +81,8 @@ def test_minutely_and_daily_schedules():
     assert schedules["beebeta-flush-view-counts.timer"] == "minutely"
     # A day's history is its last snapshot: at most five minutes short of midnight.
     assert schedules["beebeta-snapshot-results.timer"] == "*:0/5"
+    # The integrity signals and co-voting, two minutes after each snapshot.
+    assert schedules["beebeta-refresh-insights.timer"] == "*:2/5"
     for daily in ("beebeta-clearsessions.timer", "beebeta-clear-orphan-images.timer"):
         assert schedules[daily].startswith("*-*-* ")
     # Emails wait at most about 10 seconds in the outbox.
