@@ -24,7 +24,8 @@ OS_PROFILE = run
 RUN_ENV = SERVE_FILES=true RANKING_REFRESH_SECONDS=0
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run dev test fuzz stack stack-down bench bench-first-run lint format clean \
+.PHONY: help venv run dev test fuzz stack stack-down bench bench-first-run bench-uploads lint \
+	format clean \
 	demo-data
 
 help:
@@ -46,6 +47,8 @@ help:
 	@echo "           bench/RESULTS.md and bench/results.json (BENCH_QUICK=1: short, into bench/out/)"
 	@echo "  bench-first-run  time from a fresh clone to the first page of \`make run\`"
 	@echo "           with a cold and a warm pip cache (bench/first_run.py: a fresh venv, a free port)"
+	@echo "  bench-uploads  the worst ask POST the upload bounds accept, in each picture format;"
+	@echo "           writes bench/uploads.md (bench/uploads.py)"
 	@echo "  fuzz     every form and the image validator under hypothesis, 10,000 examples each"
 	@echo "  lint     ruff check, ruff format --check and mypy (types of beebeta, polls, accounts,"
 	@echo "           deploy)"
@@ -126,6 +129,10 @@ stack-down:
 # (bench/first_run.py); the clone gets its own venv, so this needs none.
 bench-first-run:
 	$(PYTHON) bench/first_run.py
+
+# The worst accepted upload request against its bounds (bench/uploads.py); never part of `test`.
+bench-uploads: $(RUN_STAMP)
+	$(BIN)/python -m bench.uploads
 
 # The ladder of ceilings and the targets, under 10 minutes (bench/run.py); never part of `test`.
 bench: OS_PROFILE = bench

@@ -34,7 +34,7 @@ from accounts import services as account_services
 from accounts.forms import EmailVoteForm
 from beebeta import analytics, links, time_zones
 from beebeta.request_types import AuthenticatedHttpRequest
-from beebeta.views import too_many_requests
+from beebeta.views import too_many_requests, too_many_requests_on, wait_words
 from polls import (
     cache_keys,
     cards,
@@ -49,7 +49,7 @@ from polls import (
     share_card,
     sharing,
 )
-from polls.forms import AskForm, ReportForm, VoteForm
+from polls.forms import AskForm, ReportForm, RequestUploads, VoteForm
 from polls.insights import figures
 from polls.insights.charts import HEAT_LEGEND, HeatmapChart
 from polls.insights.counting import count_view
@@ -405,18 +405,46 @@ def ask(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = _active_user(request)
     if request.method == "GET":
         return _render_ask(request, AskForm(user=user, initial=_searched_title(request)))
-    form = AskForm(request.POST, request.FILES, user=user)
+    uploads = RequestUploads(request)
+    form = AskForm(request.POST, request.FILES, user=user, uploads=uploads)
     rearranged = _rearranged(request, form)
     if rearranged is not None:
-        return _render_ask(request, rearranged)
+        return _render_ask(request, rearranged, uploads=uploads)
     if not form.is_valid():
-        return _render_ask(request, form, status=400)
+        return _render_ask(request, form, status=400, uploads=uploads)
     title = form.cleaned_data["title"]
     similar = [] if request.POST.get("confirm") else search.similar_questions(title)
     if similar:
         return _render_ask(request, form, similar=similar)
-    question = services.ask_question(author=user, **form.question_fields())
+    slow_down = _question_refusal(request)
+    if slow_down is not None:
+        return _render_ask(request, form, slow_down=slow_down)
+    try:
+        question = services.ask_question(author=user, **form.question_fields())
+    except services.TooManyWaiting as exc:
+        # Only a moderator's decision frees a place: no time to retry after.
+        waiting = (
+            f"You have {exc.waiting} questions waiting for a moderator, the most one account "
+            "may have. Everything you typed is still here: send it again once they have been "
+            "looked at (your profile shows where they stand)."
+        )
+        return _render_ask(request, form, slow_down=(waiting, None))
     return _asked(request, question)
+
+
+def _question_refusal(request: HttpRequest) -> tuple[str, int] | None:
+    """Count a question about to be posted; when a limit refuses it, why and the seconds to
+    wait. Counted only now: a typo or a look at similar questions costs nothing, and forty
+    posts at once still count one by one (ratelimit.allow)."""
+    retry_after = ratelimit.question_refusal(request)
+    if retry_after is None:
+        return None
+    reason = (
+        "Too many questions came from your account or your address in a short time, so this "
+        "one was not posted. Everything you typed is still here: send it again in "
+        f"{wait_words(retry_after)}."
+    )
+    return reason, retry_after
 
 
 def _searched_title(request: HttpRequest) -> dict[str, str]:
@@ -460,10 +488,29 @@ def _row(value: str) -> int | None:
 
 
 def _render_ask(
-    request: HttpRequest, form: AskForm, *, similar: list[Question] | None = None, status: int = 200
+    request: HttpRequest,
+    form: AskForm,
+    *,
+    similar: list[Question] | None = None,
+    status: int = 200,
+    uploads: RequestUploads | None = None,
+    slow_down: tuple[str, int | None] | None = None,
 ) -> HttpResponse:
+    """The ask page; a 429 with the reason on top when a limit refused the question
+    (``slow_down``: the reason and the seconds to wait, if known) or one of its pictures."""
+    if slow_down is None and uploads is not None and uploads.retry_after is not None:
+        slow_down = (
+            "Too many pictures came from your account or your address in a short time, so "
+            "the ones marked below were not read. Everything else is kept: choose them again "
+            f"in {wait_words(uploads.retry_after)}.",
+            uploads.retry_after,
+        )
     context = {"form": form, "choices": form.choices, "similar": similar or []}
-    return render(request, "polls/ask.html", context, status=status)
+    context["slow_down"] = slow_down[0] if slow_down else ""
+    response = render(request, "polls/ask.html", context, status=status)
+    if slow_down:
+        return too_many_requests_on(response, retry_after=slow_down[1])
+    return response
 
 
 @login_required
@@ -486,7 +533,17 @@ def report(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
         return redirect(question)
     form = ReportForm(request.POST if request.method == "POST" else None)
     if form.is_bound and form.is_valid():
-        return _file_report(request, question, user, form)
+        retry_after = ratelimit.report_refusal(request)
+        if retry_after is None:
+            return _file_report(request, question, user, form)
+        slow_down = (
+            "Too many reports came from your account or your address in a short time, so "
+            "this one was not sent. What you wrote is still here: send it again in "
+            f"{wait_words(retry_after)}."
+        )
+        context = {"question": question, "form": form, "already": False, "slow_down": slow_down}
+        response = render(request, "polls/report.html", context)
+        return too_many_requests_on(response, retry_after=retry_after)
     already = question.reports.filter(reporter=user).exists()
     context = {"question": question, "form": form, "already": already}
     return render(request, "polls/report.html", context, status=400 if form.is_bound else 200)
