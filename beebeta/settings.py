@@ -433,8 +433,9 @@ MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 40_000_000, minimum=10_000)
 DATA_UPLOAD_MAX_NUMBER_FILES = 13
 # Uploads larger than this go to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
-# At most one ranking refresh per question in this many seconds on the vote path.
-RANKING_REFRESH_SECONDS = env_int("RANKING_REFRESH_SECONDS", 10, minimum=0)
+# How often `refresh_rankings --follow` refreshes the copies of the counts that order the lists
+# (production's timer runs it every 10 seconds); votes never do.
+RANKING_REFRESH_SECONDS = env_int("RANKING_REFRESH_SECONDS", 10, minimum=1)
 # k: the fewest voters a group of a question's results is shown for (polls/groups.py).
 GROUP_MIN_VOTERS = env_int("GROUP_MIN_VOTERS", 10, minimum=10)
 

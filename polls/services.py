@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
@@ -213,7 +212,7 @@ def withdraw_votes(*, user) -> int:
             _remove_ballot(ballot)
             question_ids.append(ballot.question_id)
     for question in Question.objects.filter(pk__in=question_ids).only("pk", "slug"):
-        _after_votes_changed(question=question, user_ids=[user.pk], throttle=False)
+        _after_votes_changed(question=question, user_ids=[user.pk], refresh_rankings=True)
     reads.forget([cache_keys.voted(user.pk)])
     return len(question_ids)
 
@@ -222,7 +221,7 @@ def _after_votes_changed(
     *,
     question: Question,
     user_ids: Iterable[int],
-    throttle: bool = True,
+    refresh_rankings: bool = False,
     first_vote: bool = False,
 ) -> None:
     user_ids = list(user_ids)
@@ -232,11 +231,11 @@ def _after_votes_changed(
         # Only a first vote adds a question to the voter's set; a change leaves it as it is.
         keys += [cache_keys.voted(user_id) for user_id in user_ids]
     reads.forget(keys)
-    # Lists are ordered by copies of the counts; refresh them at most once
-    # per RANKING_REFRESH_SECONDS per question (the periodic sweep catches
-    # whatever a throttled refresh skipped).
-    window = settings.RANKING_REFRESH_SECONDS
-    if not throttle or window == 0 or cache.add(cache_keys.ranking_refresh(question.pk), 1, window):
+    # Lists are ordered by copies of the counts, which `refresh_rankings --follow` (a timer in
+    # production) refreshes every RANKING_REFRESH_SECONDS: never on the vote path, where it
+    # cost as much as the vote and its UPDATE of the question could deadlock with a concurrent
+    # vote after this one had committed (a 500 for a vote that counted).
+    if refresh_rankings:
         rankings.refresh(question_ids=[question.pk])
 
 

@@ -86,6 +86,7 @@ LAUNCHED = (
     "gunicorn-1",
     "gunicorn-2",
     "outbox",
+    "rankings",
     *RELAYS,
 )
 STOP_ORDER = (*LAUNCHED, "s3", "memcached-1", "memcached-2", "mariadb")
@@ -245,8 +246,8 @@ class Stack:
     def process_names(cls, *, relays: bool) -> list[str]:
         """The processes of the stack, each of which gets a port of its own."""
         names = ["haproxy", "nginx-1", "nginx-2", "cdn", "gunicorn-1", "gunicorn-2"]
-        # The outbox's sender listens on nothing; its port stays unused.
-        names += ["mariadb", "memcached-1", "memcached-2", "s3", "outbox"]
+        # The outbox's sender and the rankings' loop listen on nothing; their ports stay unused.
+        names += ["mariadb", "memcached-1", "memcached-2", "s3", "outbox", "rankings"]
         return names + list(RELAYS) if relays else names
 
     def prepare_home(self) -> None:
@@ -289,8 +290,9 @@ class Stack:
             balancer = started("haproxy")
             for future in (*relays, *caches, static, *front, data, *media, balancer):
                 future.result()
-        # What the send_outbox timer does in production, once the tables exist.
+        # What the send_outbox and refresh_rankings timers do in production, once the tables exist.
         self.start_process("outbox", announce=announce)
+        self.start_process("rankings", announce=announce)
         self._wait_until_serving()
 
     def _make_certificate(self) -> None:
@@ -422,6 +424,11 @@ class Stack:
             # The emails go to the console backend (no EMAIL_HOST): into this process's log.
             argv = [sys.executable, "manage.py", "send_outbox", "--every", "2", "-v", "0"]
             return Proc(name, argv, log, port, extra_env={"REQUEST_LOG": "false"})
+        if name == "rankings":
+            # The lists' order follows the votes within RANKING_REFRESH_SECONDS: votes never
+            # refresh it themselves.
+            argv = [sys.executable, "manage.py", "refresh_rankings", "--follow", "-v", "0"]
+            return Proc(name, argv, log, port, extra_env={"REQUEST_LOG": "false"})
         if name.startswith("nginx-") or name == "cdn":
             folder = self.home / name
             nginx = find_executable("nginx")
@@ -457,7 +464,7 @@ class Stack:
         return proc
 
     def _ready(self, proc: Proc) -> bool:
-        if proc.name == "outbox":
+        if proc.name in ("outbox", "rankings"):
             return True  # it serves nothing; wait_until_ready has seen it alive
         if not tcp_accepts(proc.port):
             return False
