@@ -66,6 +66,13 @@ def cast_vote(
     now = now or timezone.now()
     if not user.is_active:
         raise VoteRejected("Your account cannot vote.")
+    # The cached counts and ballot, read before anything commits: the vote updates them once it
+    # has (reads.update_held), so the page after it is read from memcached, not rebuilt.
+    counts_key, ballot_key = (
+        cache_keys.counts(question.slug),
+        cache_keys.ballot(user.pk, question.slug),
+    )
+    held = reads.hold([counts_key, ballot_key])
     for attempt in range(1, _VOTE_ATTEMPTS + 1):
         try:
             with transaction.atomic():
@@ -83,8 +90,21 @@ def cast_vote(
                 logger.info("vote transaction retried after MySQL error %s", exc.args[0])
                 continue
             raise
-    if outcome.changed:
+    if not outcome.changed:
+        return outcome
+    if not held.entries:
         _after_votes_changed(question=question, user_ids=[user.pk], first_vote=outcome.first)
+        return outcome
+    values: dict[str, object] = {ballot_key: outcome.choice_ids}
+    counts = held.value(counts_key)
+    if isinstance(counts, tallies.Counts):
+        values[counts_key] = counts.moved(
+            voters=int(outcome.first), choices=outcome.choice_ids, previous=outcome.previous_ids
+        )
+    reads.update_held(held, values, timeout=settings.COUNTS_CACHE_SECONDS)
+    if outcome.first:
+        # Only a first vote adds a question to the voter's set.
+        reads.forget([cache_keys.voted(user.pk)])
     return outcome
 
 

@@ -141,6 +141,16 @@ class Counts:
     def for_choice(self, choice_id: int) -> int:
         return self.by_choice.get(choice_id, 0)
 
+    def moved(self, *, voters: int, choices: Iterable[int], previous: Iterable[int]) -> Counts:
+        """These counts after one ballot changed from ``previous`` to ``choices`` (and
+        ``voters`` more people voted), with a new stamp."""
+        by_choice = dict(self.by_choice)
+        for choice_id in previous:
+            by_choice[choice_id] = by_choice.get(choice_id, 0) - 1
+        for choice_id in choices:
+            by_choice[choice_id] = by_choice.get(choice_id, 0) + 1
+        return Counts(voters=self.voters + voters, by_choice=by_choice)
+
 
 def _totals(rows: QuerySet, key: str, total: Aggregate) -> dict[Any, int]:
     """``total`` per value of ``key`` over ``rows``, in one GROUP BY query."""

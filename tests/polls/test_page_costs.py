@@ -147,3 +147,33 @@ def test_a_vote_writes_without_reading_counts_or_ballots_it_does_not_need(
     assert response.status_code == 302
     sql = [query["sql"] for query in captured.captured_queries]
     assert not [text for text in sql if "SUM(" in text], sql
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_page_after_a_vote_is_read_from_memcached_not_rebuilt(
+    client, make_question, django_assert_num_queries, monkeypatch
+):
+    """A vote updates the cached counts and the voter's ballot in place (reads.update_held),
+    so the page it redirects to reads no counts and no ballot from MySQL, and shows the vote."""
+    from django.contrib.auth import get_user_model
+
+    question = make_question("Warm after voting?", tags=("Food",))
+    first, second, _ = question.choices.values_list("pk", flat=True)
+    voter = get_user_model().objects.create_user(username="warm-voter")
+    client.force_login(voter)
+    url = question.get_absolute_url()
+    visit(client, url)  # the question, its counts and the voter's (empty) ballot are cached
+    response = client.post(f"{url}vote/", {"choice": second})
+    assert response.status_code == 302
+    # The user row only: no SUM of the counters, no read of the ballot.
+    with django_assert_num_queries(1):
+        with memcached_round_trips(monkeypatch) as sent:
+            html = client.get(url).content.decode()
+    assert "<strong>1</strong> person has voted" in html
+    assert "your choice" in html
+    assert "_store_cmd" not in sent, sent
+    # Changing the vote moves the cached counts too.
+    client.post(f"{url}vote/", {"choice": first})
+    with django_assert_num_queries(1):
+        html = client.get(url).content.decode()
+    assert "<strong>1</strong> person has voted" in html
