@@ -47,7 +47,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Right after SecurityMiddleware, before anything that may answer early
     # (/healthz), so every response carries the policies (see "Content policies").
-    "csp.middleware.CSPMiddleware",
+    # django-csp's middleware, with the policy string built once (beebeta/content_policy.py).
+    "beebeta.content_policy.ContentPolicyMiddleware",
     "beebeta.headers.PermissionsPolicyMiddleware",
     # Before anything that reads the host, the session or the user.
     "beebeta.health.HealthCheckMiddleware",
