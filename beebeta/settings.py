@@ -57,7 +57,9 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's AuthenticationMiddleware, with the account read from memcached when the session's
+    # hash matches it (accounts/session_user.py).
+    "accounts.session_user.SessionUserMiddleware",
     # The reader's time zone, from a cookie: times on pages and in the ask form.
     "beebeta.time_zones.TimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
