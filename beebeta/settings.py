@@ -54,6 +54,9 @@ MIDDLEWARE = [
     "beebeta.health.HealthCheckMiddleware",
     # Before anything that reads the client's address (login throttling).
     "beebeta.client_ip.TrustedProxyMiddleware",
+    # Above the session, CSRF and analytics middleware, so it sees the cookies they set: which
+    # answers a shared cache may keep (beebeta/edge.py).
+    "beebeta.edge.EdgeCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -422,6 +425,9 @@ PERMISSIONS_POLICY = {
 COUNTS_CACHE_SECONDS = env_int("COUNTS_CACHE_SECONDS", 60, minimum=1)
 # How long a rendered list page is reused.
 LIST_CACHE_SECONDS = env_int("LIST_CACHE_SECONDS", 30, minimum=0)
+# How long nginx (or CloudFront) may serve an anonymous page (home, tag, question) from its own
+# cache; 0: never (beebeta/edge.py).
+EDGE_CACHE_SECONDS = env_int("EDGE_CACHE_SECONDS", 5, minimum=0)
 # Votes (including changes) one account may send per window; nginx limits per address too.
 VOTE_RATE_LIMIT = env_int("VOTE_RATE_LIMIT", 30, minimum=1)
 VOTE_RATE_WINDOW_SECONDS = env_int("VOTE_RATE_WINDOW_SECONDS", 60, minimum=1)

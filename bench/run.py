@@ -274,7 +274,9 @@ def ladder(seeded: dict) -> list[Rung]:
         ("tag", f"Tag page ({seeded['questions']:,} questions), page 1", every),
         ("question", "Question page (1,000 votes)", question),
     ]:
-        rungs.append(Rung(name, f"{label}, anonymous", "app", path=path))
+        # Anonymous tag and question pages come from nginx's cache (beebeta/edge.py).
+        where = "" if name == "home" else " (nginx's cache)"
+        rungs.append(Rung(name, f"{label}, anonymous{where}", "app", path=path))
         rungs.append(Rung(f"{name}-member", f"{label}, signed in", "app", path=path, member=True))
     for server, suffix in (("app", ""), ("cold", "-cold")):
         state = "warm" if server == "app" else "cold (no cache)"

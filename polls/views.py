@@ -23,6 +23,7 @@ from accounts import emails, throttles
 from accounts import services as account_services
 from accounts.forms import EmailVoteForm
 from beebeta import analytics, time_zones
+from beebeta.edge import edge_cacheable
 from beebeta.views import too_many_requests
 from polls import cards, fragments, picks, ratelimit, reads, search, services
 from polls.forms import AskForm, ReportForm, VoteForm
@@ -61,6 +62,7 @@ def tag_list(request: HttpRequest) -> HttpResponse:
     return render(request, "polls/tag_list.html", {"tags": reads.tag_cloud()})
 
 
+@edge_cacheable
 @require_GET
 def tag_detail(request: HttpRequest, slug: str) -> HttpResponse:
     tag = reads.tag(slug)
@@ -93,6 +95,7 @@ def _get_public_question(
     return page
 
 
+@edge_cacheable
 @require_GET
 def question_detail(request: HttpRequest, slug: str) -> HttpResponse:
     try:

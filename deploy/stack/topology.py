@@ -327,6 +327,7 @@ class Stack:
                 "ERROR_PAGES": str(self.error_pages),
                 "SNIPPETS": str(DEPLOY / "nginx"),
                 "ACCESS_LOG": str(folder / "access.log"),
+                "PAGE_CACHE": str(folder / "page-cache"),
             },
         )
         self._write_nginx(folder, site)
