@@ -104,28 +104,28 @@ def hold(keys: Sequence[str]) -> Held:
     return Held({names[name]: entry for name, entry in found.items() if entry[0] is not None})
 
 
-def update_held(held: Held, values: dict[str, Any], *, timeout: int) -> None:
-    """After the change committed: write each new value in place of the one held, if that
-    entry is still the one read before the commit (its CAS token), else drop it.
+def update_held(held: Held, values: dict[str, tuple[Any, int] | None]) -> None:
+    """After the change committed: write each new value (for its number of seconds) in place of
+    the one held, if that entry is still the one read before the commit (its CAS token), else
+    drop it.
 
     Why this is safe: a reader whose rows include the change read them after the commit, so it
     stored them after ``hold`` read the token, and the token no longer matches; so did any
     other change that updated the entry meanwhile. Either way the entry is dropped and rebuilt
-    from MySQL, as ``forget`` would have it. A key that was not cached is left alone.
+    from MySQL, as ``forget`` would have it. A key that was not cached when held (or whose new
+    value is None) is deleted too: a reader may have stored it since, from rows read before the
+    commit.
     """
     client = _memcached()
-    if client is None or not held.entries:
-        forget([key for key in values if key in held.entries])
-        return
-    expire = cache.get_backend_timeout(timeout)
-    stale = []
-    for key, value in values.items():
-        entry = held.entries.get(key)
-        if entry is None:
-            continue
-        name = cache.make_and_validate_key(key)
-        if not client.cas(name, value, entry[1], expire=expire):
-            stale.append(key)
+    stale = [key for key, new in values.items() if new is None or key not in held.entries]
+    if client is not None:
+        for key, new in values.items():
+            if key in stale or new is None:
+                continue
+            value, seconds = new
+            name = cache.make_and_validate_key(key)
+            if not client.cas(name, value, held.entries[key][1], expire=seconds):
+                stale.append(key)
     if stale:
         cache.delete_many(stale)
 

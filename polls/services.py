@@ -11,6 +11,7 @@ run inside a caller's transaction or save questions (the signals).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -95,13 +96,21 @@ def cast_vote(
     if not held.entries:
         _after_votes_changed(question=question, user_ids=[user.pk], first_vote=outcome.first)
         return outcome
-    values: dict[str, object] = {ballot_key: outcome.choice_ids}
+    # Each entry moved by this vote, or deleted (None) where there was nothing to move. Moved
+    # counts expire COUNTS_CACHE_SECONDS after they were read from MySQL, not after this vote.
+    bound = settings.COUNTS_CACHE_SECONDS
+    values: dict[str, tuple[object, int] | None] = {
+        ballot_key: (outcome.choice_ids, bound),
+        counts_key: None,
+    }
     counts = held.value(counts_key)
-    if isinstance(counts, tallies.Counts):
-        values[counts_key] = counts.moved(
+    left = int(getattr(counts, "read_at", 0) + bound - time.time())
+    if isinstance(counts, tallies.Counts) and left > 0:
+        moved = counts.moved(
             voters=int(outcome.first), choices=outcome.choice_ids, previous=outcome.previous_ids
         )
-    reads.update_held(held, values, timeout=settings.COUNTS_CACHE_SECONDS)
+        values[counts_key] = (moved, left)
+    reads.update_held(held, values)
     if outcome.first:
         # Only a first vote adds a question to the voter's set.
         reads.forget([cache_keys.voted(user.pk)])
