@@ -33,7 +33,8 @@ help:
 	@echo "           prints the address and the demo log-ins once it listens"
 	@echo "  dev      the same with DEBUG on, the debug toolbar and code reloading"
 	@echo "           (adds requirements-dev.txt)"
-	@echo "  test     pytest against throwaway MariaDB/memcached/S3, then lint and migration check"
+	@echo "  test     pytest against throwaway MariaDB/memcached/S3, then lint (with mypy) and"
+	@echo "           migration check"
 	@echo "           (adds tests/requirements.txt); subset:"
 	@echo "           make test ARGS=\"tests/polls/test_voting.py -k changed\""
 	@echo "  venv     create $(VENV) with every layer: runtime, development and test requirements"
@@ -45,7 +46,8 @@ help:
 	@echo "  bench-first-run  time from a fresh clone to the first page of \`make run\`"
 	@echo "           with a cold and a warm pip cache (bench/first_run.py: a fresh venv, a free port)"
 	@echo "  fuzz     every form and the image validator under hypothesis, 10,000 examples each"
-	@echo "  lint     ruff check and ruff format --check"
+	@echo "  lint     ruff check, ruff format --check and mypy (types of beebeta, polls, accounts,"
+	@echo "           deploy)"
 	@echo "  format   ruff format and ruff check --fix"
 	@echo "  clean    remove $(VENV), var/ and caches"
 	@echo "Variables: PORT=$(PORT) (run, dev), PYTHON=$(PYTHON) (interpreter for the venv),"
@@ -103,6 +105,7 @@ test: $(TEST_STAMP)
 	$(BIN)/python tests/services.py -- $(BIN)/python -m pytest $(ARGS)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/bandit -q -r beebeta polls accounts deploy -lll
 	DATABASE_URL=sqlite:///:memory: $(BIN)/python manage.py makemigrations --check --dry-run
 
@@ -134,6 +137,7 @@ fuzz: $(TEST_STAMP)
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(TEST_STAMP)
 	$(BIN)/ruff format .
@@ -141,5 +145,5 @@ format: $(TEST_STAMP)
 
 # A running stack's state file lives in var/: stop the stack before forgetting it.
 clean: stack-down
-	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis test-output
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache .hypothesis test-output
 	find . -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import UserChangeForm
+from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import ngettext
 
 from accounts import services
 from accounts.models import AccountEmail, Ban, email_key
-
-User = get_user_model()
+from beebeta.request_types import AuthenticatedHttpRequest
 
 
 class BanInline(admin.StackedInline):
@@ -66,18 +65,27 @@ admin.site.unregister(User)
 @admin.register(User)
 class BeebetaUserAdmin(UserAdmin):
     form = AccountChangeForm
-    list_display = (*UserAdmin.list_display, "is_active", "banned")
+    # UserAdmin's columns, then the account's state.
+    list_display = (
+        "username",
+        "email",
+        "first_name",
+        "last_name",
+        "is_staff",
+        "is_active",
+        "banned",
+    )
     list_filter = (BannedFilter, *UserAdmin.list_filter)
     list_select_related = ("ban",)
     inlines = (BanInline,)
     actions = ("ban_selected",)
 
     @admin.display(boolean=True, description="banned")
-    def banned(self, user) -> bool:
+    def banned(self, user: User) -> bool:
         return hasattr(user, "ban")
 
     @admin.action(description="Ban selected users", permissions=("change",))
-    def ban_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+    def ban_selected(self, request: AuthenticatedHttpRequest, queryset: QuerySet) -> None:
         # Never yourself, and never a superuser: one moderator must not be
         # able to lock out the people who can undo it.
         spared = queryset.filter(Q(is_superuser=True) | Q(pk=request.user.pk))

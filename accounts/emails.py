@@ -9,7 +9,7 @@ so a message still waiting for a mail server that was down never delivers a dead
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -21,6 +21,11 @@ from django.utils import timezone
 from django_registration.backends.activation import REGISTRATION_SALT
 
 from accounts import outbox
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from polls.models import Question
 
 
 def site_of(request: HttpRequest) -> str:
@@ -34,7 +39,7 @@ def _send(*, to: str, template: str, context: dict[str, Any], expires_at: dateti
     outbox.enqueue(to=to, subject=subject, body=body, expires_at=expires_at)
 
 
-def activation_key(user) -> str:
+def activation_key(user: User) -> str:
     """The signed, timestamped username that django-registration's activation
     form verifies (the same as its ``RegistrationView.get_activation_key``)."""
     return signing.dumps(obj=user.get_username(), salt=REGISTRATION_SALT)
@@ -48,7 +53,7 @@ def _link_expiry() -> datetime:
     return timezone.now() + timedelta(minutes=settings.EMAIL_LINK_MINUTES)
 
 
-def send_activation_email(*, site: str, user, question=None) -> None:
+def send_activation_email(*, site: str, user: User, question: Question | None = None) -> None:
     query = urlencode({"activation_key": activation_key(user)})
     days = settings.ACCOUNT_ACTIVATION_DAYS
     _send(
@@ -64,7 +69,9 @@ def send_activation_email(*, site: str, user, question=None) -> None:
     )
 
 
-def send_sign_in_link(*, site: str, user, token: str, question=None, new_account: bool) -> None:
+def send_sign_in_link(
+    *, site: str, user: User, token: str, question: Question | None = None, new_account: bool
+) -> None:
     """The one-time link of a vote with an email address (or of a sign-up with an address that
     already has an account): it confirms the address, signs in and casts the held vote."""
     _send(
@@ -81,7 +88,7 @@ def send_sign_in_link(*, site: str, user, token: str, question=None, new_account
     )
 
 
-def send_already_registered(*, site: str, user, token: str | None) -> None:
+def send_already_registered(*, site: str, user: User, token: str | None) -> None:
     """Someone signed up with the address of an existing account: tell its owner, not them."""
     context = {
         "user": user,
@@ -98,7 +105,7 @@ def send_already_registered(*, site: str, user, token: str | None) -> None:
     )
 
 
-def send_staff_password_notice(*, site: str, user, question) -> None:
+def send_staff_password_notice(*, site: str, user: User, question: Question) -> None:
     """An email vote for a staff address: staff sign in with their password, never a link."""
     _send(
         to=user.email,
@@ -113,7 +120,7 @@ def send_staff_password_notice(*, site: str, user, question) -> None:
     )
 
 
-def send_email_change_link(*, site: str, user, new_email: str, token: str) -> None:
+def send_email_change_link(*, site: str, user: User, new_email: str, token: str) -> None:
     _send(
         to=new_email,
         template="accounts/email/confirm_new_email",
@@ -137,7 +144,7 @@ def send_address_in_use(*, site: str, to: str) -> None:
     )
 
 
-def send_email_changed_notice(*, user, old_email: str) -> None:
+def send_email_changed_notice(*, user: User, old_email: str) -> None:
     """Tell the old address, so a stolen session cannot quietly take the account."""
     _send(
         to=old_email,

@@ -4,7 +4,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import forms as auth_forms
-from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core import signing
 from django.core.validators import MaxLengthValidator
 from django_registration import validators
@@ -12,8 +12,6 @@ from django_registration.forms import RegistrationForm
 
 from accounts import emails
 from accounts.models import Ban
-
-User = get_user_model()
 
 EMAIL_LENGTH = User._meta.get_field("email").max_length
 USERNAME_LENGTH = User._meta.get_field("username").max_length
@@ -49,11 +47,11 @@ class _WithinLength:
     reports a longer one. A database asked to compare 100,000 characters may fail rather than
     answer (SQLite: "LIKE or GLOB pattern too complex")."""
 
-    def __init__(self, validator: Any, limit: int) -> None:
+    def __init__(self, validator: Any, limit: int | None) -> None:
         self.validator, self.limit = validator, limit
 
     def __call__(self, value: str) -> None:
-        if len(value) <= self.limit:
+        if self.limit is None or len(value) <= self.limit:
             self.validator(value)
 
 
@@ -133,7 +131,7 @@ class _CurrentPasswordMixin(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
-    def __init__(self, *args, user, **kwargs) -> None:
+    def __init__(self, *args, user: User, **kwargs) -> None:
         self.user = user
         super().__init__(*args, **kwargs)
 
@@ -167,7 +165,7 @@ class ChangeUsernameForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "username"}),
     )
 
-    def __init__(self, *args, user, **kwargs) -> None:
+    def __init__(self, *args, user: User, **kwargs) -> None:
         self.user = user
         super().__init__(*args, **kwargs)
         field = self.fields["username"]

@@ -3,19 +3,25 @@ queries whatever the account holds."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Prefetch, QuerySet
 
 from polls.models import Ballot, Question, Vote
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-def my_questions(user) -> QuerySet[Question]:
+# The profile lists the latest of each; the data download has everything.
+PROFILE_LIST_LIMIT = 50
+
+
+def my_questions(user: User) -> QuerySet[Question]:
     """Every question ``user`` asked, whatever its status, newest first."""
     return Question.objects.filter(author=user).order_by("-created_at", "-id")
 
 
-def my_ballots(user) -> QuerySet[Ballot]:
+def my_ballots(user: User) -> QuerySet[Ballot]:
     """``user``'s votes, most recently cast or changed first, with the chosen choices."""
     chosen = Vote.objects.select_related("choice").order_by("slot")
     return (
@@ -26,7 +32,20 @@ def my_ballots(user) -> QuerySet[Ballot]:
     )
 
 
-def personal_data(user) -> dict[str, Any]:
+def profile_lists(user: User) -> dict[str, Any]:
+    """The profile's latest questions and votes, and whether there are more of each."""
+    questions = list(my_questions(user)[: PROFILE_LIST_LIMIT + 1])
+    ballots = list(my_ballots(user)[: PROFILE_LIST_LIMIT + 1])
+    return {
+        "questions": questions[:PROFILE_LIST_LIMIT],
+        "more_questions": len(questions) > PROFILE_LIST_LIMIT,
+        "ballots": ballots[:PROFILE_LIST_LIMIT],
+        "more_ballots": len(ballots) > PROFILE_LIST_LIMIT,
+        "limit": PROFILE_LIST_LIMIT,
+    }
+
+
+def personal_data(user: User) -> dict[str, Any]:
     """Everything Beebeta keeps that is about ``user``, for them to take away."""
     questions = my_questions(user).prefetch_related("choices")
     return {

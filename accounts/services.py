@@ -10,27 +10,31 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from datetime import timedelta
 from importlib import import_module
+from typing import TYPE_CHECKING
 
 from axes.utils import reset as reset_login_failures
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import emails
 from accounts.models import AccountEmail, Ban, EmailLink, HeldVote, LoginSession, email_key
 
-User = get_user_model()
+if TYPE_CHECKING:
+    from polls.models import Question
+    from polls.picks import Pick
 
 
-def track_session(*, user, session_key: str) -> None:
+def track_session(*, user: User, session_key: str) -> None:
     """Remember that ``session_key`` belongs to ``user``, so it can be ended."""
     LoginSession.objects.get_or_create(session_key=session_key, defaults={"user": user})
 
 
-def end_sessions(*, user, keep: str | None = None) -> int:
+def end_sessions(*, user: User, keep: str | None = None) -> int:
     """Log ``user`` out everywhere, now: delete every session they hold but ``keep``."""
     store = import_module(settings.SESSION_ENGINE).SessionStore
     tracked = LoginSession.objects.filter(user=user)
@@ -44,14 +48,14 @@ def end_sessions(*, user, keep: str | None = None) -> int:
     return len(keys)
 
 
-def ban_user(*, user, by=None, reason: str = "") -> None:
+def ban_user(*, user: User, by: User | None = None, reason: str = "") -> None:
     """Deactivate ``user`` for good and end all of their sessions."""
     record_ban(user=user, by=by, reason=reason)
     # After the commit: a request could otherwise cache a session again from its row.
     end_sessions(user=user)
 
 
-def record_ban(*, user, by=None, reason: str = "") -> None:
+def record_ban(*, user: User, by: User | None = None, reason: str = "") -> None:
     """The ban's rows alone, in one transaction (or the caller's): whoever calls it
     ends the user's sessions (end_sessions) once that has committed."""
     with transaction.atomic():
@@ -61,7 +65,7 @@ def record_ban(*, user, by=None, reason: str = "") -> None:
             user.save(update_fields=["is_active"])
 
 
-def password_was_reset(*, user) -> None:
+def password_was_reset(*, user: User) -> None:
     """Whoever held the old password is out: end every session of ``user``.
 
     The reset proved control of the mailbox, so the failed logins counted
@@ -72,7 +76,22 @@ def password_was_reset(*, user) -> None:
     reset_login_failures(username=user.get_username())
 
 
-def delete_account(*, user) -> None:
+def change_username(*, user: User, username: str) -> bool:
+    """Rename ``user``; False, with ``user`` left as it was, when another account took the name
+    since the form checked it (the database's unique index decides)."""
+    old = user.username
+    user.username = username
+    try:
+        with transaction.atomic():
+            user.save(update_fields=["username"])
+    except IntegrityError:
+        # The page that says so shows the name the account still has.
+        user.username = old
+        return False
+    return True
+
+
+def delete_account(*, user: User) -> None:
     """End every session of ``user``, then delete them.
 
     Deleting the user withdraws their votes (polls' pre_delete signal) and
@@ -85,7 +104,7 @@ def delete_account(*, user) -> None:
 # --- One account per address ---------------------------------------------------------------
 
 
-def record_email(*, user, new: bool = False) -> None:
+def record_email(*, user: User, new: bool = False) -> None:
     """Keep ``user``'s AccountEmail equal to their address (accounts.signals, on every save
     that may change it). Raises IntegrityError when another account has the address: inside
     the caller's transaction, which then rolls back whole."""
@@ -97,12 +116,12 @@ def record_email(*, user, new: bool = False) -> None:
         AccountEmail.objects.create(user=user, address=address)
 
 
-def account_with_email(email: str):
+def account_with_email(email: str) -> User | None:
     """The account that has ``email`` (whatever its letter case), or None."""
     return User.objects.select_related("ban").filter(email_key__address=email_key(email)).first()
 
 
-def is_banned(user) -> bool:
+def is_banned(user: User) -> bool:
     return hasattr(user, "ban")
 
 
@@ -115,11 +134,11 @@ RACE_MESSAGE = "Something changed while we saved this: please send the form agai
 # --- Held votes and emailed links ----------------------------------------------------------
 
 
-def hold_vote(*, user, question, choice_ids) -> HeldVote:
+def hold_vote(*, user: User, question: Question, choice_ids: Sequence[int]) -> HeldVote:
     return HeldVote.objects.create(user=user, question=question, choice_ids=list(choice_ids))
 
 
-def claim_held_votes(*, user) -> list[HeldVote]:
+def claim_held_votes(*, user: User) -> list[HeldVote]:
     """Take ``user``'s held votes for casting, the latest per question (two tabs or devices:
     the last pick wins), oldest first. Each is deleted as it is claimed, so when two links are
     opened at once each held vote goes to exactly one of them; the older picks are dropped."""
@@ -137,7 +156,9 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def make_link(*, user, purpose: str, question=None, new_email: str = "") -> str:
+def make_link(
+    *, user: User, purpose: str, question: Question | None = None, new_email: str = ""
+) -> str:
     """A new one-time link for ``user``; the token to put in its address (only its digest is
     stored)."""
     token = secrets.token_urlsafe(32)
@@ -233,23 +254,29 @@ def renew_link(*, link: EmailLink, site: str) -> None:
 # --- Sign-up, email votes, email changes ---------------------------------------------------
 
 
-def _sign_in_link_for(*, owner, pick=None) -> str | None:
+def _sign_in_link_for(*, owner: User, pick: Pick | None = None) -> str | None:
     """Hold ``pick`` for an existing account and make it a one-time sign-in link; None for a
     staff account, which signs in with its password only."""
     if owner.is_staff or owner.is_superuser:
         return None
-    question = pick.question if pick is not None else None
-    if pick is not None:
-        hold_vote(user=owner, question=question, choice_ids=pick.choice_ids)
+    question = _hold(owner, pick)
     return make_link(user=owner, purpose=EmailLink.Purpose.SIGN_IN, question=question)
 
 
-def _named_by_beebeta(user) -> bool:
+def _named_by_beebeta(user: User) -> bool:
     """An account an email vote made, which has not been used yet: its email says its name."""
     return user.last_login is None and not user.has_usable_password()
 
 
-def sign_up(*, user, pick=None, site: str) -> bool:
+def _hold(user: User, pick: Pick | None) -> Question | None:
+    """Hold ``pick``, if any, for ``user``; its question."""
+    if pick is None:
+        return None
+    hold_vote(user=user, question=pick.question, choice_ids=pick.choice_ids)
+    return pick.question
+
+
+def sign_up(*, user: User, pick: Pick | None = None, site: str) -> bool:
     """Register ``user`` (unsaved, from the sign-up form) inactive, with their held vote and
     the activation email, in one transaction. When the address already has an account, make
     none: its owner gets an email instead (a sign-in link that casts the held vote). True when
@@ -266,14 +293,12 @@ def sign_up(*, user, pick=None, site: str) -> bool:
             return False
         user.is_active = False
         user.save()
-        question = pick.question if pick is not None else None
-        if pick is not None:
-            hold_vote(user=user, question=question, choice_ids=pick.choice_ids)
+        question = _hold(user, pick)
         emails.send_activation_email(site=site, user=user, question=question)
     return True
 
 
-def vote_by_email(*, email: str, pick, site: str) -> None:
+def vote_by_email(*, email: str, pick: Pick, site: str) -> None:
     """Hold ``pick`` for the account of ``email`` and send it a one-time link; a new address
     gets a new account (inactive, no password, a name it can change). Whoever owns the address,
     the person who asked sees the same answer.
@@ -310,7 +335,7 @@ def _free_username() -> str:
     raise RuntimeError("no free username after 10 tries")
 
 
-def request_email_change(*, user, new_email: str, site: str) -> None:
+def request_email_change(*, user: User, new_email: str, site: str) -> None:
     """Send a link that moves ``user`` to ``new_email`` once opened there; when that address
     has an account already, its owner is told instead, and the one who asked sees the same."""
     with transaction.atomic():

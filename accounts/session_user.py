@@ -14,12 +14,13 @@ the expiry.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.core.cache import cache
+from django.db.models import Model
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 from django.utils.functional import SimpleLazyObject
@@ -29,7 +30,7 @@ from polls import cache_keys
 USER_CACHE_SECONDS = 60
 
 
-def _fields(model: type) -> list[str]:
+def _fields(model: type[Model]) -> list[str]:
     return [field.attname for field in model._meta.concrete_fields if field.attname != "password"]
 
 
@@ -37,7 +38,7 @@ def get_user(request: HttpRequest) -> Any:
     """The request's user, as ``django.contrib.auth.get_user`` returns it."""
     session = request.session
     try:
-        user_id = auth._get_user_session_key(request)
+        user_id = auth._get_user_session_key(request)  # type: ignore[attr-defined]
         backend = session[auth.BACKEND_SESSION_KEY]
         session_hash = session[auth.HASH_SESSION_KEY]
     except KeyError:
@@ -65,6 +66,10 @@ def forget_user(user_id: Any) -> None:
     cache.delete(cache_keys.user(user_id))
 
 
+class _UserRequest(HttpRequest):
+    _cached_user: Any
+
+
 class SessionUserMiddleware(AuthenticationMiddleware):
     """Django's AuthenticationMiddleware, with ``request.user`` from ``get_user`` above."""
 
@@ -72,8 +77,9 @@ class SessionUserMiddleware(AuthenticationMiddleware):
         super().process_request(request)
 
         def user() -> Any:
+            # Read once per request, as Django's own middleware keeps it.
             if not hasattr(request, "_cached_user"):
-                request._cached_user = get_user(request)
-            return request._cached_user
+                cast(_UserRequest, request)._cached_user = get_user(request)
+            return cast(_UserRequest, request)._cached_user
 
-        request.user = SimpleLazyObject(user)
+        request.user = SimpleLazyObject(user)  # type: ignore[assignment]

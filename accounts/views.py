@@ -4,11 +4,13 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model, login, logout
+from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
+from django.contrib.auth.models import User
 from django.core import signing
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
@@ -31,38 +33,31 @@ from accounts.forms import (
     resend_token_username,
 )
 from accounts.models import Ban, EmailLink
+from beebeta.request_types import AuthenticatedHttpRequest
 from polls import picks
-
-User = get_user_model()
-
-# The profile lists the latest of each; the data download has everything.
-PROFILE_LIST_LIMIT = 50
-
 
 # --- Held votes: cast once the person is known ----------------------------------------------
 
 
-def _log_in(request: HttpRequest, user) -> None:
+def _log_in(request: HttpRequest, user: User) -> None:
     # The account has just proved itself by a link: no password to check, so name the backend.
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
 
 
-def _cast_pick(request: HttpRequest, pick: picks.Pick) -> HttpResponse:
-    cast = picks.cast(
-        request, user=request.user, question=pick.question, choice_ids=pick.choice_ids
-    )
+def _cast_pick(request: HttpRequest, user: User, pick: picks.Pick) -> HttpResponse:
+    """Cast ``pick`` for ``user``, whom ``request`` was just logged in as."""
+    cast = picks.cast(request, user=user, question=pick.question, choice_ids=pick.choice_ids)
     (messages.success if cast.counted else messages.error)(request, cast.message)
     return redirect(pick.question)
 
 
-def _cast_held_votes(request: HttpRequest) -> HttpResponse | None:
-    """Cast the votes held for the account just logged in; land on the last one's question
+def _cast_held_votes(request: HttpRequest, user: User) -> HttpResponse | None:
+    """Cast the votes held for ``user``, just logged in; land on the last one's question
     (None when there was none)."""
     landing = None
-    for held in services.claim_held_votes(user=request.user):
-        landing = _cast_pick(
-            request, picks.Pick(question=held.question, choice_ids=tuple(held.choice_ids))
-        )
+    for held in services.claim_held_votes(user=user):
+        pick = picks.Pick(question=held.question, choice_ids=tuple(held.choice_ids))
+        landing = _cast_pick(request, user, pick)
     return landing
 
 
@@ -92,6 +87,7 @@ class _CarriesPick:
         return {"vote": self.request.GET.get("vote", "")}
 
     def get_context_data(self, **kwargs) -> dict[str, Any]:
+        # A mixin: get_context_data is the form view's it is mixed into, which mypy cannot see.
         context = super().get_context_data(**kwargs)  # type: ignore[misc]
         context["pick"] = _pick_in(self.request)
         return context
@@ -168,7 +164,7 @@ class ActivationView(activation_views.ActivationView):
             raise ActivationError(self.BANNED_MESSAGE, code="banned")
         user = super().activate(form)
         _log_in(self.request, user)
-        self.landing = _cast_held_votes(self.request)
+        self.landing = _cast_held_votes(self.request, user)
         return user
 
     def get_success_url(self, user=None) -> str:
@@ -215,10 +211,10 @@ class LoginView(_CarriesPick, auth_views.LoginView):
     redirect_authenticated_user = True
     form_class = LoginForm
 
-    def form_valid(self, form: LoginForm) -> HttpResponse:
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         response = super().form_valid(form)
         pick = _held_pick(self.request)
-        return _cast_pick(self.request, pick) if pick is not None else response
+        return _cast_pick(self.request, form.get_user(), pick) if pick is not None else response
 
 
 @never_cache
@@ -246,7 +242,7 @@ def email_link(request: HttpRequest, token: str) -> HttpResponse:
         messages.success(request, f"Your email address is now {link.new_email}.")
         return redirect("accounts:profile" if request.user == link.user else "polls:home")
     _log_in(request, link.user)
-    landing = _cast_held_votes(request)
+    landing = _cast_held_votes(request, link.user)
     if landing is not None:
         return landing
     messages.success(request, f"You are logged in as {link.user.get_username()}.")
@@ -266,9 +262,9 @@ def email_link_again(request: HttpRequest, token: str) -> HttpResponse:
     try:
         services.find_link(token)
     except services.LinkRefused as refused:
-        if refused.code != "expired":
-            return _link_refused(request, refused)
         link = refused.link
+        if refused.code != "expired" or link is None:
+            return _link_refused(request, refused)
         email = link.new_email or link.user.email
         limited = throttles.refuse(
             request, action=throttles.RESEND, email=email, account_id=link.user_id
@@ -287,13 +283,14 @@ def email_link_again(request: HttpRequest, token: str) -> HttpResponse:
 class PasswordChangeView(auth_views.PasswordChangeView):
     success_url = reverse_lazy("accounts:password_change_done")
 
-    def form_valid(self, form):
+    def form_valid(self, form: PasswordChangeForm) -> HttpResponse:
         # Django keeps this session (under a new key) and the session hash
         # shuts the others out; ending them also removes their rows.
         response = super().form_valid(form)
         key = self.request.session.session_key
         services.end_sessions(user=form.user, keep=key)
-        services.track_session(user=form.user, session_key=key)
+        if key is not None:  # saved under its new key by the form_valid above
+            services.track_session(user=form.user, session_key=key)
         return response
 
 
@@ -330,33 +327,21 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 @never_cache
 @login_required
 @require_GET
-def profile(request: HttpRequest) -> HttpResponse:
-    questions = list(reads.my_questions(request.user)[: PROFILE_LIST_LIMIT + 1])
-    ballots = list(reads.my_ballots(request.user)[: PROFILE_LIST_LIMIT + 1])
-    return render(
-        request,
-        "accounts/profile.html",
-        {
-            "questions": questions[:PROFILE_LIST_LIMIT],
-            "more_questions": len(questions) > PROFILE_LIST_LIMIT,
-            "ballots": ballots[:PROFILE_LIST_LIMIT],
-            "more_ballots": len(ballots) > PROFILE_LIST_LIMIT,
-            "limit": PROFILE_LIST_LIMIT,
-        },
-    )
+def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
+    return render(request, "accounts/profile.html", reads.profile_lists(request.user))
 
 
 @never_cache
 @login_required
 @require_GET
-def profile_data(request: HttpRequest) -> HttpResponse:
+def profile_data(request: AuthenticatedHttpRequest) -> HttpResponse:
     response = JsonResponse(reads.personal_data(request.user), json_dumps_params={"indent": 2})
     response["Content-Disposition"] = 'attachment; filename="beebeta-my-data.json"'
     return response
 
 
 @login_required
-def change_email(request: HttpRequest) -> HttpResponse:
+def change_email(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = ChangeEmailForm(request.POST or None, user=request.user)
     if form.is_valid():
         new_email = form.cleaned_data["email"]
@@ -379,24 +364,18 @@ def change_email(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def change_username(request: HttpRequest) -> HttpResponse:
+def change_username(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = ChangeUsernameForm(request.POST or None, user=request.user)
     if form.is_valid():
-        user = request.user
-        user.username = form.cleaned_data["username"]
-        try:
-            with transaction.atomic():
-                user.save(update_fields=["username"])
-        except IntegrityError:
-            form.add_error("username", validators.DUPLICATE_USERNAME)
-        else:
-            messages.success(request, f"Your username is now {user.get_username()}.")
+        if services.change_username(user=request.user, username=form.cleaned_data["username"]):
+            messages.success(request, f"Your username is now {request.user.get_username()}.")
             return redirect("accounts:profile")
+        form.add_error("username", validators.DUPLICATE_USERNAME)
     return render(request, "accounts/change_username.html", {"form": form})
 
 
 @login_required
-def delete_account(request: HttpRequest) -> HttpResponse:
+def delete_account(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = DeleteAccountForm(request.POST or None, user=request.user)
     if form.is_valid():
         services.delete_account(user=request.user)

@@ -25,7 +25,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import mixpanel
 from django.conf import settings
@@ -67,6 +67,8 @@ CAMPAIGNS = {
 _ANONYMOUS_ID = re.compile(r"^[0-9a-f]{32}$")
 # Routes that are not the site's pages: the admin and the debug toolbar.
 _UNTRACKED_NAMESPACES = frozenset({"admin", "djdt"})
+# Embeds are shown inside other sites' pages: no page view, so no visitor id and no cookie.
+_UNTRACKED_ROUTES = frozenset({"polls:embed"})
 _LOG_EVERY_SECONDS = 60
 
 
@@ -134,6 +136,12 @@ def _visitor(request: HttpRequest | None, user: Any) -> tuple[str, str]:
     return _anonymous_id(request), UserGroup.ANONYMOUS.value
 
 
+class _VisitorRequest(HttpRequest):
+    """A request once _anonymous_id has settled its visitor's id (read back by the middleware)."""
+
+    analytics_id: str
+
+
 def _anonymous_id(request: HttpRequest | None) -> str:
     if request is None:
         return uuid.uuid4().hex
@@ -142,7 +150,7 @@ def _anonymous_id(request: HttpRequest | None) -> str:
         cookie = request.COOKIES.get(COOKIE_NAME, "")
         # The middleware sets the cookie on the response when this is new.
         known = cookie if _ANONYMOUS_ID.match(cookie) else uuid.uuid4().hex
-        request.analytics_id = known
+        cast(_VisitorRequest, request).analytics_id = known
     return known
 
 
@@ -156,8 +164,9 @@ class AnalyticsMiddleware:
         response = self.get_response(request)
         if not enabled():
             return response
-        if _is_page_view(request, response):
-            track(request, "Page Viewed", {"route": request.resolver_match.view_name})
+        route = _page_view_route(request, response)
+        if route is not None:
+            track(request, "Page Viewed", {"route": route})
         visitor_id = getattr(request, "analytics_id", None)
         if visitor_id is not None and visitor_id != request.COOKIES.get(COOKIE_NAME):
             response.set_cookie(
@@ -171,15 +180,19 @@ class AnalyticsMiddleware:
         return response
 
 
-def _is_page_view(request: HttpRequest, response: HttpResponse) -> bool:
+def _page_view_route(request: HttpRequest, response: HttpResponse) -> str | None:
+    """The route's name if the response is a page view, else None."""
     match = getattr(request, "resolver_match", None)
-    return (
+    if (
         request.method == "GET"
         and response.status_code == 200
         and match is not None
         and not _UNTRACKED_NAMESPACES.intersection(match.namespaces)
+        and match.view_name not in _UNTRACKED_ROUTES
         and response.get("Content-Type", "").startswith("text/html")
-    )
+    ):
+        return match.view_name
+    return None
 
 
 # --- Sending ------------------------------------------------------------------------------

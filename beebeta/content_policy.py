@@ -71,5 +71,7 @@ class ContentPolicyMiddleware(CSPMiddleware):
         if header_ro and HEADER_REPORT_ONLY not in response and not path.startswith(excluded_ro):
             response[HEADER_REPORT_ONLY] = header_ro
         # As django-csp does: a nonce asked for after the header is written is an error.
-        request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)
+        request.csp_nonce = CheckableLazyObject(  # type: ignore[attr-defined]
+            self._csp_nonce_post_response
+        )
         return response

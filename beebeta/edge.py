@@ -14,10 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from typing import cast
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control
+
+
+class _MarkedRequest(HttpRequest):
+    edge_cacheable: bool
 
 
 def edge_cacheable(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -25,7 +30,7 @@ def edge_cacheable(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 
     @wraps(view)
     def marked(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        request.edge_cacheable = True
+        cast(_MarkedRequest, request).edge_cacheable = True
         return view(request, *args, **kwargs)
 
     return marked

@@ -55,8 +55,9 @@ def _probe_cache() -> str:
         return "unreachable"
     finally:
         if isinstance(probe_cache, BaseMemcachedCache):
-            # beebeta.cache's close() keeps connections on purpose; this client is done.
-            probe_cache._cache.disconnect_all()
+            # beebeta.cache's close() keeps connections on purpose; this client is done, so
+            # Django's own close() disconnects it.
+            BaseMemcachedCache.close(probe_cache)
 
 
 class _CacheProbe:

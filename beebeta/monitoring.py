@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import sentry_sdk
 from django.db import DatabaseError
 from sentry_sdk.integrations.django import DjangoIntegration
+from sentry_sdk.types import DataCollectionUserOptions, Event, Hint
 
 from beebeta.request_log import current_request, known_user_id
 
@@ -49,7 +50,7 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 _UNTRACED_PREFIXES = ("/healthz", "/static/")
 
 
-DATA_COLLECTION = {
+DATA_COLLECTION: DataCollectionUserOptions = {
     "user_info": False,
     "cookies": {"mode": "off"},
     "http_headers": {"request": {"mode": "denylist", "terms": sorted(_PRIVATE_HEADERS)}},
@@ -110,15 +111,15 @@ def traces_sampler_at(rate: float) -> Callable[[dict[str, Any]], float]:
     return sampler
 
 
-def scrub_error(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
+def scrub_error(event: Event, hint: Hint) -> Event:
     return _scrub(event, hint, look_up_user=True)
 
 
-def scrub_transaction(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
+def scrub_transaction(event: Event, hint: Hint) -> Event:
     return _scrub(event, hint, look_up_user=False)
 
 
-def _scrub(event: dict[str, Any], hint: dict[str, Any], *, look_up_user: bool) -> dict[str, Any]:
+def _scrub(event: Event, hint: Hint, *, look_up_user: bool) -> Event:
     # The request id is a tag on the request's scope (beebeta.request_log).
     request = current_request()
     if request is not None:
@@ -137,7 +138,7 @@ def _scrub(event: dict[str, Any], hint: dict[str, Any], *, look_up_user: bool) -
     return event
 
 
-def _user_id(request: Any, hint: dict[str, Any]) -> Any:
+def _user_id(request: Any, hint: Hint) -> Any:
     """The user's id, from the user if the request loaded it, else from the session.
 
     Never when the database failed: the session may need it, and the report

@@ -38,7 +38,8 @@ def known_user_id(request: HttpRequest) -> int | None:
     """The user's id if the request already looked the user up; never a query of its own
     (the database may be the reason the request failed)."""
     user = request.__dict__.get("user")
-    if isinstance(user, SimpleLazyObject) and user._wrapped is empty:
+    # _wrapped is Django's own marker of a lazy object not yet evaluated; the stubs omit it.
+    if isinstance(user, SimpleLazyObject) and user._wrapped is empty:  # type: ignore[attr-defined]
         return None
     return user.pk if user is not None and user.is_authenticated else None
 
@@ -50,27 +51,29 @@ class RequestLogMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.monotonic()
         incoming = request.META.get("HTTP_X_REQUEST_ID", "")
-        request.id = incoming if _VALID_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if _VALID_ID.match(incoming) else uuid.uuid4().hex
         # On the request's own scope (Sentry's WSGI handler gives each one its
         # own): errors and traces of this request carry it.
-        sentry_sdk.set_tag("request_id", request.id)
+        sentry_sdk.set_tag("request_id", request_id)
         token = _current.set(request)
         try:
             response = self.get_response(request)
         finally:
             _current.reset(token)
-        response["X-Request-ID"] = request.id
+        response["X-Request-ID"] = request_id
         if settings.REQUEST_LOG:
-            logger.info(json.dumps(_line(request, response, started)))
+            logger.info(json.dumps(_line(request, request_id, response, started)))
         return response
 
 
-def _line(request: HttpRequest, response: HttpResponse, started: float) -> dict:
+def _line(
+    request: HttpRequest, request_id: str, response: HttpResponse, started: float
+) -> dict[str, object]:
     # The route's name, never the path: paths and query strings can carry
     # tokens (password reset links) and slugs people typed.
     match = getattr(request, "resolver_match", None)
     return {
-        "request_id": request.id,
+        "request_id": request_id,
         "method": request.method,
         "route": match.view_name if match else None,
         "status": response.status_code,

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 
 from beebeta.cache import GroupedRendezvousHash
 from beebeta.env import env_bool, env_float, env_int, env_list, env_secret, env_str
+from beebeta.links import public_origin
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "var")))
@@ -24,6 +26,9 @@ SECRET_KEY = env_secret("SECRET_KEY", "django-insecure-embedded-default-do-not-d
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# The scheme and host that links leaving the site carry (canonical URLs, Open Graph tags, share
+# links, embeds): https://beebeta.example in production. Empty: the request's own scheme and host.
+PUBLIC_ORIGIN = public_origin(env_str("PUBLIC_ORIGIN", ""))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -86,6 +91,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # site_origin: absolute links for canonical URLs and share tags.
+                "beebeta.links.site_links",
             ],
         },
     },
@@ -259,7 +266,7 @@ if AWS_STORAGE_BUCKET_NAME:
 
         raise ImproperlyConfigured(f"AWS_S3_TIMEOUT={_s3_timeout:g} must be above 0 seconds.")
     _s3_addressing_style = env_str("AWS_S3_ADDRESSING_STYLE", "") or None
-    _media_storage = {
+    _media_storage: dict[str, Any] = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
             "bucket_name": AWS_STORAGE_BUCKET_NAME,
@@ -362,6 +369,10 @@ POST_OFFICE = {
 # HTTPS=true is the production switch: TLS ends at the load balancer, which
 # sets X-Forwarded-Proto; nginx passes it on and strips any value a client sent.
 HTTPS = env_bool("HTTPS", False)
+if HTTPS and PUBLIC_ORIGIN.startswith("http:"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"PUBLIC_ORIGIN={PUBLIC_ORIGIN} must be https:// with HTTPS.")
 if HTTPS and SERVE_FILES:
     from django.core.exceptions import ImproperlyConfigured
 
@@ -391,7 +402,7 @@ CSRF_FAILURE_VIEW = "beebeta.views.csrf_failure"
 # Behind deploy/nginx, nginx sets the same Permissions-Policy (and HSTS, nosniff,
 # Referrer-Policy) itself and hides Django's copies; CSP and COOP are Django's alone
 # (nginx only adds its own to responses Django never sees: static files, its 429 page).
-_csp_media = []
+_csp_media: list[str] = []
 if AWS_STORAGE_BUCKET_NAME:
     # Media come from the CDN (or straight from the S3 endpoint when there is none).
     _media_options = _media_storage["OPTIONS"]
@@ -415,7 +426,7 @@ CONTENT_SECURITY_POLICY = {
 }
 # Powerful browser features no page of Beebeta uses, refused to every origin. Keep it
 # equal to deploy/nginx/beebeta-security-headers.conf (tests/security checks both).
-PERMISSIONS_POLICY = {
+PERMISSIONS_POLICY: dict[str, list[str]] = {
     feature: [] for feature in ("camera", "microphone", "geolocation", "payment", "usb")
 }
 

@@ -1,8 +1,8 @@
 """Error pages.
 
-500 and 503 are rendered without a request context: when they are needed the
-database may be down, and the base template would otherwise ask it who the
-visitor is.
+500, 503 and 429 are rendered without the request (``render(None, ...)``, so no
+context processor runs): when they are needed the database may be down, and the
+base template would otherwise ask it who the visitor is.
 """
 
 from __future__ import annotations
@@ -12,20 +12,19 @@ import sys
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.template.loader import render_to_string
 
 RETRY_AFTER_SECONDS = 30
 
 
 def service_unavailable(request: HttpRequest | None = None) -> HttpResponse:
-    response = HttpResponse(render_to_string("503.html"), status=503)
+    response = render(None, "503.html", status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
 
 def too_many_requests(*, retry_after: int) -> HttpResponse:
     # The same page nginx shows for its own rate limits.
-    response = HttpResponse(render_to_string("429.html"), status=429)
+    response = render(None, "429.html", status=429)
     response["Retry-After"] = str(retry_after)
     return response
 
@@ -37,7 +36,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     exc = sys.exc_info()[1]
     if isinstance(exc, OperationalError | InterfaceError):
         return service_unavailable(request)
-    return HttpResponse(render_to_string("500.html"), status=500)
+    return render(None, "500.html", status=500)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

@@ -128,6 +128,7 @@ def production_env(
         "SECRET_KEY_FILE": str(SECRET_KEY_FILE),
         "ALLOWED_HOSTS": facts["SITE_DOMAIN"],
         "CSRF_TRUSTED_ORIGINS": f"https://{facts['SITE_DOMAIN']}",
+        "PUBLIC_ORIGIN": f"https://{facts['SITE_DOMAIN']}",
         # nginx on the same machine; it alone sets X-Forwarded-For (deploy/nginx/beebeta.conf).
         "TRUSTED_PROXIES": "127.0.0.1",
         "DATA_DIR": DATA_DIR,
@@ -195,7 +196,7 @@ def publish_static(client: Any, bucket: str, root: Path, prefix: str = "static/"
     Hashed files already in the bucket are skipped (same name, same bytes); unhashed ones are
     sent again, as a release may change them.
     """
-    present = set()
+    present: set[str] = set()
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         present.update(item["Key"] for item in page.get("Contents", []))
     sent = 0

@@ -69,6 +69,8 @@ require gcc have gcc
 require make have make
 require pkg-config have pkg-config
 require libmariadb-dev mariadb_client_library
+# The share cards' font (polls/share_card.py): Latin, Greek and Cyrillic at least.
+require fonts-dejavu-core test -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf
 
 if [[ $profile == stack || $profile == test || $profile == bench ]]; then
     require mariadb-server have_daemon mariadbd

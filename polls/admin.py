@@ -9,6 +9,7 @@ Reports are the reporters' words: moderators resolve them, never edit them.
 from __future__ import annotations
 
 from collections import Counter
+from typing import TYPE_CHECKING, TypedDict, cast
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -25,8 +26,31 @@ from django.utils.safestring import SafeString
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from beebeta.request_types import AuthenticatedHttpRequest
 from polls import services
-from polls.models import Ballot, Choice, Image, ModerationQueue, Question, Report, Tag, Vote
+from polls.models import (
+    Ballot,
+    Choice,
+    Image,
+    ModerationQueue,
+    Question,
+    QuestionQuerySet,
+    QuestionStatus,
+    Report,
+    Tag,
+    Vote,
+)
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    # What the admin's querysets add to their rows.
+    class _TagCounts(TypedDict):
+        question_count: int
+
+    class _OpenReports(TypedDict):
+        open_reports: list[Report]
+
 
 admin.site.site_header = "Beebeta moderation"
 admin.site.site_title = "Beebeta moderation"
@@ -55,7 +79,7 @@ class TagAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(question_count=Count("questions"))
 
     @admin.display(description="questions", ordering="question_count")
-    def question_count(self, tag: Tag) -> int:
+    def question_count(self, tag: WithAnnotations[Tag, _TagCounts]) -> int:
         return tag.question_count
 
 
@@ -104,7 +128,8 @@ class NeedsReviewFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Question]) -> QuerySet[Question]:
         if self.value() == "needed":
-            return queryset.needs_review()
+            # The admin's querysets come from Question's manager.
+            return cast(QuestionQuerySet, queryset).needs_review()
         return queryset
 
 
@@ -167,7 +192,7 @@ class QuestionAdmin(admin.ModelAdmin):
         self._set_status(request, queryset, Question.Status.CLOSED)
 
     def _set_status(
-        self, request: HttpRequest, queryset: QuerySet[Question], status: Question.Status
+        self, request: HttpRequest, queryset: QuerySet[Question], status: QuestionStatus
     ) -> None:
         changed = services.set_status(questions=queryset, status=status)
         message = ngettext(
@@ -235,8 +260,7 @@ class ModerationQueueAdmin(admin.ModelAdmin):
             .order_by("created_at")
         )
         return (
-            super()
-            .get_queryset(request)
+            cast(QuestionQuerySet, super().get_queryset(request))
             .needs_review()
             .annotate(report_count=Count("reports", filter=Q(reports__resolved_at__isnull=True)))
             .prefetch_related(
@@ -268,7 +292,7 @@ class ModerationQueueAdmin(admin.ModelAdmin):
         return False
 
     @admin.display(description="open reports", ordering="report_count")
-    def report_reasons(self, question: Question) -> SafeString | str:
+    def report_reasons(self, question: WithAnnotations[Question, _OpenReports]) -> SafeString | str:
         if not question.open_reports:
             return "none"
         reasons = Counter(report.get_reason_display() for report in question.open_reports)
@@ -300,19 +324,21 @@ class ModerationQueueAdmin(admin.ModelAdmin):
         )
 
     @admin.action(description="Approve (publish and clear reports)")
-    def approve(self, request: HttpRequest, queryset: QuerySet[Question]) -> None:
+    def approve(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Question]) -> None:
         self._apply(request, "approve", _questions(queryset))
 
     @admin.action(description="Hide (and clear reports)")
-    def hide_for_good(self, request: HttpRequest, queryset: QuerySet[Question]) -> None:
+    def hide_for_good(
+        self, request: AuthenticatedHttpRequest, queryset: QuerySet[Question]
+    ) -> None:
         self._apply(request, "hide", _questions(queryset))
 
     @admin.action(description="Ban the author (and hide the question)")
-    def ban_author(self, request: HttpRequest, queryset: QuerySet[Question]) -> None:
+    def ban_author(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Question]) -> None:
         self._apply(request, "ban", _questions(queryset))
 
     @method_decorator(require_POST)
-    def decide_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+    def decide_view(self, request: AuthenticatedHttpRequest, object_id: str) -> HttpResponse:
         """One decision on one question, from its row in the queue or its change page."""
         if not self.has_change_permission(request):
             raise PermissionDenied
@@ -327,7 +353,9 @@ class ModerationQueueAdmin(admin.ModelAdmin):
             back = reverse("admin:polls_moderationqueue_changelist")
         return redirect(back)
 
-    def _apply(self, request: HttpRequest, decision: str, questions: list[Question]) -> None:
+    def _apply(
+        self, request: AuthenticatedHttpRequest, decision: str, questions: list[Question]
+    ) -> None:
         if decision == "approve":
             services.approve_questions(questions=questions, moderator=request.user)
             self._done(request, len(questions), "approved")

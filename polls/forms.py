@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.conf import settings
@@ -14,7 +15,18 @@ from django.utils import timezone
 
 from beebeta import time_zones
 from polls import images, services
-from polls.models import MAX_CHOICES, Choice, Image, Question, Report, Tag
+from polls.models import (
+    MAX_CHOICES,
+    QUESTION_TITLE_LENGTH,
+    TAG_NAME_LENGTH,
+    Choice,
+    Image,
+    Question,
+    Report,
+)
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 class RadioList(forms.RadioSelect):
@@ -35,7 +47,7 @@ class VoteForm(forms.Form):
     def __init__(self, *args, question: Question, choices: list[Choice], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.question = question
-        field = self.fields["choice"]
+        field = cast(forms.TypedMultipleChoiceField, self.fields["choice"])
         field.choices = [(choice.pk, choice.text) for choice in choices]
         field.widget = forms.CheckboxSelectMultiple() if question.allows_multiple else RadioList()
         field.widget.choices = field.choices
@@ -61,17 +73,16 @@ MIN_CHOICES = 2
 # Rows a blank ask form starts with; blank rows are ignored on submit.
 INITIAL_CHOICE_ROWS = 3
 MAX_TAGS = 5
-TAG_NAME_LENGTH = Tag._meta.get_field("name").max_length
 _KEPT_IMAGE_SALT = "polls.ask.kept-image"
 # A form left open overnight may still be submitted; older tokens are dropped.
 _KEPT_IMAGE_MAX_AGE = 24 * 3600
 
 
-def kept_image_token(image: Image, user) -> str:
+def kept_image_token(image: Image, user: User) -> str:
     return signing.dumps([image.pk, user.pk], salt=_KEPT_IMAGE_SALT)
 
 
-def kept_image(token: str | None, user) -> Image | None:
+def kept_image(token: str | None, user: User) -> Image | None:
     """The image a token from an earlier submission of ``user``'s form stands for.
 
     The token is signed with the user's id, so nobody can attach a picture
@@ -120,7 +131,7 @@ class ImageSlotForm(forms.Form):
     def __init__(
         self,
         *args,
-        user,
+        user: User,
         picture: Image | None = None,
         image_errors: Sequence[str] = (),
         **kwargs,
@@ -151,8 +162,9 @@ class ImageSlotForm(forms.Form):
                 self.image_refusals.append(str(exc))
         self.picture = picture
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         self.settle_image()
         for refusal in self.image_refusals:
             self.add_error("image", refusal)
@@ -163,7 +175,11 @@ class ImageSlotForm(forms.Form):
 
     @property
     def image_messages(self) -> list[str]:
-        return list(self.errors.get("image", [])) if self.is_bound else self.image_refusals
+        return (
+            [str(error) for error in self.errors.get("image", [])]
+            if self.is_bound
+            else self.image_refusals
+        )
 
     @property
     def kept_token(self) -> str:
@@ -200,7 +216,9 @@ class BaseChoiceFormSet(forms.BaseFormSet):
         "too_few_forms": f"A question needs at least {MIN_CHOICES} choices.",
     }
 
-    def __init__(self, *args, user, rows: Sequence[ChoiceRow] | None = None, **kwargs) -> None:
+    def __init__(
+        self, *args, user: User, rows: Sequence[ChoiceRow] | None = None, **kwargs
+    ) -> None:
         self.user = user
         self.rows = list(rows or [])
         if rows is not None:
@@ -253,13 +271,17 @@ class BaseChoiceFormSet(forms.BaseFormSet):
         return sum(1 for form in self.forms if (form["text"].data or "").strip())
 
 
-ChoiceFormSet = forms.formset_factory(
-    ChoiceForm,
-    formset=BaseChoiceFormSet,
-    extra=0,
-    max_num=MAX_CHOICES,
-    absolute_max=MAX_CHOICES,
-    validate_max=True,
+# A subclass of BaseChoiceFormSet (its stubs say only "some BaseFormSet").
+ChoiceFormSet = cast(
+    type[BaseChoiceFormSet],
+    forms.formset_factory(
+        ChoiceForm,
+        formset=BaseChoiceFormSet,
+        extra=0,
+        max_num=MAX_CHOICES,
+        absolute_max=MAX_CHOICES,
+        validate_max=True,
+    ),
 )
 
 
@@ -290,7 +312,7 @@ def parse_tags(text: str) -> list[str]:
 class AskForm(ImageSlotForm):
     title = forms.CharField(
         min_length=10,
-        max_length=Question._meta.get_field("title").max_length,
+        max_length=QUESTION_TITLE_LENGTH,
         help_text="Ask it the way you would say it, in 10 to 200 characters.",
         error_messages={
             "required": "Type your question.",
@@ -349,7 +371,7 @@ class AskForm(ImageSlotForm):
         label="Show the results",
     )
 
-    TYPED = ("title", "description", "tags", "kind", "max_choices", "closes_at")
+    TYPED: tuple[str, ...] = ("title", "description", "tags", "kind", "max_choices", "closes_at")
     TYPED += ("results_visibility", "alt_text", "time_zone")
     alt_default = "the question"
 
@@ -358,7 +380,7 @@ class AskForm(ImageSlotForm):
         data=None,
         files=None,
         *,
-        user,
+        user: User,
         initial: dict | None = None,
         picture: Image | None = None,
         image_errors: Sequence[str] = (),
@@ -379,7 +401,7 @@ class AskForm(ImageSlotForm):
             zone_name = sent
         self.fields["time_zone"].initial = zone_name
         self.zone_name = zone_name
-        closes_at = self.fields["closes_at"]
+        closes_at = cast(ZonedDateTimeField, self.fields["closes_at"])
         closes_at.zone = time_zones.zone_named(zone_name) or UTC
         closes_at.help_text = f"Date and time in {zone_name}. Leave empty to keep it open."
         if data is None and rows is None:
@@ -410,7 +432,7 @@ class AskForm(ImageSlotForm):
             )
         return closes_at
 
-    def clean(self) -> dict:
+    def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         self.choices.is_valid()
         if cleaned.get("kind") == "multiple" and "max_choices" not in self.errors:

@@ -46,7 +46,7 @@ GROUPS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     Split.PERIOD: (("first_week", "In the first week"), ("later", "Later")),
 }
-TITLES = {
+TITLES: dict[str, str] = {
     Split.ACCOUNT: "New and established accounts",
     Split.PERIOD: "Early and later voters",
 }
@@ -141,7 +141,8 @@ def check(question: Question, *, now: datetime | None = None) -> int:
         release.split: release for release in GroupRelease.objects.filter(question=question)
     }
     assert question.published_at is not None  # noqa: S101  (only published questions are read)
-    rows = []
+    # (question, split, released_at, figures, below_minimum, checked_at)
+    rows: list[tuple[int, str, datetime | None, dict, list[str], datetime]] = []
     released = 0
     for split, named in GROUPS.items():
         if split == Split.PERIOD and read_at < question.published_at + FIRST_WEEK:

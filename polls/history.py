@@ -192,6 +192,8 @@ def _latest_rows(ids: Sequence[int], today: date) -> dict[int, ResultDay]:
 def _reconstructed_rows(question: Question, *, today: date, now: datetime) -> list[tuple]:
     """The question's days before today, from its vote rows as they are now: one row for its
     first day and one for each day its figures moved."""
+    if question.published_at is None:  # never published: no day to rebuild
+        return []
     first_day = utc_day(question.published_at)
     if first_day >= today:
         return []

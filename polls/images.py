@@ -44,7 +44,7 @@ from PIL import ImageCms, ImageOps
 from polls.models import Choice, Image, Question
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.models import AnonymousUser, User
     from django.core.files.uploadedfile import UploadedFile
 
 logger = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ class Rendition:
 def store_image(
     upload: UploadedFile,
     *,
-    user: AbstractBaseUser | AnonymousUser | None = None,
+    user: User | AnonymousUser | None = None,
     alt_text: str = "",
 ) -> Image:
     """Check ``upload``, store it with its renditions and return the saved Image row.
@@ -291,7 +291,7 @@ def _png_end(data: bytes) -> int | None:
 def _gif_end(data: bytes) -> int | None:
     if len(data) < 13:
         return None
-    position = 13 + _gif_colour_table_size(data[10])
+    position: int | None = 13 + _gif_colour_table_size(data[10])
     while position is not None and position < len(data):
         block = data[position]
         if block == 0x3B:  # trailer
@@ -390,7 +390,9 @@ def _as_srgb(image: PILImage.Image, icc_profile: bytes | None) -> PILImage.Image
     if icc_profile and image.mode in ("RGB", "CMYK"):
         try:
             source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
-            return ImageCms.profileToProfile(image, source, _srgb_profile(), outputMode="RGB")
+            converted = ImageCms.profileToProfile(image, source, _srgb_profile(), outputMode="RGB")
+            if converted is not None:  # None only for a conversion in place
+                return converted
         except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
             pass  # a broken or mismatched profile: show the colours as they are
     return image if image.mode == "RGB" else image.convert("RGB")
@@ -432,7 +434,7 @@ def _save(
     image_format: str,
     display: Rendition,
     thumbnail: Rendition,
-    uploader: AbstractBaseUser | None,
+    uploader: User | None,
     alt_text: str,
 ) -> Image:
     extension, content_type = ACCEPTED_FORMATS[image_format]
@@ -498,10 +500,14 @@ def _leave_for_orphan_sweep(
         logger.exception("could not record %s for the orphan sweep", [name for _, name in files])
 
 
-def _content_file(content: bytes, content_type: str) -> ContentFile:
+class _TypedContentFile(ContentFile):
     # django-storages sends this as the object's Content-Type; the extension would give the same
     # answer, but only if the server's mimetypes tables know it.
-    file = ContentFile(content)
+    content_type: str
+
+
+def _content_file(content: bytes, content_type: str) -> ContentFile:
+    file = _TypedContentFile(content)
     file.content_type = content_type
     return file
 
@@ -510,7 +516,7 @@ def _create_row(
     written: list[tuple[Storage, str]],
     display: Rendition,
     thumbnail: Rendition,
-    uploader: AbstractBaseUser | None,
+    uploader: User | None,
     alt_text: str,
 ) -> Image:
     (_, original_name), (_, display_name), (_, thumbnail_name) = written

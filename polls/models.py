@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
@@ -26,17 +27,20 @@ from accounts.user_groups import UserGroup
 
 TALLY_SHARDS = 16
 MAX_CHOICES = 12
+QUESTION_TITLE_LENGTH = 200
+TAG_NAME_LENGTH = 50
 # What a list row shows besides its own columns and image (QuestionQuerySet.for_cards).
 CARD_PREFETCH = ("tags",)
 
 
 class Tag(models.Model):
-    name = models.CharField(max_length=50, unique=True)
+    name = models.CharField(max_length=TAG_NAME_LENGTH, unique=True)
     slug = models.SlugField(max_length=60, unique=True, allow_unicode=True)
 
     class Meta:
-        # Without regard to case on every database (SQLite compares bytes).
-        ordering = [Lower("name"), "name"]
+        # Without regard to case on every database (SQLite compares bytes). Django takes any
+        # expression here; the stubs know only names and OrderBy.
+        ordering: ClassVar[list[Any]] = [Lower("name"), "name"]
 
     def __str__(self) -> str:
         return self.name
@@ -110,7 +114,7 @@ class Question(models.Model):
         AFTER_VOTE = "after_vote", "Only after voting"
         AFTER_CLOSE = "after_close", "Only after the question closes"
 
-    title = models.CharField(max_length=200)
+    title = models.CharField(max_length=QUESTION_TITLE_LENGTH)
     # The question's address: made from the title once, unique, and never
     # changed after publication (admin makes it read-only then).
     slug = models.SlugField(max_length=90, unique=True, allow_unicode=True, editable=False)

@@ -65,7 +65,7 @@ def encode_cursor(order: Order, row: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
 
 
-def decode_cursor(order: Order, token: str) -> list:
+def decode_cursor(order: Order, token: str) -> list[datetime | int]:
     try:
         padded = token + "=" * (-len(token) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
@@ -73,7 +73,7 @@ def decode_cursor(order: Order, token: str) -> list:
         raise BadCursor(token) from exc
     if not isinstance(values, list) or len(values) != len(order.fields):
         raise BadCursor(token)
-    decoded = []
+    decoded: list[datetime | int] = []
     for name, value in zip(order.fields, values, strict=True):
         if name == "published_at":
             decoded.append(_cursor_moment(value, token))

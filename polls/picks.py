@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core import signing
@@ -19,6 +20,9 @@ from django.http import HttpRequest
 from beebeta import analytics
 from polls import ratelimit, services
 from polls.models import Choice, Question
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 _SALT = "polls.pick"
 
@@ -31,6 +35,7 @@ PICK_LOST = (
     "Your pick was not counted: the question is no longer open to votes, or the pick is more "
     "than a few days old. Find the question and vote again."
 )
+
 TOO_MANY_VOTES = "You have voted a lot in a short time: wait a minute, then vote again."
 
 
@@ -73,7 +78,9 @@ class Cast:
     message: str
 
 
-def cast(request: HttpRequest, *, user, question: Question, choice_ids: Sequence[int]) -> Cast:
+def cast(
+    request: HttpRequest, *, user: User, question: Question, choice_ids: Sequence[int]
+) -> Cast:
     """Cast ``user``'s vote as the vote form would, and say what became of it. ``user`` is the
     one ``request`` was just logged in as (analytics reads it from the request)."""
     if not ratelimit.allow_vote(user_id=user.pk):

@@ -133,7 +133,9 @@ def update_held(held: Held, values: dict[str, tuple[Any, int] | None]) -> None:
 def _memcached() -> Any:
     """pymemcache's client behind the default cache, or None for another backend."""
     backend = caches["default"]
-    return backend._cache if isinstance(backend, PyMemcacheCache) else None
+    if not isinstance(backend, PyMemcacheCache):
+        return None
+    return backend._cache  # type: ignore[attr-defined]
 
 
 def _load_question(slug: str, *, public: bool = True) -> CachedQuestion | None:
@@ -199,10 +201,11 @@ def question_page(
         cache.set(keys["counts"], counts, settings.COUNTS_CACHE_SECONDS)
     mine: tuple[int, ...] = ()
     if user_id is not None:
-        mine = found.get(keys["ballot"])
-        if mine is None:
-            mine = _load_ballot(user_id, question_id)
-            cache.set(keys["ballot"], mine, settings.COUNTS_CACHE_SECONDS)
+        ballot = found.get(keys["ballot"])
+        if ballot is None:
+            ballot = _load_ballot(user_id, question_id)
+            cache.set(keys["ballot"], ballot, settings.COUNTS_CACHE_SECONDS)
+        mine = ballot
     past = found.get(keys["history"])
     if past is None or past.built_on != utc_day(timezone.now()):
         past = build_history(question_id)

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -37,6 +38,9 @@ from polls.models import (
     Vote,
 )
 from polls.search import refresh_search_text
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +65,7 @@ class VoteOutcome:
 
 
 def cast_vote(
-    *, user, question: Question, choice_ids: Sequence[int], now: datetime | None = None
+    *, user: User, question: Question, choice_ids: Sequence[int], now: datetime | None = None
 ) -> VoteOutcome:
     """Record ``user``'s vote, replacing any earlier one on the same question."""
     now = now or timezone.now()
@@ -118,7 +122,7 @@ def cast_vote(
 
 
 def _write_ballot(
-    *, user, question: Question, choice_ids: Sequence[int], now: datetime
+    *, user: User, question: Question, choice_ids: Sequence[int], now: datetime
 ) -> VoteOutcome:
     chosen = _validate_choices(question_id=question.pk, choice_ids=choice_ids, now=now)
     ballot = Ballot.objects.select_for_update().filter(user=user, question_id=question.pk).first()
@@ -170,6 +174,7 @@ def _validate_choices(
             "pk", "question__status", "question__closes_at", "question__max_choices"
         )
     )
+    state: tuple[str, datetime | None, int] | None
     if rows:
         state = rows[0][1:]
     else:
@@ -192,7 +197,7 @@ def _validate_choices(
     return chosen
 
 
-def withdraw_vote(*, user, question: Question, now: datetime | None = None) -> bool:
+def withdraw_vote(*, user: User, question: Question, now: datetime | None = None) -> bool:
     """Take back ``user``'s vote on ``question`` while it is open: every count goes down with it.
 
     True when a vote was withdrawn, False when there was none (a second click, another tab):
@@ -225,7 +230,7 @@ def _remove_ballot(ballot: Ballot) -> None:
     tallies.add_voters(question_id=ballot.question_id, delta=-1, shard=shard)
 
 
-def withdraw_votes(*, user) -> int:
+def withdraw_votes(*, user: User) -> int:
     """Remove every vote of ``user`` (account deletion), keeping counters right.
 
     It runs inside the deletion's transaction (the pre_delete signal), so the
@@ -315,7 +320,7 @@ def tag_slug(name: str) -> str:
 
 def ask_question(
     *,
-    author,
+    author: User,
     title: str,
     description: str,
     choices: Sequence[tuple[str, Image | None]],
@@ -424,7 +429,7 @@ class ReportOutcome:
 
 
 def report_question(
-    *, question: Question, reporter, reason: str, details: str = ""
+    *, question: Question, reporter: User, reason: str, details: str = ""
 ) -> ReportOutcome:
     """Record ``reporter``'s report; enough open reports hide the question."""
     if question.author_id is not None and question.author_id == reporter.pk:
@@ -457,14 +462,14 @@ def report_question(
     return ReportOutcome(created=True, hidden=hidden)
 
 
-def resolve_reports(*, questions: Iterable[Question], moderator) -> int:
+def resolve_reports(*, questions: Iterable[Question], moderator: User) -> int:
     # One UPDATE: a transaction of its own.
     return Report.objects.filter(
         question__in=[question.pk for question in questions], resolved_at__isnull=True
     ).update(resolved_at=timezone.now(), resolved_by=moderator)
 
 
-def approve_questions(*, questions: Iterable[Question], moderator) -> int:
+def approve_questions(*, questions: Iterable[Question], moderator: User) -> int:
     """Publish pending and hidden questions and close the reports on all of them."""
     questions = list(questions)
     waiting = (Question.Status.PENDING, Question.Status.HIDDEN)
@@ -476,7 +481,7 @@ def approve_questions(*, questions: Iterable[Question], moderator) -> int:
         )
 
 
-def hide_questions(*, questions: Iterable[Question], moderator) -> int:
+def hide_questions(*, questions: Iterable[Question], moderator: User) -> int:
     """Hide questions for good: their reports are settled, so they leave the queue."""
     questions = list(questions)
     with transaction.atomic():
@@ -491,7 +496,7 @@ class BanOutcome:
     hidden: int
 
 
-def ban_authors(*, questions: Iterable[Question], moderator) -> BanOutcome:
+def ban_authors(*, questions: Iterable[Question], moderator: User) -> BanOutcome:
     """Ban the authors of ``questions`` and hide those questions; staff are never banned.
 
     The bans and the hiding commit together; the banned authors' sessions end
@@ -499,7 +504,7 @@ def ban_authors(*, questions: Iterable[Question], moderator) -> BanOutcome:
     rows before their deletion commits.
     """
     questions = list(questions)
-    authors = {q.author_id: (q.author, q.title) for q in questions if q.author_id is not None}
+    authors = {q.author_id: (q.author, q.title) for q in questions if q.author is not None}
     to_ban = {
         pk: (a, title) for pk, (a, title) in authors.items() if not (a.is_staff or a.is_superuser)
     }

@@ -8,10 +8,11 @@ receivers see every change of a question, its choices and its tags.
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
-from polls import cache_keys, reads, services
+from polls import cache_keys, reads, services, share_card
 from polls.models import Choice, Question, Tag
 from polls.search import refresh_search_text
 
@@ -27,11 +28,17 @@ def question_saved(sender, instance: Question, update_fields=None, **kwargs) -> 
     _forget(instance)
     if update_fields is None or {"title", "description"} & set(update_fields):
         refresh_search_text(instance.pk)
+    if not instance.is_public and instance.published_at is not None:
+        # Hidden (or back in review) after being public: its share cards go too.
+        pk = instance.pk
+        transaction.on_commit(lambda: share_card.forget_cards(pk))
 
 
 @receiver(post_delete, sender=Question)
 def question_deleted(sender, instance: Question, **kwargs) -> None:
     _forget(instance)
+    pk = instance.pk
+    transaction.on_commit(lambda: share_card.forget_cards(pk))
 
 
 @receiver([post_save, post_delete], sender=Choice)

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Aggregate, Count, Model, QuerySet, Sum
+from django.db.models import Aggregate, Count, Field, Model, QuerySet, Sum
 from django.db.models.functions import TruncHour
 
 from polls.models import (
@@ -64,8 +64,9 @@ def upsert_counters(
         return
     meta = model._meta
     qn = connection.ops.quote_name
-    fields = [meta.get_field(name) for name in (*keys, *insert_only, *add, *replace)]
-    columns = [qn(field.column) for field in fields]
+    stored = [_stored_field(model, name) for name in (*keys, *insert_only, *add, *replace)]
+    fields = [field for field, _ in stored]
+    columns = [qn(column) for _, column in stored]
     changed = len(keys) + len(insert_only)
     changes = [(column, "add") for column in columns[changed : changed + len(add)]]
     changes += [(column, "replace") for column in columns[changed + len(add) :]]
@@ -97,6 +98,14 @@ def upsert_counters(
                 for field, value in zip(fields, row, strict=True)
             ]
             cursor.execute(sql, params)
+
+
+def _stored_field(model: type[Model], name: str) -> tuple[Field[Any, Any], str]:
+    """The field ``name`` of ``model`` and its column; a relation's other side has none."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, Field) or not field.column:
+        raise ValueError(f"{model.__name__}.{name} is not a column of its table.")
+    return field, field.column
 
 
 def add_choice_votes(*, question_id: int, deltas: dict[int, int], shard: int) -> None:

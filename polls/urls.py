@@ -20,6 +20,10 @@ urlpatterns = [
     path("q/<str:slug>/withdraw/", views.withdraw, name="withdraw"),
     path("q/<str:slug>/report/", views.report, name="report"),
     path("q/<str:slug>/shared/", views.link_copied, name="link_copied"),
+    # The only page other sites may frame: the question and its result, read-only.
+    path("q/<str:slug>/embed/", views.embed, name="embed"),
+    path("oembed/", views.oembed, name="oembed"),
+    path("share-card.png", views.generic_share_card, name="share_card"),
     path("time-zone/", views.time_zone, name="time_zone"),
     # Staff insights: their own URLconf, with no namespace of its own, so the names stay
     # polls:insights, polls:insights_activity...

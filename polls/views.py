@@ -1,34 +1,54 @@
 from __future__ import annotations
 
 from datetime import date
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
+from csp.decorators import csp_replace
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+    QueryDict,
+)
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
-from django.utils.cache import add_never_cache_headers
+from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.cache import never_cache
+from django.views.decorators.cache import cache_control, never_cache
+from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import emails, throttles
 from accounts import services as account_services
 from accounts.forms import EmailVoteForm
-from beebeta import analytics, time_zones
+from beebeta import analytics, links, time_zones
 from beebeta.edge import edge_cacheable
+from beebeta.request_types import AuthenticatedHttpRequest
 from beebeta.views import too_many_requests
-from polls import cards, fragments, picks, ratelimit, reads, search, services
+from polls import (
+    cards,
+    fragments,
+    picks,
+    ratelimit,
+    reads,
+    search,
+    services,
+    share_card,
+    sharing,
+)
 from polls.forms import AskForm, ReportForm, VoteForm
 from polls.insights.counting import count_view
-from polls.models import Question, Tag
+from polls.models import QUESTION_TITLE_LENGTH, Question, Tag
 from polls.paging import DEFAULT_ORDER, ORDERS
 
 
@@ -41,7 +61,19 @@ def _render_list(request: HttpRequest, template: str, *, tag: Tag | None = None)
         return redirect(request.path)
     # The rows are shared by everyone; a member's "you voted" is filled in here.
     rows = cards.mark_voted(rows, _voted(request))
-    context = {"orders": ORDERS.values(), "current_order": order.key, "rows": rows, "tag": tag}
+    context: dict[str, object] = {
+        "orders": ORDERS.values(),
+        "current_order": order.key,
+        "rows": rows,
+        "tag": tag,
+    }
+    # One canonical address per list and order: its first page. Later pages (a cursor) are
+    # followed by search engines but not indexed.
+    canonical_path = request.path
+    if order.key != DEFAULT_ORDER:
+        canonical_path += "?" + urlencode({"order": order.key})
+    context["canonical_path"] = canonical_path
+    context["noindex"] = bool(after or before)
     return render(request, template, context)
 
 
@@ -79,6 +111,8 @@ def search_view(request: HttpRequest) -> HttpResponse:
         "search_query": outcome.query,
         "tags": reads.tag_cloud() if not outcome.searched else [],
         "voted": _voted(request) if outcome.questions else frozenset(),
+        # Results of a search are for the person searching, not for search engines.
+        "noindex": outcome.searched,
     }
     return render(request, "polls/search.html", context)
 
@@ -106,8 +140,9 @@ def question_detail(request: HttpRequest, slug: str) -> HttpResponse:
     count_view(question_id=page.question.pk, user=request.user)
     analytics.track_question(request, "Question Viewed", page.question)
     asked, error = _as_of(request, page)
+    extra = {"as_of_error": error, "share_card": share_card.card_for(page, request)}
     response = _render_question(
-        request, page, _refused_vote(request, page), extra={"as_of_error": error}, asked=asked
+        request, page, _refused_vote(request, page), extra=extra, asked=asked
     )
     if error:
         response.status_code = 400
@@ -197,7 +232,7 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
     if not ratelimit.allow_vote(user_id=request.user.pk):
         return too_many_requests(retry_after=settings.VOTE_RATE_WINDOW_SECONDS)
     form = VoteForm(request.POST, question=question, choices=list(question.choices.all()))
-    outcome = _cast_vote(request, question, form)
+    outcome = _cast_vote(request, request.user, question, form)
     if outcome is not None:
         messages.success(request, picks.VOTE_MESSAGES[(outcome.first, outcome.changed)])
         return redirect(question)
@@ -207,14 +242,14 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _cast_vote(
-    request: HttpRequest, question: Question, form: VoteForm
+    request: HttpRequest, user: User, question: Question, form: VoteForm
 ) -> services.VoteOutcome | None:
-    """The vote on the form, cast; None when refused, with the reason on the form."""
+    """``user``'s vote on the form, cast; None when refused, with the reason on the form."""
     if not form.is_valid():
         return None
     try:
         outcome = services.cast_vote(
-            user=request.user, question=question, choice_ids=form.cleaned_data["choice"]
+            user=user, question=question, choice_ids=form.cleaned_data["choice"]
         )
     except services.VoteRejected as exc:
         form.add_error("choice", str(exc))
@@ -281,7 +316,7 @@ def _vote_by_email(request: HttpRequest, question: Question) -> HttpResponse:
 
 @require_POST
 @login_required
-def withdraw(request: HttpRequest, slug: str) -> HttpResponse:
+def withdraw(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     question = _get_public_question(request, slug).question
     if not ratelimit.allow_vote(user_id=request.user.pk):
         return too_many_requests(retry_after=settings.VOTE_RATE_WINDOW_SECONDS)
@@ -301,7 +336,7 @@ def withdraw(request: HttpRequest, slug: str) -> HttpResponse:
 # --- Asking ---------------------------------------------------------------------------------
 
 
-def _active_user(request: HttpRequest) -> AbstractBaseUser:
+def _active_user(request: AuthenticatedHttpRequest) -> User:
     if not request.user.is_active:
         raise PermissionDenied("This account is not active.")
     return request.user
@@ -309,27 +344,42 @@ def _active_user(request: HttpRequest) -> AbstractBaseUser:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def ask(request: HttpRequest) -> HttpResponse:
+def ask(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = _active_user(request)
     if request.method == "GET":
-        # A search that found nothing offers to ask it: its words arrive as the title.
-        title = " ".join(request.GET.get("title", "").split())
-        initial = {"title": title[: AskForm.base_fields["title"].max_length]}
-        return _render_ask(request, AskForm(user=user, initial=initial))
+        return _render_ask(request, AskForm(user=user, initial=_searched_title(request)))
     form = AskForm(request.POST, request.FILES, user=user)
-    # "Add another choice" and "Remove" work without JavaScript: they submit
-    # the whole form, which comes back with everything typed and no errors.
-    if "add_choice" in request.POST:
-        return _render_ask(request, form.rearranged(add=True))
-    if "remove_choice" in request.POST:
-        return _render_ask(request, form.rearranged(remove=_row(request.POST["remove_choice"])))
+    rearranged = _rearranged(request, form)
+    if rearranged is not None:
+        return _render_ask(request, rearranged)
     if not form.is_valid():
         return _render_ask(request, form, status=400)
-    if not request.POST.get("confirm"):
-        similar = search.similar_questions(form.cleaned_data["title"])
-        if similar:
-            return _render_ask(request, form, similar=similar)
+    title = form.cleaned_data["title"]
+    similar = [] if request.POST.get("confirm") else search.similar_questions(title)
+    if similar:
+        return _render_ask(request, form, similar=similar)
     question = services.ask_question(author=user, **form.question_fields())
+    return _asked(request, question)
+
+
+def _searched_title(request: HttpRequest) -> dict[str, str]:
+    """A search that found nothing offers to ask it: its words arrive as the title."""
+    title = " ".join(request.GET.get("title", "").split())
+    return {"title": title[:QUESTION_TITLE_LENGTH]}
+
+
+def _rearranged(request: HttpRequest, form: AskForm) -> AskForm | None:
+    """The form with a choice row more or fewer, for the buttons "Add another choice" and
+    "Remove": they work without JavaScript by submitting the whole form, which comes back with
+    everything typed and no errors. None for any other submit."""
+    if "add_choice" in request.POST:
+        return form.rearranged(add=True)
+    if "remove_choice" in request.POST:
+        return form.rearranged(remove=_row(request.POST["remove_choice"]))
+    return None
+
+
+def _asked(request: HttpRequest, question: Question) -> HttpResponse:
     analytics.track_question(
         request,
         "Question Asked",
@@ -361,7 +411,7 @@ def _render_ask(
 
 @login_required
 @require_GET
-def ask_pending(request: HttpRequest) -> HttpResponse:
+def ask_pending(request: AuthenticatedHttpRequest) -> HttpResponse:
     waiting = Question.objects.filter(author=request.user, status=Question.Status.PENDING)
     return render(request, "polls/ask_pending.html", {"waiting": waiting.order_by("-created_at")})
 
@@ -371,7 +421,7 @@ def ask_pending(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def report(request: HttpRequest, slug: str) -> HttpResponse:
+def report(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     question = _get_public_question(request, slug).question
     user = _active_user(request)
     if question.author_id == user.pk:
@@ -386,7 +436,7 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _file_report(
-    request: HttpRequest, question: Question, user: AbstractBaseUser, form: ReportForm
+    request: HttpRequest, question: Question, user: User, form: ReportForm
 ) -> HttpResponse:
     try:
         outcome = services.report_question(question=question, reporter=user, **form.cleaned_data)
@@ -410,6 +460,107 @@ def link_copied(request: HttpRequest, slug: str) -> HttpResponse:
     question = _get_public_question(request, slug).question
     analytics.track_question(request, "Share Link Copied", question)
     return HttpResponse(status=204)
+
+
+# --- Embeds ----------------------------------------------------------------------------------
+# Caches and browsers may keep an embed or an oEmbed answer this long (the question page's
+# counts may lag COUNTS_CACHE_SECONDS too).
+EMBED_CACHE_SECONDS = 60
+
+
+@require_GET
+@xframe_options_exempt
+# django-csp's stubs type its decorators for views that take the request alone.
+@csp_replace({"frame-ancestors": ["*"]})  # type: ignore[arg-type]
+def embed(request: HttpRequest, slug: str) -> HttpResponse:
+    """The question and its result, read-only, for other sites' <iframe>s: the one page any
+    site may frame. It is the same for everyone and reads nothing of the visitor (no session,
+    user, CSRF token or analytics id), so it sets no cookie. Its data is the question page's:
+    one memcached round trip when warm, and the same rendered results."""
+    page = reads.question_page(slug, None, results=True)
+    if page is None:
+        raise Http404("No such question.")
+    question = page.question
+    context = fragments.question_parts(page)
+    context |= {
+        "question_url": links.absolute(question.get_absolute_url(), request),
+        "canonical_path": question.get_absolute_url(),
+        "share_card": share_card.card_for(page, request),
+    }
+    response = render(request, "polls/embed.html", context)
+    patch_cache_control(response, public=True, max_age=EMBED_CACHE_SECONDS)
+    return response
+
+
+@require_GET
+def oembed(request: HttpRequest) -> HttpResponse:
+    """oEmbed (https://oembed.com): how platforms that speak it embed a question from its plain
+    address. JSON only (XML is 501, as the specification asks)."""
+    if request.GET.get("format", "json") != "json":
+        return JsonResponse({"error": "Only format=json is offered."}, status=501)
+    slug = _question_slug(request, request.GET.get("url", ""))
+    if slug is None:
+        return JsonResponse(
+            {"error": "url= must be the address of a Beebeta question."}, status=400
+        )
+    page = reads.question_page(slug, None, results=True)
+    if page is None:
+        raise Http404("No such question.")
+    question = page.question
+    width = _bounded(request.GET.get("maxwidth"), sharing.EMBED_WIDTH)
+    height = _bounded(request.GET.get("maxheight"), sharing.EMBED_HEIGHT)
+    embed_url = links.absolute(reverse("polls:embed", args=[slug]), request)
+    card = share_card.card_for(page, request)
+    answer = {
+        "version": "1.0",
+        "type": "rich",
+        "provider_name": "Beebeta",
+        "provider_url": links.absolute("/", request),
+        "title": question.title,
+        "html": sharing.embed_snippet(embed_url, question.title, width=width, height=height),
+        "width": width,
+        "height": height,
+        "thumbnail_url": card.url,
+        "thumbnail_width": card.width,
+        "thumbnail_height": card.height,
+    }
+    response = JsonResponse(answer)
+    patch_cache_control(response, public=True, max_age=EMBED_CACHE_SECONDS)
+    # Consumers are other sites: their pages may ask from the browser too.
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def _question_slug(request: HttpRequest, url: str) -> str | None:
+    """The slug of the question (or embed) page at ``url`` on this site, or None."""
+    parts = urlsplit(url)
+    if (
+        parts.scheme not in ("http", "https")
+        or parts.netloc != urlsplit(links.origin(request)).netloc
+    ):
+        return None
+    try:
+        match = resolve(parts.path)
+    except Resolver404:
+        return None
+    if match.view_name not in ("polls:question", "polls:embed"):
+        return None
+    return match.kwargs["slug"]
+
+
+def _bounded(text: str | None, largest: int) -> int:
+    """A consumer's maxwidth or maxheight, within what an embed is offered at."""
+    try:
+        return max(200, min(int(text or largest), largest))
+    except ValueError:
+        return largest
+
+
+@require_GET
+@cache_control(public=True, max_age=24 * 3600)
+def generic_share_card(request: HttpRequest) -> HttpResponse:
+    """Beebeta's own share card: the og:image of every page without a card of its own."""
+    return HttpResponse(share_card.generic_png(), content_type="image/png")
 
 
 # --- The reader's time zone -------------------------------------------------------------------

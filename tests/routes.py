@@ -45,6 +45,11 @@ ROUTES = {
     "polls:report": Route(MEMBER, FORM),
     # Counting a copied link needs no account (anonymous visitors share too).
     "polls:link_copied": Route(PUBLIC, ACTION),
+    # A question for other sites' <iframe>s, and oEmbed's JSON about it.
+    "polls:embed": Route(PUBLIC, READ),
+    "polls:oembed": Route(PUBLIC, READ, html=False),
+    # Beebeta's own share card (a PNG), for pages without a card of their own.
+    "polls:share_card": Route(PUBLIC, READ, html=False),
     # Choosing the time zone times are shown in: a cookie, for anyone.
     "polls:time_zone": Route(PUBLIC, FORM),
     "polls:insights": Route(STAFF, READ),
@@ -125,6 +130,7 @@ def address(name: str, *, question_slug: str, tag_slug: str) -> str:
         "polls:link_copied",
         "polls:almost_there",
         "polls:withdraw",
+        "polls:embed",
     ):
         kwargs = {"slug": question_slug}
     return reverse(name, kwargs=kwargs)

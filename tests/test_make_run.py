@@ -177,6 +177,11 @@ def test_make_run_serves_static_files_and_local_media(made_run):
     assert pictures, "the question page shows no picture from /media/"
     picture = made_run.request("GET", pictures[0])
     assert picture.status == 200 and picture.headers["Content-Type"] == "image/jpeg"
+    # The question's share card, drawn into var/media on its first view.
+    card = re.search(r'<meta property="og:image" content="([^"]+)"', page.body)
+    assert card and "/media/cards/" in card.group(1), page.body[:2000]
+    drawn = made_run.request("GET", urlsplit(card.group(1)).path)
+    assert drawn.status == 200 and drawn.headers["Content-Type"] == "image/png"
     # Confined to MEDIA_ROOT: the database next to it is out of reach.
     assert made_run.request("GET", "/media/../db.sqlite3").status in (400, 404)
     assert made_run.request("GET", "/media/%2e%2e/db.sqlite3").status in (400, 404)

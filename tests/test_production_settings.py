@@ -64,3 +64,18 @@ def test_production_never_serves_files_from_django(tmp_path):
     assert result.returncode != 0
     assert "SERVE_FILES is for a local run" in result.stderr
     assert manage(production_env(tmp_path), "check").returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("beebeta.example", "is not an origin"),
+        ("https://beebeta.example/polls", "is not an origin"),
+        ("http://beebeta.example", "must be https:// with HTTPS"),
+    ],
+)
+def test_public_origin_is_an_https_origin_in_production(tmp_path, value, message):
+    # Canonical URLs, share cards and embeds carry it: a wrong one would travel everywhere.
+    result = manage({**production_env(tmp_path), "PUBLIC_ORIGIN": value}, "check")
+    assert result.returncode != 0
+    assert message in result.stderr

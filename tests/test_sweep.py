@@ -40,6 +40,7 @@ PHOTOGRAPHED = {
     (MEMBER, "polls:question"): "question",
     (MEMBER, "polls:ask"): "ask",
     (STAFF, "polls:insights"): "insights",
+    (ANONYMOUS, "polls:embed"): "embed",
 }
 
 MEASURE = """

@@ -244,13 +244,16 @@ def s3_available() -> bool:
 
 def renditions_only_policy(bucket: str) -> str:
     """The media bucket's policy, as JSON: anyone may read renditions (display/, thumbs/) and
-    nobody the originals, as only CloudFront may read renditions in production."""
+    share cards (cards/) and nobody the originals, as only CloudFront may read them in
+    production."""
     statement = {
         "Sid": "CdnReadsRenditions",
         "Effect": "Allow",
         "Principal": "*",
         "Action": "s3:GetObject",
-        "Resource": [f"arn:aws:s3:::{bucket}/display/*", f"arn:aws:s3:::{bucket}/thumbs/*"],
+        "Resource": [
+            f"arn:aws:s3:::{bucket}/{prefix}/*" for prefix in ("display", "thumbs", "cards")
+        ],
     }
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
 

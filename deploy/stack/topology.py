@@ -286,9 +286,10 @@ class Stack:
             data = pool.submit(self.migrate_and_seed)
             bucket_server.result()
             tls.result()  # the CDN stand-in serves HTTPS with it, as HAProxy does
-            media = [pool.submit(self._create_bucket), started("cdn")]
+            media: list[Future[Any]] = [pool.submit(self._create_bucket), started("cdn")]
             balancer = started("haproxy")
-            for future in (*relays, *caches, static, *front, data, *media, balancer):
+            every: list[Future[Any]] = [*relays, *caches, static, *front, data, *media, balancer]
+            for future in every:
                 future.result()
         # What the send_outbox and refresh_rankings timers do in production, once the tables exist.
         self.start_process("outbox", announce=announce)

@@ -36,6 +36,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.core.cache import cache, caches
 from django.core.cache.backends.locmem import LocMemCache
@@ -60,6 +61,9 @@ from polls.models import (
     QuestionHourly,
     VoteActivity,
 )
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +118,9 @@ def _add_or_incr(key: str) -> int | None:
     return value
 
 
-def count_view(*, question_id: int, user, now: datetime | None = None) -> None:
+def count_view(
+    *, question_id: int, user: User | AnonymousUser, now: datetime | None = None
+) -> None:
     """Count one view of a question page: memcached only, never an error."""
     now = now or timezone.now()
     hour, group = _hour_number(now), user_group(user, now)
@@ -348,12 +354,12 @@ def _group_votes(
                 new=Case(new_then, default=Value(False), output_field=BooleanField()),
             )
             .values("at", "new")
-            .annotate(votes=Count("pk"))
+            .annotate(ballots=Count("pk"))
             .order_by()
         )
         for row in rows:
             group = UserGroup.NEW.value if row["new"] else UserGroup.ESTABLISHED.value
-            found[row["at"], group] += row["votes"]
+            found[row["at"], group] += row["ballots"]
     hour, every_hour = start, {}
     while hour < end:
         for group in (UserGroup.NEW.value, UserGroup.ESTABLISHED.value):

@@ -127,7 +127,10 @@ def _top(measure: str, start: datetime, limit: int) -> list[Ranked]:
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return [Ranked(*row[:4], total=int(row[4])) for row in cursor.fetchall()]
+        return [
+            Ranked(pk, title, slug, status, total=int(total))
+            for pk, title, slug, status, total in cursor.fetchall()
+        ]
 
 
 # --- Activity heatmap ---------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import zoneinfo
 from collections.abc import Callable, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.views import redirect_to_login
@@ -18,6 +19,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from beebeta.request_types import AuthenticatedHttpRequest
 from polls.insights import counting, figures
 from polls.insights.charts import HEAT_LEGEND, FunnelChart, HeatmapChart, moderation_charts
 
@@ -63,50 +65,55 @@ def staff_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
 
 @require_GET
 @staff_only
-def insights_popular(request: HttpRequest) -> HttpResponse:
+def insights_popular(request: AuthenticatedHttpRequest) -> HttpResponse:
     rankings = figures.popular_questions(now=timezone.now())
     return render(request, "insights/popular.html", {"rankings": rankings, "section": "popular"})
 
 
 @require_GET
 @staff_only
-def insights_activity(request: HttpRequest) -> HttpResponse:
-    zone = _zone(request.GET.get("tz", ""))
-    heatmap = figures.activity_heatmap(now=timezone.now(), zone=zone)
-    zones = COMMON_ZONES if zone.key in COMMON_ZONES else (*COMMON_ZONES, zone.key)
-    context = {
-        "heatmap": heatmap,
-        "charts": [HeatmapChart.of(grid) for grid in heatmap.grids],
-        "heat_legend": HEAT_LEGEND,
-        "zones": zones,
-        "zone": zone.key,
-        "hour_labels": [f"{hour:02d}" for hour in range(24)],
-        "section": "activity",
-    }
+def insights_activity(request: AuthenticatedHttpRequest) -> HttpResponse:
+    context = _activity(_zone(request.GET.get("tz", "")))
     return render(request, "insights/activity.html", context)
 
 
 @require_GET
 @staff_only
-def insights_signups(request: HttpRequest) -> HttpResponse:
+def insights_signups(request: AuthenticatedHttpRequest) -> HttpResponse:
     days = _choice(request.GET.get("days", ""), figures.FUNNEL_WINDOWS, DEFAULT_FUNNEL_DAYS)
+    return render(request, "insights/signups.html", _signups(days))
+
+
+@require_GET
+@staff_only
+def insights_moderation(request: AuthenticatedHttpRequest) -> HttpResponse:
+    load = figures.moderation_load(now=timezone.now())
+    context = {"load": load, "charts": moderation_charts(load), "section": "moderation"}
+    return render(request, "insights/moderation.html", context)
+
+
+def _activity(zone: ZoneInfo) -> dict[str, Any]:
+    heatmap = figures.activity_heatmap(now=timezone.now(), zone=zone)
+    return {
+        "heatmap": heatmap,
+        "charts": [HeatmapChart.of(grid) for grid in heatmap.grids],
+        "heat_legend": HEAT_LEGEND,
+        "zones": COMMON_ZONES if zone.key in COMMON_ZONES else (*COMMON_ZONES, zone.key),
+        "zone": zone.key,
+        "hour_labels": [f"{hour:02d}" for hour in range(24)],
+        "section": "activity",
+    }
+
+
+def _signups(days: int) -> dict[str, Any]:
     steps = figures.signup_funnel(now=timezone.now(), days=days)
-    context = {
+    return {
         "steps": steps,
         "chart": FunnelChart.of(steps),
         "days": days,
         "windows": figures.FUNNEL_WINDOWS,
         "section": "signups",
     }
-    return render(request, "insights/signups.html", context)
-
-
-@require_GET
-@staff_only
-def insights_moderation(request: HttpRequest) -> HttpResponse:
-    load = figures.moderation_load(now=timezone.now())
-    context = {"load": load, "charts": moderation_charts(load), "section": "moderation"}
-    return render(request, "insights/moderation.html", context)
 
 
 @functools.cache

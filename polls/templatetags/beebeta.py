@@ -7,12 +7,15 @@ from functools import lru_cache
 
 from django import template
 from django.conf import settings
+from django.template.loader_tags import BLOCK_CONTEXT_KEY
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince, timeuntil
 
-from polls import cards, results
+from beebeta.links import absolute
+from polls import cards, results, sharing
 
 register = template.Library()
 
@@ -97,3 +100,31 @@ def interval(share: results.Share) -> str:
 def too_few_to_tell(voters: int) -> bool:
     """Whether so few have voted that a share would only look precise."""
     return voters < results.TOO_FEW_TO_TELL
+
+
+@register.simple_tag(takes_context=True)
+def block_text(context: template.Context, name: str) -> str:
+    """{% block_text 'title' %}: the page's block ``name`` once more, on one line, as the page
+    defined it: the title and description go into the Open Graph and Twitter tags too, and a
+    Django block can be placed only once. The page's own override renders (BlockNode.render
+    takes the innermost override from the render context); outside an extended template, ""."""
+    blocks = context.render_context.get(BLOCK_CONTEXT_KEY)
+    node = blocks.get_block(name) if blocks is not None else None
+    if node is None:
+        return ""
+    return mark_safe(" ".join(node.render(context).split()))  # noqa: S308  (autoescaped)
+
+
+@register.simple_tag(takes_context=True)
+def share_links(context: template.Context, question) -> list:
+    """{% share_links question as links %}: where the question can be shared (polls/sharing)."""
+    url = absolute(question.get_absolute_url(), context.get("request"))
+    return sharing.share_links(url, question.title)
+
+
+@register.simple_tag(takes_context=True)
+def embed_snippet(context: template.Context, question) -> str:
+    """{% embed_snippet question %}: the <iframe> code that shows the question on another site,
+    as text, for the question page's "Embed" box."""
+    url = absolute(reverse("polls:embed", args=[question.slug]), context.get("request"))
+    return escape(sharing.embed_snippet(url, question.title))

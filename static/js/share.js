@@ -1,16 +1,41 @@
-// "Copy link" on a question page: copies the question's address (never the
-// query string of the current page) and tells the server, which counts it as
-// "Share Link Copied". Without JavaScript, or where the clipboard cannot be
-// written (plain HTTP), the button stays hidden and the address bar does the job.
+// Sharing a question page, on top of the plain share links that work without
+// JavaScript:
+// - "Share…" opens the browser's own share sheet (the Web Share API), shown only
+//   where the browser has one (phones, some desktops).
+// - "Copy link" copies the question's address (never the query string of the
+//   current page) and tells the server, which counts it as "Share Link Copied".
+//   Where the clipboard cannot be written (plain HTTP) it stays hidden and the
+//   address bar does the job.
 (function () {
   "use strict";
-  var box = document.querySelector("[data-share-path]");
-  if (!box || !navigator.clipboard || !window.fetch) {
+
+  function address(path) {
+    return new URL(path, window.location.href).href;
+  }
+
+  var copyBox = document.querySelector("[data-share-path]");
+  var nativeBox = document.querySelector("[data-share-native]");
+
+  if (nativeBox && copyBox && navigator.share) {
+    var shared = {
+      title: nativeBox.dataset.shareTitle,
+      url: address(copyBox.dataset.sharePath),
+    };
+    if (!navigator.canShare || navigator.canShare(shared)) {
+      nativeBox.hidden = false;
+      nativeBox.querySelector("button").addEventListener("click", function () {
+        // A cancelled sheet rejects the promise: nothing to tell anyone.
+        navigator.share(shared).catch(function () {});
+      });
+    }
+  }
+
+  if (!copyBox || !navigator.clipboard || !window.fetch) {
     return;
   }
-  var button = box.querySelector("button");
-  var status = box.querySelector("[role=status]");
-  box.hidden = false;
+  var button = copyBox.querySelector("button");
+  var status = copyBox.querySelector("[role=status]");
+  copyBox.hidden = false;
 
   // Django's CSRF check compares a header with the csrftoken cookie. The page carries no token
   // (it is the same for every visitor), so the script sends the cookie's value, making the
@@ -33,12 +58,11 @@
   }
 
   button.addEventListener("click", function () {
-    var url = new URL(box.dataset.sharePath, window.location.href).href;
-    navigator.clipboard.writeText(url).then(
+    navigator.clipboard.writeText(address(copyBox.dataset.sharePath)).then(
       function () {
         status.textContent = "Link copied.";
         // Counting is best effort: a failed beacon changes nothing for the visitor.
-        fetch(box.dataset.beacon, {
+        fetch(copyBox.dataset.beacon, {
           method: "POST",
           credentials: "same-origin",
           keepalive: true,

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import services
 from accounts.models import LoginSession
 from polls.models import Ballot, Question
 from polls.services import cast_vote
@@ -252,6 +253,25 @@ class TestChangeEmail:
             self.url, {"email": "ALICE@example.com", "current_password": FIXTURE_PASSWORD}
         )
         assert response.context["form"].errors["email"] == ["That is already your email address."]
+
+
+class TestChangeUsername:
+    url = reverse("accounts:change_username")
+
+    def test_renames_the_account(self, client, alice):
+        client.force_login(alice)
+        response = client.post(self.url, {"username": "alice_b"}, follow=True)
+        assert response.redirect_chain == [(PROFILE, 302)]
+        assert "Your username is now alice_b." in response.content.decode()
+        alice.refresh_from_db()
+        assert alice.username == "alice_b"
+
+    def test_a_name_taken_meanwhile_leaves_the_account_as_it_was(self, alice, bob):
+        # The form found "bob" free; another account has it by the time the row is saved.
+        assert not services.change_username(user=alice, username="bob")
+        assert alice.username == "alice"
+        alice.refresh_from_db()
+        assert alice.username == "alice"
 
 
 class TestDeleteAccount:

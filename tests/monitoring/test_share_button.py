@@ -31,7 +31,7 @@ def test_copy_link_copies_the_address_and_is_counted(
     )
     button.click()
     wait.until(
-        ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".share [role=status]"), "copied")
+        ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".share-copy [role=status]"), "copied")
     )
     screenshots(browser, "link-copied")
     copied = browser.execute_async_script(

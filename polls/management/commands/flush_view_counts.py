@@ -8,6 +8,8 @@ the last few hours into the roll-ups; ``--recount-hours 720`` fills them for
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.management.base import CommandError, CommandParser
 
 from polls.insights import counting
@@ -27,12 +29,13 @@ class Command(RepeatingCommand):
             help="Copy first votes of this many recent hours (default: %(default)s).",
         )
 
-    def handle(self, *args, recount_hours: int, **options) -> None:
-        if recount_hours < 1:
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["recount_hours"] < 1:
             raise CommandError("--recount-hours must be at least 1.")
-        super().handle(*args, recount_hours=recount_hours, **options)
+        super().handle(*args, **options)
 
-    def run_once(self, *, recount_hours: int, **options) -> str:
+    def run_once(self, **options: Any) -> str:
+        recount_hours: int = options["recount_hours"]
         flushed = counting.flush(recount_hours=recount_hours)
         views = (
             "views skipped (another flush is running, or the cache is unreachable)"

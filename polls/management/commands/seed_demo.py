@@ -16,9 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -26,8 +27,6 @@ from django.utils import timezone
 from beebeta.env import env_secret
 from polls import history, rankings, services
 from polls.models import Choice, Question, Tag
-
-User = get_user_model()
 
 # The accounts people log in with, and whether each is staff (a superuser).
 LOGIN_USERS = {"demo": False, "staff": True}
@@ -86,10 +85,11 @@ def load_questions() -> tuple[DemoQuestion, ...]:
     """The demo questions, kept as data beside this command."""
     with QUESTIONS_FILE.open("rb") as source:
         entries = tomllib.load(source)["question"]
-    return tuple(
-        DemoQuestion(**{k: tuple(v) if isinstance(v, list) else v for k, v in entry.items()})
-        for entry in entries
-    )
+    return tuple(DemoQuestion(**_lists_as_tuples(entry)) for entry in entries)
+
+
+def _lists_as_tuples(entry: dict[str, Any]) -> dict[str, Any]:
+    return {key: tuple(value) if isinstance(value, list) else value for key, value in entry.items()}
 
 
 QUESTIONS = load_questions()
@@ -267,7 +267,7 @@ def cast_crowd_votes(
     choice_ids = list(question.choices.values_list("pk", flat=True))
     before = [rng.random() ** 2 + 0.05 for _ in choice_ids]
     after = [rng.random() ** 2 + 0.05 for _ in choice_ids] if spec.drift else before
-    start = max(question.published_at, now - timedelta(days=spec.vote_days or 10))
+    start = max(_published_at(question), now - timedelta(days=spec.vote_days or 10))
     waiting = list(crowd)
     rng.shuffle(waiting)
     for n in range(spec.voters):
@@ -282,11 +282,18 @@ def cast_crowd_votes(
         services.cast_vote(user=voter, question=question, choice_ids=picked, now=moment)
 
 
+def _published_at(question: Question) -> datetime:
+    """When a question that takes demo votes was published (pending ones take none)."""
+    if question.published_at is None:
+        raise ValueError(f"{question.title!r} is not published: it cannot take votes.")
+    return question.published_at
+
+
 def vote_times(
     spec: DemoQuestion, *, question: Question, now: datetime, rng: random.Random
 ) -> list[datetime]:
     """When each vote is cast: after publication, before closing, ``recent`` in the last day."""
-    start = max(question.published_at, now - VOTE_WINDOW)
+    start = max(_published_at(question), now - VOTE_WINDOW)
     end = now
     if question.closes_at is not None and question.closes_at < now:
         # cast_vote refuses a vote whose moment is at or after closes_at.

@@ -14,6 +14,9 @@ RULE = "-" * 72
 
 class Command(RunserverCommand):
     help = "runserver, with a banner that gives the address and the demo log-ins."
+    # Set by runserver's handle() from its address argument; its stubs do not declare them.
+    addr: str
+    _raw_ipv6: bool
 
     def on_bind(self, server_port: int) -> None:
         super().on_bind(server_port)
