@@ -23,7 +23,8 @@ OS_PROFILE = run
 RUN_ENV = SERVE_FILES=true
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run dev test fuzz stack stack-down bench bench-first-run lint format clean \
+.PHONY: help venv run dev test fuzz stack stack-down bench bench-first-run bench-uploads lint \
+	format clean \
 	demo-data
 
 help:
@@ -45,6 +46,8 @@ help:
 	@echo "           bench/RESULTS.md and bench/results.json (BENCH_QUICK=1: short, into bench/out/)"
 	@echo "  bench-first-run  time from a fresh clone to the first page of \`make run\`"
 	@echo "           with a cold and a warm pip cache (bench/first_run.py: a fresh venv, a free port)"
+	@echo "  bench-uploads  the worst ask POST the upload bounds accept, in each picture format;"
+	@echo "           writes bench/uploads.md (bench/uploads.py)"
 	@echo "  fuzz     every form and the image validator under hypothesis, 10,000 examples each"
 	@echo "  lint     ruff check, ruff format --check and mypy (types of beebeta, polls, accounts,"
 	@echo "           deploy)"
@@ -84,12 +87,15 @@ demo-data: $(RUN_STAMP)
 # serve_demo is runserver that prints the address and the demo log-ins once it listens.
 # With no timers on a local run, background loops keep the lists' order within
 # RANKING_REFRESH_SECONDS of the votes and let Trending decay, send the email outbox (to
-# the console: the links appear in this terminal) and keep each day's results as history; they
-# are stopped with the server.
+# the console: the links appear in this terminal), keep each day's results as history and write
+# the open data dumps once a day (the first at once: a few demo questions); they are stopped
+# with the server.
 BACKGROUND = $(BIN)/python manage.py refresh_rankings --follow -v 0 & rankings=$$!; \
 	$(BIN)/python manage.py send_outbox --every 5 -v 0 & outbox=$$!; \
 	$(BIN)/python manage.py snapshot_results --every 300 -v 0 & snapshots=$$!; \
-	trap 'kill $$rankings $$outbox $$snapshots 2>/dev/null' EXIT INT TERM
+	$(BIN)/python manage.py refresh_insights --every 300 -v 0 & insights=$$!; \
+	$(BIN)/python manage.py dump_open_data --every 86400 -v 0 & dumps=$$!; \
+	trap 'kill $$rankings $$outbox $$snapshots $$insights $$dumps 2>/dev/null' EXIT INT TERM
 
 run: demo-data
 	$(BACKGROUND); \
@@ -123,6 +129,10 @@ stack-down:
 # (bench/first_run.py); the clone gets its own venv, so this needs none.
 bench-first-run:
 	$(PYTHON) bench/first_run.py
+
+# The worst accepted upload request against its bounds (bench/uploads.py); never part of `test`.
+bench-uploads: $(RUN_STAMP)
+	$(BIN)/python -m bench.uploads
 
 # The ladder of ceilings and the targets, under 10 minutes (bench/run.py); never part of `test`.
 bench: OS_PROFILE = bench

@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # sitemap.xml (polls/sitemaps.py): its views and templates.
+    "django.contrib.sitemaps",
     "axes",
     # The email outbox: messages are rows written with the change that causes them, and
     # `manage.py send_outbox` sends them (accounts/outbox.py).
@@ -267,7 +269,7 @@ if AWS_STORAGE_BUCKET_NAME:
         raise ImproperlyConfigured(f"AWS_S3_TIMEOUT={_s3_timeout:g} must be above 0 seconds.")
     _s3_addressing_style = env_str("AWS_S3_ADDRESSING_STYLE", "") or None
     _media_storage: dict[str, Any] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "beebeta.media_storage.MediaStorage",
         "OPTIONS": {
             "bucket_name": AWS_STORAGE_BUCKET_NAME,
             "endpoint_url": env_str("AWS_S3_ENDPOINT_URL", "") or None,
@@ -444,12 +446,35 @@ VOTE_RATE_LIMIT = env_int("VOTE_RATE_LIMIT", 30, minimum=1)
 VOTE_RATE_WINDOW_SECONDS = env_int("VOTE_RATE_WINDOW_SECONDS", 60, minimum=1)
 # A new account's first questions wait for a moderator; later ones publish at once.
 MODERATE_FIRST_QUESTIONS = env_int("MODERATE_FIRST_QUESTIONS", 1, minimum=0)
-# Distinct reports that hide a question until a moderator reviews it.
+# Questions asked, reports filed and pictures uploaded, counted inside Django per account and
+# per client address over a window each (polls/ratelimit.py); more get the 429 page.
+QUESTIONS_PER_ACCOUNT = env_int("QUESTIONS_PER_ACCOUNT", 10, minimum=1)
+QUESTIONS_PER_CLIENT = env_int("QUESTIONS_PER_CLIENT", 30, minimum=1)
+QUESTION_WINDOW_SECONDS = env_int("QUESTION_WINDOW_SECONDS", 3600, minimum=1)
+# Questions one account may have waiting for a moderator at once; more wait for them first.
+PENDING_QUESTIONS_PER_ACCOUNT = env_int("PENDING_QUESTIONS_PER_ACCOUNT", 5, minimum=1)
+REPORTS_PER_ACCOUNT = env_int("REPORTS_PER_ACCOUNT", 20, minimum=1)
+REPORTS_PER_CLIENT = env_int("REPORTS_PER_CLIENT", 60, minimum=1)
+REPORT_WINDOW_SECONDS = env_int("REPORT_WINDOW_SECONDS", 3600, minimum=1)
+UPLOADS_PER_ACCOUNT = env_int("UPLOADS_PER_ACCOUNT", 40, minimum=1)
+UPLOADS_PER_CLIENT = env_int("UPLOADS_PER_CLIENT", 120, minimum=1)
+UPLOAD_WINDOW_SECONDS = env_int("UPLOAD_WINDOW_SECONDS", 3600, minimum=1)
+# Distinct reports that hide a question until a moderator reviews it. Only reports from
+# accounts at least REPORTER_MIN_DAYS old that have voted on REPORTER_MIN_VOTES questions count
+# (polls/services.py); the others put the question in the moderation queue.
 REPORTS_TO_HIDE = env_int("REPORTS_TO_HIDE", 3, minimum=1)
+REPORTER_MIN_DAYS = env_int("REPORTER_MIN_DAYS", 7, minimum=0)
+REPORTER_MIN_VOTES = env_int("REPORTER_MIN_VOTES", 3, minimum=0)
 # Uploads: checked before the image is decoded.
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 5 * 1024 * 1024, minimum=1024)
 MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 40_000_000, minimum=10_000)
-# A question image and one per choice.
+# The pixels all the pictures of one request may decode together (from their headers, before
+# any is decoded), so one request's work stays bounded (bench/uploads.py measures the worst).
+MAX_REQUEST_PIXELS = env_int("MAX_REQUEST_PIXELS", 100_000_000, minimum=10_000)
+# Seconds the pictures of one request may take before the next one is refused unread (the
+# first is always read): a backstop to the pixel budget on a slow or busy machine.
+UPLOAD_REQUEST_SECONDS = env_int("UPLOAD_REQUEST_SECONDS", 10, minimum=0)
+# A question image and one per choice; a request with more files is refused before any is read.
 DATA_UPLOAD_MAX_NUMBER_FILES = 13
 # Uploads larger than this go to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
@@ -458,6 +483,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 RANKING_REFRESH_SECONDS = env_int("RANKING_REFRESH_SECONDS", 10, minimum=1)
 # k: the fewest voters a group of a question's results is shown for (polls/groups.py).
 GROUP_MIN_VOTERS = env_int("GROUP_MIN_VOTERS", 10, minimum=10)
+# The fewest people who voted on both of two questions before what they chose is compared
+# (polls/covoting.py).
+CO_VOTING_MIN_VOTERS = env_int("CO_VOTING_MIN_VOTERS", 50, minimum=50)
 
 # --- Analytics and monitoring -------------------------------------------------------------
 # Mixpanel: nothing is sent without a token. Events are queued and sent in

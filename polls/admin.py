@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING, TypedDict, cast
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, F, Model, Prefetch, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    F,
+    Model,
+    Prefetch,
+    Q,
+    QuerySet,
+)
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
@@ -257,6 +266,14 @@ class ModerationQueueAdmin(admin.ModelAdmin):
         open_reports = (
             Report.objects.filter(resolved_at__isnull=True)
             .select_related("reporter")
+            # Whether each report counts toward hiding the question (services.weighty_reports).
+            .annotate(reporter_votes=Count("reporter__ballots", distinct=True))
+            .annotate(
+                counts=ExpressionWrapper(
+                    services.counted_reporter("reporter__", "reporter_votes"),
+                    output_field=BooleanField(),
+                )
+            )
             .order_by("created_at")
         )
         return (

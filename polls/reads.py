@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from polls import cache_keys, tallies
 from polls.history import QuestionHistory, build_history, utc_day
+from polls.integrity import QuestionInsight, build_insight
 from polls.models import CARD_PREFETCH, PUBLIC_STATUSES, Ballot, Choice, Question, Tag, Vote
 from polls.paging import Order, Page, paginate
 from polls.tallies import Counts
@@ -40,6 +41,9 @@ TAG_SECONDS = 300
 # a local run's separate cache) shows a new group release this much later at most. A new day is
 # seen at once: a history built on an earlier day is built again.
 HISTORY_CACHE_SECONDS = 600
+# refresh_insights drops a question's insight when it releases new figures; a worker that missed
+# the drop (or a local run's separate cache) shows them this much later at most.
+INSIGHT_CACHE_SECONDS = 600
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,8 @@ class QuestionPage:
     mine: tuple[int, ...] = ()
     # The completed days and group splits; None when read without the results.
     history: QuestionHistory | None = None
+    # Its integrity figures and co-voting; None when read without the results.
+    insight: QuestionInsight | None = None
 
     @property
     def choices(self) -> list[Choice]:
@@ -179,6 +185,7 @@ def question_page(
     if results:
         keys["counts"] = cache_keys.counts(slug)
         keys["history"] = cache_keys.history(slug)
+        keys["insight"] = cache_keys.insight(slug)
         if user_id is not None:
             keys["ballot"] = cache_keys.ballot(user_id, slug)
     found = cache.get_many(keys.values())
@@ -210,12 +217,17 @@ def question_page(
     if past is None or past.built_on != utc_day(timezone.now()):
         past = build_history(question_id)
         cache.set(keys["history"], past, HISTORY_CACHE_SECONDS)
+    insight = found.get(keys["insight"])
+    if insight is None:
+        insight = build_insight(question_id)
+        cache.set(keys["insight"], insight, INSIGHT_CACHE_SECONDS)
     return QuestionPage(
         question=cached.question,
         stamp=cached.stamp,
         counts=counts,
         mine=mine,
         history=past,
+        insight=insight,
     )
 
 
@@ -235,6 +247,7 @@ def private_question_page(slug: str, user_id: int | None) -> QuestionPage | None
         counts=counts,
         mine=mine,
         history=build_history(question.pk),
+        insight=build_insight(question.pk),
     )
 
 

@@ -14,13 +14,14 @@ import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -335,7 +336,9 @@ def ask_question(
     It waits for a moderator while its author has fewer than
     MODERATE_FIRST_QUESTIONS questions that a moderator let through (public
     ones): counting every earlier question instead would let a new account
-    publish at once by asking twice before anyone looked at the first.
+    publish at once by asking twice before anyone looked at the first. Raises
+    TooManyWaiting when it would wait and PENDING_QUESTIONS_PER_ACCOUNT of the
+    author's questions already do.
     """
     if not author.is_active:
         raise PermissionDenied("This account cannot ask questions.")
@@ -347,6 +350,8 @@ def ask_question(
         choices = [(text, p if p is not None and p.pk in present else None) for text, p in choices]
         approved = Question.objects.filter(author=author, status__in=PUBLIC_STATUSES).count()
         waits = approved < settings.MODERATE_FIRST_QUESTIONS
+        if waits:
+            _check_room_to_wait(author)
         question = Question(
             title=title,
             description=description,
@@ -369,6 +374,23 @@ def ask_question(
         _describe_pictures([(image, title), *((picture, text) for text, picture in choices)])
         refresh_search_text(question.pk)
     return question
+
+
+class TooManyWaiting(Exception):
+    """The author already has PENDING_QUESTIONS_PER_ACCOUNT questions waiting for review."""
+
+    def __init__(self, waiting: int) -> None:
+        super().__init__(f"{waiting} questions are waiting for review")
+        self.waiting = waiting
+
+
+def _check_room_to_wait(author: User) -> None:
+    # The author's row is locked first, so that questions sent at once take turns here and
+    # each counts those committed before it: a burst cannot pass the limit together.
+    list(get_user_model().objects.select_for_update().filter(pk=author.pk).values_list("pk"))
+    waiting = Question.objects.filter(author=author, status=Question.Status.PENDING).count()
+    if waiting >= settings.PENDING_QUESTIONS_PER_ACCOUNT:
+        raise TooManyWaiting(waiting)
 
 
 def _describe_pictures(pictures: Iterable[tuple[Image | None, str]]) -> None:
@@ -431,7 +453,7 @@ class ReportOutcome:
 def report_question(
     *, question: Question, reporter: User, reason: str, details: str = ""
 ) -> ReportOutcome:
-    """Record ``reporter``'s report; enough open reports hide the question."""
+    """Record ``reporter``'s report; enough weighty open reports hide the question."""
     if question.author_id is not None and question.author_id == reporter.pk:
         raise ReportRejected("You cannot report your own question.")
     if not reporter.is_active:
@@ -452,14 +474,40 @@ def report_question(
         Report.objects.create(
             question_id=question.pk, reporter=reporter, reason=reason, details=details
         )
-        open_reports = Report.objects.filter(
-            question_id=question.pk, resolved_at__isnull=True
-        ).count()
-    hidden = open_reports >= settings.REPORTS_TO_HIDE
+        weighty = weighty_reports(question_id=question.pk)
+    hidden = weighty >= settings.REPORTS_TO_HIDE
     if hidden:
         # After the commit, so no reader can cache the page again in between.
         set_status(questions=Question.objects.filter(pk=question.pk), status=Question.Status.HIDDEN)
     return ReportOutcome(created=True, hidden=hidden)
+
+
+def weighty_reports(*, question_id: int) -> int:
+    """The open reports on a question that count toward hiding it (REPORTS_TO_HIDE).
+
+    A report counts when its reporter is staff, or has had an account for REPORTER_MIN_DAYS and
+    voted on REPORTER_MIN_VOTES questions: a handful of accounts made for the purpose cannot
+    take a question down on their own, since age cannot be hurried, and votes show an account
+    that takes part. Every report, counted or not, puts the question in the moderation queue.
+    """
+    reporters = (
+        get_user_model()
+        .objects.filter(reports__question_id=question_id, reports__resolved_at__isnull=True)
+        .annotate(votes=Count("ballots", distinct=True))
+    )
+    return reporters.filter(counted_reporter()).count()
+
+
+def counted_reporter(account: str = "", votes: str = "votes") -> Q:
+    """The accounts whose reports count toward hiding (weighty_reports), as a condition:
+    ``account`` leads from the model queried to the account ("reporter__" from a report), and
+    ``votes`` names an annotation counting the account's ballots."""
+    cutoff = timezone.now() - timedelta(days=settings.REPORTER_MIN_DAYS)
+    established = {
+        f"{account}date_joined__lte": cutoff,
+        f"{votes}__gte": settings.REPORTER_MIN_VOTES,
+    }
+    return Q(**{f"{account}is_staff": True}) | Q(**established)
 
 
 def resolve_reports(*, questions: Iterable[Question], moderator: User) -> int:

@@ -66,7 +66,7 @@ def s3_storages(bucket: str) -> dict[str, dict[str, Any]]:
     media_options["object_parameters"] = {"CacheControl": PUBLIC_CACHE}
     backend = "storages.backends.s3.S3Storage"
     return {
-        "default": {"BACKEND": backend, "OPTIONS": media_options},
+        "default": {"BACKEND": "beebeta.media_storage.MediaStorage", "OPTIONS": media_options},
         "originals": {"BACKEND": backend, "OPTIONS": originals_options},
     }
 

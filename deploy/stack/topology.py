@@ -87,6 +87,7 @@ LAUNCHED = (
     "gunicorn-2",
     "outbox",
     "rankings",
+    "insights",
     *RELAYS,
 )
 STOP_ORDER = (*LAUNCHED, "s3", "memcached-1", "memcached-2", "mariadb")
@@ -246,8 +247,9 @@ class Stack:
     def process_names(cls, *, relays: bool) -> list[str]:
         """The processes of the stack, each of which gets a port of its own."""
         names = ["haproxy", "nginx-1", "nginx-2", "cdn", "gunicorn-1", "gunicorn-2"]
-        # The outbox's sender and the rankings' loop listen on nothing; their ports stay unused.
-        names += ["mariadb", "memcached-1", "memcached-2", "s3", "outbox", "rankings"]
+        # The outbox's sender and the rankings' and insights' loops listen on nothing; their ports
+        # stay unused.
+        names += ["mariadb", "memcached-1", "memcached-2", "s3", "outbox", "rankings", "insights"]
         return names + list(RELAYS) if relays else names
 
     def prepare_home(self) -> None:
@@ -291,9 +293,11 @@ class Stack:
             every: list[Future[Any]] = [*relays, *caches, static, *front, data, *media, balancer]
             for future in every:
                 future.result()
-        # What the send_outbox and refresh_rankings timers do in production, once the tables exist.
+        # What the send_outbox, refresh_rankings and refresh_insights timers do in production, once
+        # the tables exist.
         self.start_process("outbox", announce=announce)
         self.start_process("rankings", announce=announce)
+        self.start_process("insights", announce=announce)
         self._wait_until_serving()
 
     def _make_certificate(self) -> None:
@@ -431,6 +435,10 @@ class Stack:
             # refresh it themselves.
             argv = [sys.executable, "manage.py", "refresh_rankings", "--follow", "-v", "0"]
             return Proc(name, argv, log, port, extra_env={"REQUEST_LOG": "false"})
+        if name == "insights":
+            # Every minute here, where production's timer runs every five: a test waits less.
+            argv = [sys.executable, "manage.py", "refresh_insights", "--every", "60", "-v", "0"]
+            return Proc(name, argv, log, port, extra_env={"REQUEST_LOG": "false"})
         if name.startswith("nginx-") or name == "cdn":
             folder = self.home / name
             nginx = find_executable("nginx")
@@ -466,7 +474,7 @@ class Stack:
         return proc
 
     def _ready(self, proc: Proc) -> bool:
-        if proc.name in ("outbox", "rankings"):
+        if proc.name in ("outbox", "rankings", "insights"):
             return True  # it serves nothing; wait_until_ready has seen it alive
         if not tcp_accepts(proc.port):
             return False

@@ -1,4 +1,4 @@
-"""Staff insights pages: popularity, activity, sign-ups and moderation load.
+"""Staff insights pages: popularity, activity, sign-ups, moderation load and integrity.
 
 The figures come from polls.insights.figures and the charts' geometry from
 polls.insights.charts; these views only check access and read the page's options.
@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from beebeta.request_types import AuthenticatedHttpRequest
+from polls import covoting, integrity
 from polls.insights import counting, figures
 from polls.insights.charts import HEAT_LEGEND, FunnelChart, HeatmapChart, moderation_charts
 
@@ -114,6 +115,25 @@ def _signups(days: int) -> dict[str, Any]:
         "windows": figures.FUNNEL_WINDOWS,
         "section": "signups",
     }
+
+
+@require_GET
+@staff_only
+def insights_integrity(request: HttpRequest) -> HttpResponse:
+    """Questions flagged as pushed lately, and the strongest co-voting: two queries, both read
+    from what refresh_insights released."""
+    now = timezone.now()
+    flagged = [
+        (check, integrity.integrity_of(check)) for check in integrity.recently_flagged(now=now)
+    ]
+    context = {
+        "flagged": flagged,
+        "pairs": list(covoting.strongest_pairs()),
+        "recent_hours": int(integrity.RECENT.total_seconds() // 3600),
+        "co_voting_minimum": covoting.minimum(),
+        "section": "integrity",
+    }
+    return render(request, "insights/integrity.html", context)
 
 
 @functools.cache

@@ -117,7 +117,7 @@ def test_every_rate_limited_location_answers_with_the_429_page():
     text = (NGINX / "beebeta.conf").read_text()
     zones = set(re.findall(r"^limit_req_zone .* zone=(beebeta_\w+):", text, re.M))
     used = set(re.findall(r"limit_req zone=(beebeta_\w+) ", text))
-    assert zones == used == {"beebeta_vote", "beebeta_login", "beebeta_signup"}
+    assert zones == used == {"beebeta_vote", "beebeta_login", "beebeta_signup", "beebeta_data"}
     assert "limit_req_status 429;" in text and "error_page 429 /429.html;" in text
     page = (ROOT / "templates" / "429.html").read_text()
     # Served as a file by nginx: no template language in it.

@@ -36,6 +36,9 @@ COLD_QUERIES = 8
 # A cold question page also reads its history once: its days, the days the snapshot ran and its
 # group splits, whatever the number of days (tests/polls/test_history_costs.py).
 HISTORY_QUERIES = 3
+# And its insight once: its integrity figures and its co-voting, whatever the number of votes,
+# questions and pairs (tests/polls/test_integrity.py).
+INSIGHT_QUERIES = 2
 
 
 @contextlib.contextmanager
@@ -101,7 +104,7 @@ def test_cold_page_runs_a_small_constant_number_of_queries(
     if visitor == "member":
         client.force_login(bob)
     with django_assert_max_num_queries(
-        COLD_QUERIES + (HISTORY_QUERIES if kind == "question" else 0)
+        COLD_QUERIES + (HISTORY_QUERIES + INSIGHT_QUERIES if kind == "question" else 0)
     ):
         visit(client, pages[kind])
 
@@ -181,3 +184,52 @@ def test_the_page_after_a_vote_is_read_from_memcached_not_rebuilt(
     with django_assert_num_queries(0):
         html = client.get(url).content.decode()
     assert "<strong>1</strong> person has voted" in html
+
+
+def test_a_cold_question_page_costs_the_same_after_a_storm_and_its_flags(
+    client, make_question, monkeypatch
+):
+    """Its own figures, its history and its insight, whatever the votes: 200 accounts voting
+    within ten minutes, flagged, cost the page what one vote did."""
+    from datetime import timedelta
+
+    from django.contrib.auth import get_user_model
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from polls import cache_keys, history, integrity
+    from polls.models import IntegrityCheck
+
+    question = make_question("Stormy?", tags=("Food",))
+    first = question.choices.first().pk
+    User = get_user_model()
+
+    def cold() -> int:
+        slug = question.slug
+        keys = (cache_keys.question, cache_keys.counts, cache_keys.history, cache_keys.insight)
+        cache.delete_many([key(slug) for key in keys])
+        with CaptureQueriesContext(connection) as captured:
+            visit(client, question.get_absolute_url())
+        return len(captured)
+
+    services.cast_vote(
+        user=User.objects.create(username="calm"), question=question, choice_ids=[first]
+    )
+    history.take_snapshot()
+    integrity.refresh()
+    before = cold()
+    start = timezone.now() - timedelta(minutes=15)
+    users = User.objects.bulk_create(
+        User(username=f"storm{n}", date_joined=start - timedelta(minutes=5)) for n in range(200)
+    )
+    for n, user in enumerate(users):
+        moment = start + timedelta(seconds=3 * n)
+        services.cast_vote(user=user, question=question, choice_ids=[first], now=moment)
+    history.take_snapshot()
+    integrity.refresh()
+    assert IntegrityCheck.objects.get(question=question).burst_flag
+    # The question, its tags, its choices, two counter sums, its history's days and group splits
+    # (no completed day yet, so no snapshot runs), its integrity figures and its co-voting.
+    assert cold() == before == 9

@@ -252,9 +252,9 @@ SMALL_AND_BUSY = pytest.mark.parametrize(
 @pytest.mark.parametrize(
     ("member", "cold", "warm"),
     # Cold: the question, its tags, its choices, two counter sums, its history's days and group
-    # splits; a member adds the user and the ballot. Warm: none (the session and the member's
-    # account are in the cache).
-    [(False, 7, 0), (True, 9, 0)],
+    # splits, its integrity figures and co-voting; a member adds the user and the ballot. Warm:
+    # none (the session and the member's account are in the cache).
+    [(False, 9, 0), (True, 11, 0)],
     ids=["anonymous", "member"],
 )
 def test_question_page_cost_does_not_grow_with_choices_or_votes(
