@@ -19,9 +19,8 @@ TEST_STAMP = $(VENV)/.installed-test
 OS_PROFILE = run
 
 # The product on the embedded default, as `make run` serves it: DEBUG off (Beebeta's own error
-# pages), Django serving the static files and local media itself (SERVE_FILES), every vote
-# refreshing the rankings at once.
-RUN_ENV = SERVE_FILES=true RANKING_REFRESH_SECONDS=0
+# pages), Django serving the static files and local media itself (SERVE_FILES).
+RUN_ENV = SERVE_FILES=true
 
 .DEFAULT_GOAL := help
 .PHONY: help venv run dev test fuzz stack stack-down bench bench-first-run bench-uploads lint \
@@ -87,11 +86,12 @@ demo-data: $(RUN_STAMP)
 	$(BIN)/python manage.py flush_view_counts --recount-hours 720 -v 0
 
 # serve_demo is runserver that prints the address and the demo log-ins once it listens.
-# With no timers on a local run, background loops let Trending decay, send the email outbox (to
+# With no timers on a local run, background loops keep the lists' order within
+# RANKING_REFRESH_SECONDS of the votes and let Trending decay, send the email outbox (to
 # the console: the links appear in this terminal), keep each day's results as history and write
 # the open data dumps once a day (the first at once: a few demo questions); they are stopped
 # with the server.
-BACKGROUND = $(BIN)/python manage.py refresh_rankings --every 300 -v 0 & rankings=$$!; \
+BACKGROUND = $(BIN)/python manage.py refresh_rankings --follow -v 0 & rankings=$$!; \
 	$(BIN)/python manage.py send_outbox --every 5 -v 0 & outbox=$$!; \
 	$(BIN)/python manage.py snapshot_results --every 300 -v 0 & snapshots=$$!; \
 	$(BIN)/python manage.py refresh_insights --every 300 -v 0 & insights=$$!; \

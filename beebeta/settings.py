@@ -55,16 +55,22 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Right after SecurityMiddleware, before anything that may answer early
     # (/healthz), so every response carries the policies (see "Content policies").
-    "csp.middleware.CSPMiddleware",
+    # django-csp's middleware, with the policy string built once (beebeta/content_policy.py).
+    "beebeta.content_policy.ContentPolicyMiddleware",
     "beebeta.headers.PermissionsPolicyMiddleware",
     # Before anything that reads the host, the session or the user.
     "beebeta.health.HealthCheckMiddleware",
     # Before anything that reads the client's address (login throttling).
     "beebeta.client_ip.TrustedProxyMiddleware",
+    # Above the session, CSRF and analytics middleware, so it sees the cookies they set: which
+    # answers a shared cache may keep (beebeta/edge.py).
+    "beebeta.edge.EdgeCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's AuthenticationMiddleware, with the account read from memcached when the session's
+    # hash matches it (accounts/session_user.py).
+    "accounts.session_user.SessionUserMiddleware",
     # The reader's time zone, from a cookie: times on pages and in the ask form.
     "beebeta.time_zones.TimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -439,6 +445,9 @@ PERMISSIONS_POLICY: dict[str, list[str]] = {
 COUNTS_CACHE_SECONDS = env_int("COUNTS_CACHE_SECONDS", 60, minimum=1)
 # How long a rendered list page is reused.
 LIST_CACHE_SECONDS = env_int("LIST_CACHE_SECONDS", 30, minimum=0)
+# How long nginx (or CloudFront) may serve an anonymous page (home, tag, question) from its own
+# cache; 0: never (beebeta/edge.py).
+EDGE_CACHE_SECONDS = env_int("EDGE_CACHE_SECONDS", 5, minimum=0)
 # Votes (including changes) one account may send per window; nginx limits per address too.
 VOTE_RATE_LIMIT = env_int("VOTE_RATE_LIMIT", 30, minimum=1)
 VOTE_RATE_WINDOW_SECONDS = env_int("VOTE_RATE_WINDOW_SECONDS", 60, minimum=1)
@@ -476,8 +485,9 @@ UPLOAD_REQUEST_SECONDS = env_int("UPLOAD_REQUEST_SECONDS", 10, minimum=0)
 DATA_UPLOAD_MAX_NUMBER_FILES = 13
 # Uploads larger than this go to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
-# At most one ranking refresh per question in this many seconds on the vote path.
-RANKING_REFRESH_SECONDS = env_int("RANKING_REFRESH_SECONDS", 10, minimum=0)
+# How often `refresh_rankings --follow` refreshes the copies of the counts that order the lists
+# (production's timer runs it every 10 seconds); votes never do.
+RANKING_REFRESH_SECONDS = env_int("RANKING_REFRESH_SECONDS", 10, minimum=1)
 # k: the fewest voters a group of a question's results is shown for (polls/groups.py).
 GROUP_MIN_VOTERS = env_int("GROUP_MIN_VOTERS", 10, minimum=10)
 # The fewest people who voted on both of two questions before what they chose is compared

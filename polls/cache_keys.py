@@ -55,12 +55,13 @@ def voted(user_id: int) -> str:
     return f"v:{user_id}"
 
 
+def user(user_id: object) -> str:
+    """A signed-in visitor's account, without its password (accounts/session_user.py)."""
+    return f"u:{user_id}"
+
+
 def tag(slug: str) -> str:
     return f"t:{_digest(slug)}"
-
-
-def ranking_refresh(question_id: int) -> str:
-    return f"rank:{question_id}"
 
 
 def list_page(*parts: str) -> str:

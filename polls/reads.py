@@ -12,9 +12,11 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.memcached import PyMemcacheCache
 from django.db import transaction
 from django.db.models import Count, Prefetch, Q
 from django.db.models.functions import Lower
@@ -82,6 +84,64 @@ def forget(keys: Sequence[str]) -> None:
     cache.delete_many(list(keys))
     if transaction.get_connection().in_atomic_block:
         transaction.on_commit(lambda: cache.delete_many(list(keys)))
+
+
+@dataclass(frozen=True)
+class Held:
+    """Cached values read with memcached's CAS tokens before a change commits (``hold``), so
+    that the change can update them afterwards (``update_held``) instead of dropping them."""
+
+    entries: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+
+    def value(self, key: str) -> Any:
+        found = self.entries.get(key)
+        return None if found is None else found[0]
+
+
+def hold(keys: Sequence[str]) -> Held:
+    """The cached values of ``keys`` with their CAS tokens, in one round trip (keys of one
+    question share a node). Nothing held outside memcached, or inside a transaction that
+    commits later: the change then drops the keys as ``forget`` does."""
+    client = _memcached()
+    if client is None or transaction.get_connection().in_atomic_block:
+        return Held()
+    names = {cache.make_and_validate_key(key): key for key in keys}
+    found = client.gets_many(list(names)) or {}
+    return Held({names[name]: entry for name, entry in found.items() if entry[0] is not None})
+
+
+def update_held(held: Held, values: dict[str, tuple[Any, int] | None]) -> None:
+    """After the change committed: write each new value (for its number of seconds) in place of
+    the one held, if that entry is still the one read before the commit (its CAS token), else
+    drop it.
+
+    Why this is safe: a reader whose rows include the change read them after the commit, so it
+    stored them after ``hold`` read the token, and the token no longer matches; so did any
+    other change that updated the entry meanwhile. Either way the entry is dropped and rebuilt
+    from MySQL, as ``forget`` would have it. A key that was not cached when held (or whose new
+    value is None) is deleted too: a reader may have stored it since, from rows read before the
+    commit.
+    """
+    client = _memcached()
+    stale = [key for key, new in values.items() if new is None or key not in held.entries]
+    if client is not None:
+        for key, new in values.items():
+            if key in stale or new is None:
+                continue
+            value, seconds = new
+            name = cache.make_and_validate_key(key)
+            if not client.cas(name, value, held.entries[key][1], expire=seconds):
+                stale.append(key)
+    if stale:
+        cache.delete_many(stale)
+
+
+def _memcached() -> Any:
+    """pymemcache's client behind the default cache, or None for another backend."""
+    backend = caches["default"]
+    if not isinstance(backend, PyMemcacheCache):
+        return None
+    return backend._cache  # type: ignore[attr-defined]
 
 
 def _load_question(slug: str, *, public: bool = True) -> CachedQuestion | None:

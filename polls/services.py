@@ -11,6 +11,7 @@ run inside a caller's transaction or save questions (the signals).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,7 +19,6 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Count, Q
@@ -74,6 +74,13 @@ def cast_vote(
     now = now or timezone.now()
     if not user.is_active:
         raise VoteRejected("Your account cannot vote.")
+    # The cached counts and ballot, read before anything commits: the vote updates them once it
+    # has (reads.update_held), so the page after it is read from memcached, not rebuilt.
+    counts_key, ballot_key = (
+        cache_keys.counts(question.slug),
+        cache_keys.ballot(user.pk, question.slug),
+    )
+    held = reads.hold([counts_key, ballot_key])
     for attempt in range(1, _VOTE_ATTEMPTS + 1):
         try:
             with transaction.atomic():
@@ -93,8 +100,29 @@ def cast_vote(
                 logger.info("vote transaction retried after MySQL error %s", exc.args[0])
                 continue
             raise
-    if outcome.changed:
+    if not outcome.changed:
+        return outcome
+    if not held.entries:
         _after_votes_changed(question=question, user_ids=[user.pk], first_vote=outcome.first)
+        return outcome
+    # Each entry moved by this vote, or deleted (None) where there was nothing to move. Moved
+    # counts expire COUNTS_CACHE_SECONDS after they were read from MySQL, not after this vote.
+    bound = settings.COUNTS_CACHE_SECONDS
+    values: dict[str, tuple[object, int] | None] = {
+        ballot_key: (outcome.choice_ids, bound),
+        counts_key: None,
+    }
+    counts = held.value(counts_key)
+    left = int(getattr(counts, "read_at", 0) + bound - time.time())
+    if isinstance(counts, tallies.Counts) and left > 0:
+        moved = counts.moved(
+            voters=int(outcome.first), choices=outcome.choice_ids, previous=outcome.previous_ids
+        )
+        values[counts_key] = (moved, left)
+    reads.update_held(held, values)
+    if outcome.first:
+        # Only a first vote adds a question to the voter's set.
+        reads.forget([cache_keys.voted(user.pk)])
     return outcome
 
 
@@ -223,7 +251,7 @@ def withdraw_votes(*, user: User) -> int:
             _remove_ballot(ballot)
             question_ids.append(ballot.question_id)
     for question in Question.objects.filter(pk__in=question_ids).only("pk", "slug"):
-        _after_votes_changed(question=question, user_ids=[user.pk], throttle=False)
+        _after_votes_changed(question=question, user_ids=[user.pk], refresh_rankings=True)
     reads.forget([cache_keys.voted(user.pk)])
     return len(question_ids)
 
@@ -232,7 +260,7 @@ def _after_votes_changed(
     *,
     question: Question,
     user_ids: Iterable[int],
-    throttle: bool = True,
+    refresh_rankings: bool = False,
     first_vote: bool = False,
 ) -> None:
     user_ids = list(user_ids)
@@ -242,11 +270,11 @@ def _after_votes_changed(
         # Only a first vote adds a question to the voter's set; a change leaves it as it is.
         keys += [cache_keys.voted(user_id) for user_id in user_ids]
     reads.forget(keys)
-    # Lists are ordered by copies of the counts; refresh them at most once
-    # per RANKING_REFRESH_SECONDS per question (the periodic sweep catches
-    # whatever a throttled refresh skipped).
-    window = settings.RANKING_REFRESH_SECONDS
-    if not throttle or window == 0 or cache.add(cache_keys.ranking_refresh(question.pk), 1, window):
+    # Lists are ordered by copies of the counts, which `refresh_rankings --follow` (a timer in
+    # production) refreshes every RANKING_REFRESH_SECONDS: never on the vote path, where it
+    # cost as much as the vote and its UPDATE of the question could deadlock with a concurrent
+    # vote after this one had committed (a 500 for a vote that counted).
+    if refresh_rankings:
         _refresh_rankings(question.pk)
 
 

@@ -33,6 +33,7 @@ from accounts import emails, throttles
 from accounts import services as account_services
 from accounts.forms import EmailVoteForm
 from beebeta import analytics, links, time_zones
+from beebeta.edge import edge_cacheable
 from beebeta.request_types import AuthenticatedHttpRequest
 from beebeta.views import too_many_requests, too_many_requests_on, wait_words
 from polls import (
@@ -99,6 +100,7 @@ def tag_list(request: HttpRequest) -> HttpResponse:
     return render(request, "polls/tag_list.html", {"tags": reads.tag_cloud()})
 
 
+@edge_cacheable
 @require_GET
 def tag_detail(request: HttpRequest, slug: str) -> HttpResponse:
     tag = reads.tag(slug)
@@ -181,6 +183,7 @@ def _get_public_question(
     return page
 
 
+@edge_cacheable
 @require_GET
 def question_detail(request: HttpRequest, slug: str) -> HttpResponse:
     try:

@@ -90,6 +90,7 @@ LAUNCHED = (
     "gunicorn-1",
     "gunicorn-2",
     "outbox",
+    "rankings",
     "insights",
     *RELAYS,
 )
@@ -250,8 +251,9 @@ class Stack:
     def process_names(cls, *, relays: bool) -> list[str]:
         """The processes of the stack, each of which gets a port of its own."""
         names = ["haproxy", "nginx-1", "nginx-2", "cdn", "gunicorn-1", "gunicorn-2"]
-        # The outbox's sender and the insights' loop listen on nothing; their ports stay unused.
-        names += ["mariadb", "memcached-1", "memcached-2", "s3", "outbox", "insights"]
+        # The outbox's sender and the rankings' and insights' loops listen on nothing; their ports
+        # stay unused.
+        names += ["mariadb", "memcached-1", "memcached-2", "s3", "outbox", "rankings", "insights"]
         return names + list(RELAYS) if relays else names
 
     def prepare_home(self) -> None:
@@ -295,9 +297,10 @@ class Stack:
             every: list[Future[Any]] = [*relays, *caches, static, *front, data, *media, balancer]
             for future in every:
                 future.result()
-        # What the send_outbox and refresh_insights timers do in production, once the tables
-        # exist.
+        # What the send_outbox, refresh_rankings and refresh_insights timers do in production, once
+        # the tables exist.
         self.start_process("outbox", announce=announce)
+        self.start_process("rankings", announce=announce)
         self.start_process("insights", announce=announce)
         self._wait_until_serving()
 
@@ -333,6 +336,7 @@ class Stack:
                 "ERROR_PAGES": str(self.error_pages),
                 "SNIPPETS": str(DEPLOY / "nginx"),
                 "ACCESS_LOG": str(folder / "access.log"),
+                "PAGE_CACHE": str(folder / "page-cache"),
             },
         )
         self._write_nginx(folder, site)
@@ -430,6 +434,11 @@ class Stack:
             # The emails go to the console backend (no EMAIL_HOST): into this process's log.
             argv = [sys.executable, "manage.py", "send_outbox", "--every", "2", "-v", "0"]
             return Proc(name, argv, log, port, extra_env={"REQUEST_LOG": "false"})
+        if name == "rankings":
+            # The lists' order follows the votes within RANKING_REFRESH_SECONDS: votes never
+            # refresh it themselves.
+            argv = [sys.executable, "manage.py", "refresh_rankings", "--follow", "-v", "0"]
+            return Proc(name, argv, log, port, extra_env={"REQUEST_LOG": "false"})
         if name == "insights":
             # Every minute here, where production's timer runs every five: a test waits less.
             argv = [sys.executable, "manage.py", "refresh_insights", "--every", "60", "-v", "0"]
@@ -469,7 +478,7 @@ class Stack:
         return proc
 
     def _ready(self, proc: Proc) -> bool:
-        if proc.name in ("outbox", "insights"):
+        if proc.name in ("outbox", "rankings", "insights"):
             return True  # it serves nothing; wait_until_ready has seen it alive
         if not tcp_accepts(proc.port):
             return False
