@@ -29,13 +29,12 @@ LOCK_FLAGS = --quiet --generate-hashes --strip-extras --no-emit-index-url --no-e
 OS_PROFILE = run
 
 # The product on the embedded default, as `make run` serves it: DEBUG off (Beebeta's own error
-# pages), Django serving the static files and local media itself (SERVE_FILES), every vote
-# refreshing the rankings at once.
-RUN_ENV = SERVE_FILES=true RANKING_REFRESH_SECONDS=0
+# pages), Django serving the static files and local media itself (SERVE_FILES).
+RUN_ENV = SERVE_FILES=true
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run dev test fuzz stack stack-down bench bench-first-run lint format clean \
-	demo-data lock release bench-boot
+.PHONY: help venv run dev test fuzz stack stack-down bench bench-first-run bench-uploads lint \
+	format clean demo-data lock release bench-boot
 
 help:
 	@echo "Beebeta: make VERB"
@@ -60,7 +59,10 @@ help:
 	@echo "  bench-boot  a new instance's boot to a healthy /healthz, with and without the release"
 	@echo "  bench-first-run  time from a fresh clone to the first page of \`make run\`"
 	@echo "           with a cold and a warm pip cache (bench/first_run.py: a fresh venv, a free port)"
-	@echo "  fuzz     every form and the image validator under hypothesis, 10,000 examples each"
+	@echo "  bench-uploads  the worst ask POST the upload bounds accept, in each picture format;"
+	@echo "           writes bench/uploads.md (bench/uploads.py)"
+	@echo "  fuzz     every form, the image validator and the cursor decoder under hypothesis,"
+	@echo "           10,000 examples each; every page's query string, 1,000 each"
 	@echo "  lint     ruff check, ruff format --check and mypy (types of beebeta, polls, accounts,"
 	@echo "           deploy)"
 	@echo "  format   ruff format and ruff check --fix"
@@ -110,13 +112,17 @@ demo-data: $(RUN_STAMP)
 	$(BIN)/python manage.py flush_view_counts --recount-hours 720 -v 0
 
 # serve_demo is runserver that prints the address and the demo log-ins once it listens.
-# With no timers on a local run, background loops let Trending decay, send the email outbox (to
-# the console: the links appear in this terminal) and keep each day's results as history; they
-# are stopped with the server.
-BACKGROUND = $(BIN)/python manage.py refresh_rankings --every 300 -v 0 & rankings=$$!; \
+# With no timers on a local run, background loops keep the lists' order within
+# RANKING_REFRESH_SECONDS of the votes and let Trending decay, send the email outbox (to
+# the console: the links appear in this terminal), keep each day's results as history and write
+# the open data dumps once a day (the first at once: a few demo questions); they are stopped
+# with the server.
+BACKGROUND = $(BIN)/python manage.py refresh_rankings --follow -v 0 & rankings=$$!; \
 	$(BIN)/python manage.py send_outbox --every 5 -v 0 & outbox=$$!; \
 	$(BIN)/python manage.py snapshot_results --every 300 -v 0 & snapshots=$$!; \
-	trap 'kill $$rankings $$outbox $$snapshots 2>/dev/null' EXIT INT TERM
+	$(BIN)/python manage.py refresh_insights --every 300 -v 0 & insights=$$!; \
+	$(BIN)/python manage.py dump_open_data --every 86400 -v 0 & dumps=$$!; \
+	trap 'kill $$rankings $$outbox $$snapshots $$insights $$dumps 2>/dev/null' EXIT INT TERM
 
 run: demo-data
 	$(BACKGROUND); \
@@ -151,6 +157,10 @@ stack-down:
 bench-first-run:
 	$(PYTHON) bench/first_run.py
 
+# The worst accepted upload request against its bounds (bench/uploads.py); never part of `test`.
+bench-uploads: $(RUN_STAMP)
+	$(BIN)/python -m bench.uploads
+
 # The ladder of ceilings and the targets, under 10 minutes (bench/run.py); never part of `test`.
 bench: OS_PROFILE = bench
 bench: $(TEST_STAMP)
@@ -174,9 +184,11 @@ bench-boot: $(TEST_STAMP)
 	PYTHON="$(PYTHON)" bash deploy/os-packages.sh stack
 	$(BIN)/python -m bench.boot $(if $(BENCH_QUICK),--rounds 1)
 
-# Every form and the image validator under hypothesis, 10,000 examples each (make test runs 500).
+# Every form, the image validator and the cursor decoder under hypothesis, 10,000 examples each,
+# and every page's query string 1,000 (make test runs 500 and 50).
 fuzz: $(TEST_STAMP)
-	FUZZ_EXAMPLES=10000 $(BIN)/python tests/services.py -- $(BIN)/python -m pytest tests/security/test_fuzzing.py $(ARGS)
+	FUZZ_EXAMPLES=10000 $(BIN)/python tests/services.py -- $(BIN)/python -m pytest \
+		tests/security/test_fuzzing.py tests/security/test_query_fuzzing.py $(ARGS)
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .

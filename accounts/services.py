@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from collections.abc import Sequence
 from datetime import timedelta
 from importlib import import_module
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 from axes.utils import reset as reset_login_failures
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from accounts import emails
@@ -36,16 +37,20 @@ def track_session(*, user: User, session_key: str) -> None:
 
 def end_sessions(*, user: User, keep: str | None = None) -> int:
     """Log ``user`` out everywhere, now: delete every session they hold but ``keep``."""
-    store = import_module(settings.SESSION_ENGINE).SessionStore
     tracked = LoginSession.objects.filter(user=user)
     if keep:
         tracked = tracked.exclude(session_key=keep)
     keys = list(tracked.values_list("session_key", flat=True))
+    _end_sessions_by_key(keys)
+    return len(keys)
+
+
+def _end_sessions_by_key(keys: list[str]) -> None:
+    store = import_module(settings.SESSION_ENGINE).SessionStore
     for key in keys:
         # Deleting through the store drops the cached copy as well as the row.
         store(session_key=key).delete()
     LoginSession.objects.filter(session_key__in=keys).delete()
-    return len(keys)
 
 
 def ban_user(*, user: User, by: User | None = None, reason: str = "") -> None:
@@ -91,14 +96,50 @@ def change_username(*, user: User, username: str) -> bool:
     return True
 
 
-def delete_account(*, user: User) -> None:
-    """End every session of ``user``, then delete them.
+# Banning makes a Ban row: whoever may add one may ban (the Moderators group may; see
+# accounts/migrations/0003_moderators_group.py).
+BAN_PERMISSION = "accounts.add_ban"
 
-    Deleting the user withdraws their votes (polls' pre_delete signal) and
-    leaves their questions with no author.
+
+def may_ban(user) -> bool:
+    return user.has_perm(BAN_PERMISSION)
+
+
+# MySQL's "run the transaction again" errors: a lock wait timeout, a deadlock.
+_RETRYABLE_MYSQL_ERRORS = {1205, 1213}
+_DELETE_ATTEMPTS = 8
+# Between attempts, a pause of up to this many seconds times the attempt's number, at random:
+# two deletions that deadlocked each other do not meet again at once.
+_DELETE_BACKOFF_SECONDS = 0.02
+
+
+def delete_account(*, user: User) -> None:
+    """Delete ``user``, then end every session they had.
+
+    Deleting the user withdraws their votes (polls' pre_delete signal) and leaves their
+    questions with no author. The account's row is locked first, in the same transaction: a
+    vote that would add a ballot for it waits on that lock (MySQL checks the foreign key) and
+    is refused once the account is gone, so no ballot appears between Django collecting the
+    account's rows and deleting them. A deadlock with a vote rolls everything back, and the
+    deletion runs again; the sessions end only once it has committed.
     """
-    end_sessions(user=user)
-    user.delete()
+    for attempt in range(1, _DELETE_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                locked = User.objects.select_for_update().filter(pk=user.pk)
+                if not list(locked.values_list("pk", flat=True)):
+                    return  # deleted already (another tab)
+                keys = list(
+                    LoginSession.objects.filter(user=user).values_list("session_key", flat=True)
+                )
+                user.delete()
+            break
+        except OperationalError as exc:
+            if exc.args and exc.args[0] in _RETRYABLE_MYSQL_ERRORS and attempt < _DELETE_ATTEMPTS:
+                time.sleep(_DELETE_BACKOFF_SECONDS * attempt * secrets.randbelow(1000) / 1000)
+                continue
+            raise
+    _end_sessions_by_key(keys)
 
 
 # --- One account per address ---------------------------------------------------------------

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out
-from django.db.models.signals import post_save, pre_delete
+from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import receiver
 from django_registration.signals import user_activated, user_registered
 
 from accounts import login_records
 from accounts.models import LoginSession
 from accounts.services import record_email, track_session
+from accounts.session_user import forget_user
 from beebeta import analytics
 
 
@@ -39,6 +40,15 @@ def keep_email_key(sender, instance, created, update_fields, raw, **kwargs) -> N
     if raw or (update_fields is not None and "email" not in update_fields):
         return
     record_email(user=instance, new=created)
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL)
+@receiver(post_delete, sender=settings.AUTH_USER_MODEL)
+def forget_cached_account(sender, instance, raw=False, **kwargs) -> None:
+    # The signed-in visitor's cached account (accounts/session_user.py): a ban, a new password,
+    # any edit applies from the next request on.
+    if not raw:
+        forget_user(instance.pk)
 
 
 # Site traffic for Mixpanel: under the account's id from the first event on.

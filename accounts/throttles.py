@@ -12,7 +12,6 @@ counts every request for it, known to Beebeta or not, so a 429 tells nothing abo
 from __future__ import annotations
 
 import hashlib
-import time
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -20,7 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from accounts.models import email_key
 from beebeta.client_ip import client_ip
 from beebeta.views import too_many_requests
-from polls.ratelimit import allow
+from polls.ratelimit import Limit, refusal
 
 SIGN_UP = "sign-up"
 EMAIL_VOTE = "email-vote"
@@ -42,15 +41,14 @@ def refuse(
     ``email``: the address the request would write to; ``account_id``: the signed-in account
     that asks (for an email change) or the account a new link is for.
     """
-    window = settings.ACCOUNT_EMAIL_WINDOW_SECONDS
-    buckets = [(f"mail:{action}:client", client_ip(request), settings.ACCOUNT_EMAILS_PER_CLIENT)]
+    limits = [
+        Limit(f"mail:{action}:client", client_ip(request), settings.ACCOUNT_EMAILS_PER_CLIENT)
+    ]
     if account_id is not None:
-        buckets.append(
-            (f"mail:{action}:account", str(account_id), settings.ACCOUNT_EMAILS_PER_ACCOUNT)
+        limits.append(
+            Limit(f"mail:{action}:account", str(account_id), settings.ACCOUNT_EMAILS_PER_ACCOUNT)
         )
     if email:
-        buckets.append(("mail:to", _address(email), settings.ACCOUNT_EMAILS_PER_ADDRESS))
-    for scope, key, limit in buckets:
-        if not allow(scope=scope, key=key, limit=limit, window=window):
-            return too_many_requests(retry_after=window - int(time.time() % window))
-    return None
+        limits.append(Limit("mail:to", _address(email), settings.ACCOUNT_EMAILS_PER_ADDRESS))
+    retry_after = refusal(limits, window=settings.ACCOUNT_EMAIL_WINDOW_SECONDS)
+    return None if retry_after is None else too_many_requests(retry_after=retry_after)

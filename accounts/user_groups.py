@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import BooleanField, Case, Q, Value, When
 from django.db.models.expressions import Combinable
 from django.utils import timezone
 
@@ -36,7 +36,19 @@ def user_group(user: Any, now: datetime | None = None) -> str:
     return UserGroup.ESTABLISHED.value
 
 
-def joined_recently(*, joined: str, at: Combinable) -> Q:
+def joined_recently(*, joined: str, at: Combinable, age: timedelta = NEW_ACCOUNT_AGE) -> Q:
     """The SQL form: rows whose account (its join time in the field path ``joined``) was still
-    new at ``at``, an expression such as F("created_at")."""
-    return Q(**{f"{joined}__gt": at - NEW_ACCOUNT_AGE})
+    new at ``at``, an expression such as F("created_at"); younger than ``age`` if given (the
+    integrity signals look at accounts under a week old)."""
+    return Q(**{f"{joined}__gt": at - age})
+
+
+def joined_recently_column(
+    *, joined: str, at: Combinable, age: timedelta = NEW_ACCOUNT_AGE
+) -> Case:
+    """``joined_recently`` as a column of the query: True or False for each row."""
+    return Case(
+        When(joined_recently(joined=joined, at=at, age=age), then=Value(True)),
+        default=Value(False),
+        output_field=BooleanField(),
+    )

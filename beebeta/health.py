@@ -18,11 +18,15 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any, cast
 
-from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.conf import settings
+from django.core.cache import DEFAULT_CACHE_ALIAS
+from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.memcached import BaseMemcachedCache
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.module_loading import import_string
 
 PATH = "/healthz"
 # Far below any load balancer's check timeout (the local stack's is 0.5 s), far above a
@@ -42,22 +46,24 @@ def database_state() -> str:
     return "ok"
 
 
-def _probe_cache() -> str:
-    # A client of its own each time: the request threads' clients skip a failed node for
-    # MEMCACHED_DEAD_SECONDS, which spares pages its timeout but would report a node that is
-    # back as unreachable for that long. Here a timeout costs only this thread.
-    probe_cache = caches.create_connection(DEFAULT_CACHE_ALIAS)
+def _probe_client(config: dict[str, Any]) -> BaseCache:
+    """A cache client for the probe alone. The request threads' clients skip a failed node for
+    MEMCACHED_DEAD_SECONDS, which spares pages its timeout but would report a node that is back
+    as unreachable for that long; this one tries a failed node again at every check."""
+    params = dict(config)
+    backend = import_string(params.pop("BACKEND"))
+    if issubclass(backend, BaseMemcachedCache) and "retry_attempts" in params.get("OPTIONS", {}):
+        params["OPTIONS"] = {**params["OPTIONS"], "retry_timeout": 0}
+    return backend(params.pop("LOCATION", ""), params)
+
+
+def _probe(cache: BaseCache) -> str:
     probe = secrets.token_hex(8)
     try:
-        probe_cache.set("healthz", probe, 30)
-        return "ok" if probe_cache.get("healthz") == probe else "unreachable"
+        cache.set("healthz", probe, 30)
+        return "ok" if cache.get("healthz") == probe else "unreachable"
     except Exception:  # noqa: BLE001  (any cache failure is only reported)
         return "unreachable"
-    finally:
-        if isinstance(probe_cache, BaseMemcachedCache):
-            # beebeta.cache's close() keeps connections on purpose; this client is done, so
-            # Django's own close() disconnects it.
-            BaseMemcachedCache.close(probe_cache)
 
 
 class _CacheProbe:
@@ -71,6 +77,10 @@ class _CacheProbe:
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._running: Future[str] | None = None
+        # The probe's client and the settings it was made from, used by the probe's thread
+        # alone: its connections are kept from one check to the next (a load balancer checks
+        # every few seconds; a connection each time would churn memcached's).
+        self._client: tuple[str, BaseCache] | None = None
 
     def start(self) -> Future[str]:
         """The probe under way, or a new one."""
@@ -79,8 +89,24 @@ class _CacheProbe:
                 # Made on first use, in the process that serves (gunicorn forks its workers).
                 self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="healthz-cache")
             if self._running is None or self._running.done():
-                self._running = self._pool.submit(_probe_cache)
+                self._running = self._pool.submit(self._run)
             return self._running
+
+    def _run(self) -> str:
+        config = cast(dict[str, Any], settings.CACHES[DEFAULT_CACHE_ALIAS])
+        made_from = repr(config)
+        if self._client is None or self._client[0] != made_from:
+            if self._client is not None:
+                _disconnect(self._client[1])
+            self._client = (made_from, _probe_client(config))
+        return _probe(self._client[1])
+
+
+def _disconnect(cache: BaseCache) -> None:
+    if isinstance(cache, BaseMemcachedCache):
+        # beebeta.cache's close() keeps connections on purpose; this client is done, so
+        # Django's own close() disconnects it.
+        BaseMemcachedCache.close(cache)
 
 
 _cache_probe = _CacheProbe()

@@ -31,13 +31,16 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 PUBLIC_ORIGIN = public_origin(env_str("PUBLIC_ORIGIN", ""))
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, with every list's filters checked (beebeta/admin_site.py).
+    "beebeta.admin_site.BeebetaAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # sitemap.xml (polls/sitemaps.py): its views and templates.
+    "django.contrib.sitemaps",
     "axes",
     # Beebeta's system checks: production invariants (beebeta/checks.py).
     "beebeta.apps.BeebetaConfig",
@@ -54,7 +57,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Right after SecurityMiddleware, before anything that may answer early
     # (/healthz), so every response carries the policies (see "Content policies").
-    "csp.middleware.CSPMiddleware",
+    # django-csp's middleware, with the policy string built once (beebeta/content_policy.py).
+    "beebeta.content_policy.ContentPolicyMiddleware",
     "beebeta.headers.PermissionsPolicyMiddleware",
     # Before anything that reads the host, the session or the user.
     "beebeta.health.HealthCheckMiddleware",
@@ -62,10 +66,15 @@ MIDDLEWARE = [
     "beebeta.replica.PinToPrimaryMiddleware",
     # Before anything that reads the client's address (login throttling).
     "beebeta.client_ip.TrustedProxyMiddleware",
+    # Above the session, CSRF and analytics middleware, so it sees the cookies they set: which
+    # answers a shared cache may keep (beebeta/edge.py).
+    "beebeta.edge.EdgeCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's AuthenticationMiddleware, with the account read from memcached when the session's
+    # hash matches it (accounts/session_user.py).
+    "accounts.session_user.SessionUserMiddleware",
     # The reader's time zone, from a cookie: times on pages and in the ask form.
     "beebeta.time_zones.TimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -291,7 +300,7 @@ if AWS_STORAGE_BUCKET_NAME:
         raise ImproperlyConfigured(f"AWS_S3_TIMEOUT={_s3_timeout:g} must be above 0 seconds.")
     _s3_addressing_style = env_str("AWS_S3_ADDRESSING_STYLE", "") or None
     _media_storage: dict[str, Any] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "beebeta.media_storage.MediaStorage",
         "OPTIONS": {
             "bucket_name": AWS_STORAGE_BUCKET_NAME,
             "endpoint_url": env_str("AWS_S3_ENDPOINT_URL", "") or None,
@@ -403,6 +412,12 @@ if HTTPS and SERVE_FILES:
     raise ImproperlyConfigured("SERVE_FILES is for a local run; with HTTPS, nginx serves files.")
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
+# Under HTTPS both take the __Host- prefix: a browser then keeps them only when they are Secure,
+# for this host alone (no Domain) and for every path, so neither a sibling subdomain nor a
+# plain-HTTP answer can set or replace them. deploy/stack/topology.py names them for its clients.
+_HOST_ONLY = "__Host-" if HTTPS else ""
+SESSION_COOKIE_NAME = f"{_HOST_ONLY}sessionid"
+CSRF_COOKIE_NAME = f"{_HOST_ONLY}csrftoken"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -460,24 +475,54 @@ PERMISSIONS_POLICY: dict[str, list[str]] = {
 COUNTS_CACHE_SECONDS = env_int("COUNTS_CACHE_SECONDS", 60, minimum=1)
 # How long a rendered list page is reused.
 LIST_CACHE_SECONDS = env_int("LIST_CACHE_SECONDS", 30, minimum=0)
+# How long nginx (or CloudFront) may serve an anonymous page (home, tag, question) from its own
+# cache; 0: never (beebeta/edge.py).
+EDGE_CACHE_SECONDS = env_int("EDGE_CACHE_SECONDS", 5, minimum=0)
 # Votes (including changes) one account may send per window; nginx limits per address too.
 VOTE_RATE_LIMIT = env_int("VOTE_RATE_LIMIT", 30, minimum=1)
 VOTE_RATE_WINDOW_SECONDS = env_int("VOTE_RATE_WINDOW_SECONDS", 60, minimum=1)
 # A new account's first questions wait for a moderator; later ones publish at once.
 MODERATE_FIRST_QUESTIONS = env_int("MODERATE_FIRST_QUESTIONS", 1, minimum=0)
-# Distinct reports that hide a question until a moderator reviews it.
+# Questions asked, reports filed and pictures uploaded, counted inside Django per account and
+# per client address over a window each (polls/ratelimit.py); more get the 429 page.
+QUESTIONS_PER_ACCOUNT = env_int("QUESTIONS_PER_ACCOUNT", 10, minimum=1)
+QUESTIONS_PER_CLIENT = env_int("QUESTIONS_PER_CLIENT", 30, minimum=1)
+QUESTION_WINDOW_SECONDS = env_int("QUESTION_WINDOW_SECONDS", 3600, minimum=1)
+# Questions one account may have waiting for a moderator at once; more wait for them first.
+PENDING_QUESTIONS_PER_ACCOUNT = env_int("PENDING_QUESTIONS_PER_ACCOUNT", 5, minimum=1)
+REPORTS_PER_ACCOUNT = env_int("REPORTS_PER_ACCOUNT", 20, minimum=1)
+REPORTS_PER_CLIENT = env_int("REPORTS_PER_CLIENT", 60, minimum=1)
+REPORT_WINDOW_SECONDS = env_int("REPORT_WINDOW_SECONDS", 3600, minimum=1)
+UPLOADS_PER_ACCOUNT = env_int("UPLOADS_PER_ACCOUNT", 40, minimum=1)
+UPLOADS_PER_CLIENT = env_int("UPLOADS_PER_CLIENT", 120, minimum=1)
+UPLOAD_WINDOW_SECONDS = env_int("UPLOAD_WINDOW_SECONDS", 3600, minimum=1)
+# Distinct reports that hide a question until a moderator reviews it. Only reports from
+# accounts at least REPORTER_MIN_DAYS old that have voted on REPORTER_MIN_VOTES questions count
+# (polls/services.py); the others put the question in the moderation queue.
 REPORTS_TO_HIDE = env_int("REPORTS_TO_HIDE", 3, minimum=1)
+REPORTER_MIN_DAYS = env_int("REPORTER_MIN_DAYS", 7, minimum=0)
+REPORTER_MIN_VOTES = env_int("REPORTER_MIN_VOTES", 3, minimum=0)
 # Uploads: checked before the image is decoded.
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 5 * 1024 * 1024, minimum=1024)
 MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 40_000_000, minimum=10_000)
-# A question image and one per choice.
+# The pixels all the pictures of one request may decode together (from their headers, before
+# any is decoded), so one request's work stays bounded (bench/uploads.py measures the worst).
+MAX_REQUEST_PIXELS = env_int("MAX_REQUEST_PIXELS", 100_000_000, minimum=10_000)
+# Seconds the pictures of one request may take before the next one is refused unread (the
+# first is always read): a backstop to the pixel budget on a slow or busy machine.
+UPLOAD_REQUEST_SECONDS = env_int("UPLOAD_REQUEST_SECONDS", 10, minimum=0)
+# A question image and one per choice; a request with more files is refused before any is read.
 DATA_UPLOAD_MAX_NUMBER_FILES = 13
 # Uploads larger than this go to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
-# At most one ranking refresh per question in this many seconds on the vote path.
-RANKING_REFRESH_SECONDS = env_int("RANKING_REFRESH_SECONDS", 10, minimum=0)
+# How often `refresh_rankings --follow` refreshes the copies of the counts that order the lists
+# (production's timer runs it every 10 seconds); votes never do.
+RANKING_REFRESH_SECONDS = env_int("RANKING_REFRESH_SECONDS", 10, minimum=1)
 # k: the fewest voters a group of a question's results is shown for (polls/groups.py).
 GROUP_MIN_VOTERS = env_int("GROUP_MIN_VOTERS", 10, minimum=10)
+# The fewest people who voted on both of two questions before what they chose is compared
+# (polls/covoting.py).
+CO_VOTING_MIN_VOTERS = env_int("CO_VOTING_MIN_VOTERS", 50, minimum=50)
 
 # --- Analytics and monitoring -------------------------------------------------------------
 # Mixpanel: nothing is sent without a token. Events are queued and sent in

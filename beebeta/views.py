@@ -29,6 +29,21 @@ def too_many_requests(*, retry_after: int) -> HttpResponse:
     return response
 
 
+def too_many_requests_on(response: HttpResponse, *, retry_after: int | None) -> HttpResponse:
+    """A form page answered as a 429: what was typed stays on it, with the reason at the top.
+    ``retry_after``: seconds until a retry may pass, when that is known."""
+    response.status_code = 429
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+def wait_words(seconds: int) -> str:
+    """How long to wait, in words: "about 5 minutes"."""
+    minutes = max(1, -(-seconds // 60))
+    return "about a minute" if minutes == 1 else f"about {minutes} minutes"
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     # Django calls this while the exception is being handled. A database that
     # cannot be reached is an outage, not a bug: say so with a 503 the load

@@ -24,13 +24,25 @@ FIGURES: dict[str, Callable[[dict], float | None]] = {
 
 # (what, figure, numerator rung, denominator rung, bound, "max" or "min")
 TARGETS = [
+    # Against the peers (bench/peer/): the dedupe peer keeps one vote per person, as Beebeta does.
+    ("Vote POSTs spread / dedupe peer, throughput", "rate", "vote-spread", "dedupe-vote-spread",
+     1.5, "min"),
+    ("Vote POSTs on one hot question / dedupe peer, throughput", "rate", "vote-hot",
+     "dedupe-vote-hot", 1.5, "min"),
+    ("Vote, then the question page / dedupe peer, throughput", "rate", "vote-page",
+     "dedupe-vote-page", 1.5, "min"),
+    ("Hello through the stack, signed in / anonymous", "cpu_us", "hello-member", "hello", 1.5,
+     "max"),
     ("Hello through the stack / bare view (anonymous)", "cpu_us", "hello", "bare", 1.3, "max"),
-    ("Warm question page / hello, anonymous", "cpu_us", "question", "hello", 1.3, "max"),
+    # Anonymous pages come from nginx's cache (beebeta/edge.py, deploy/nginx/beebeta.conf).
+    ("Anonymous question page from nginx's cache / static file", "cpu_us", "question", "static",
+     2.0, "max"),
+    ("Warm home list / hello, anonymous", "cpu_us", "home", "hello", 1.3, "max"),
+    ("Anonymous tag page from nginx's cache / static file", "cpu_us", "tag", "static", 2.0,
+     "max"),
     ("Warm question page / hello, signed in", "cpu_us", "question-member", "hello-member", 1.3,
      "max"),
-    ("Warm home list / hello, anonymous", "cpu_us", "home", "hello", 1.3, "max"),
     ("Warm home list / hello, signed in", "cpu_us", "home-member", "hello-member", 1.3, "max"),
-    ("Warm tag page / hello, anonymous", "cpu_us", "tag", "hello", 1.3, "max"),
     ("Warm tag page / hello, signed in", "cpu_us", "tag-member", "hello-member", 1.3, "max"),
     ("Vote POSTs / raw INSERTs, throughput", "rate", "vote-spread", "raw-insert", 0.3, "min"),
     ("Votes on one hot question / spread, throughput", "rate", "vote-hot", "vote-spread", 0.9,
@@ -48,6 +60,23 @@ TARGETS = [
 ]  # fmt: skip
 
 P99_BOUND_MS = 25.0
+
+# Ratios against the peers with no bound of their own, for the README: (what, figure, Beebeta's
+# rung, the peer's rung).
+PEER_RATIOS = [
+    ("Vote POSTs spread / tutorial peer, throughput", "rate", "vote-spread",
+     "tutorial-vote-spread"),
+    ("Vote POSTs on one hot question / tutorial peer, throughput", "rate", "vote-hot",
+     "tutorial-vote-hot"),
+    ("Vote, then the question page / tutorial peer, throughput", "rate", "vote-page",
+     "tutorial-vote-page"),
+    ("Vote, then the question page / dedupe peer, server CPU", "cpu_us", "vote-page",
+     "dedupe-vote-page"),
+    ("Vote, then the question page / tutorial peer, server CPU", "cpu_us", "vote-page",
+     "tutorial-vote-page"),
+    ("Warm question page, signed in / dedupe peer's page, server CPU", "cpu_us",
+     "question-member", "dedupe-question"),
+]  # fmt: skip
 
 
 def summary(values: list[float | None]) -> dict[str, float]:
@@ -145,12 +174,37 @@ def markdown(results: dict, verdicts: list[dict]) -> str:
         and checked["doubled"] == 0 and checked["choice_counters_not_matching_rows"] == 0
         and checked["voter_counters_not_matching_rows"] == 0
     )  # fmt: skip
+    for peer, found in checked.get("peers", {}).items():
+        right = (
+            not found["pages_not_matching_counters"] and found["lost"] == 0
+            and found["doubled"] == 0 and not found["counters_not_matching_rows"]
+        )  # fmt: skip
+        lines.append(
+            f"| The {peer} peer: every count shown equals its counters (and rows); no vote "
+            f"lost or doubled | exact | {found['questions_checked']} pages checked, "
+            f"{found['votes_confirmed']:,} votes confirmed, {found['votes_counted']:,} counted, "
+            f"{found['lost']} lost, {found['doubled']} doubled | {'yes' if right else '**no**'} |"
+        )
     lines.append(
         f"| Every count shown equals the vote rows; no vote lost or doubled | exact | "
         f"{checked['questions_checked']} pages checked, {checked['votes_confirmed']:,} votes "
         f"confirmed, {checked['vote_rows']:,} rows, {checked['lost']} lost, "
         f"{checked['doubled']} doubled | {'yes' if correct else '**no**'} |"
     )
+    peer_lines = []
+    for what, figure, top, bottom in PEER_RATIOS:
+        found = ratio(results, figure, top, bottom)
+        if found is not None:
+            peer_lines.append(f"| {what} | {_spread(found)} |")
+    if peer_lines:
+        lines += [
+            "",
+            "## Against the peers, without a bound",
+            "",
+            "| ratio | median (low–high) |",
+            "| --- | --- |",
+            *peer_lines,
+        ]
     lines += [
         "",
         "## The ladder",

@@ -36,7 +36,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import cpu, report  # noqa: E402
-from bench.stack import BenchStack  # noqa: E402
+from bench.seed import CHOICES  # noqa: E402
+from bench.stack import PEERS, BenchStack  # noqa: E402
+from deploy.stack.topology import CSRF_COOKIE, SESSION_COOKIE  # noqa: E402
 
 LUA = Path(__file__).resolve().parent / "lua"
 THREADS = 2
@@ -67,7 +69,7 @@ class Rung:
     label: str
     # Which nginx + gunicorn pair answers (bench/stack.py), or "static" for nginx alone.
     server: str
-    kind: str = "get"  # get, vote-spread, vote-hot, raw-insert
+    kind: str = "get"  # get, vote-spread, vote-hot, vote-page, raw-insert
     path: str = ""
     member: bool = False
 
@@ -83,6 +85,7 @@ class Run:
     p50_ms: float
     p99_ms: float
     sent: int = 0
+    answered: int = 0
 
     @property
     def rate(self) -> float:
@@ -99,8 +102,9 @@ class Bench:
     scale: Scale
     seeded: dict
     runs: dict[str, list[Run]] = field(default_factory=dict)
-    # Next unused pair number of each vote series (bench/lua/vote.lua).
-    offsets: dict[str, int] = field(default_factory=lambda: {"spread": 0, "hot": 0})
+    # Next unused pair number of each server's vote series (bench/lua/vote.lua): each app keeps
+    # its own votes, so each has the whole series of fresh (voter, question) pairs.
+    offsets: dict[tuple[str, str], int] = field(default_factory=dict)
     raw_next_ballot: int = 1
     environment: dict = field(default_factory=dict)
 
@@ -120,7 +124,7 @@ class Bench:
 
     def member_cookie(self) -> str:
         session, csrf = self.seeded["voters"][-1]
-        return f"sessionid={session}; csrftoken={csrf}"
+        return f"{SESSION_COOKIE}={session}; {CSRF_COOKIE}={csrf}"
 
     # --- one run -------------------------------------------------------------------------------
 
@@ -137,11 +141,14 @@ class Bench:
             script = LUA / "get.lua"
             env |= {"BENCH_PATH": rung.path, "BENCH_COOKIE": self.member_cookie() * rung.member}
         else:
-            series = rung.kind.removeprefix("vote-")
+            # "Vote, then the page" votes over the spread questions, as spread votes do.
+            series = "hot" if rung.kind == "vote-hot" else "spread"
+            offset = (rung.server, series)
             script = LUA / "vote.lua"
             env |= {
                 "BENCH_MODE": series,
-                "BENCH_START": str(self.offsets[series]),
+                "BENCH_THEN_PAGE": "1" if rung.kind == "vote-page" else "0",
+                "BENCH_START": str(self.offsets.get(offset, 0)),
                 "BENCH_DELAY_MS": str(int(delay_ms)),
                 "BENCH_VOTERS": str(self.stack.home / "voters.txt"),
                 "BENCH_QUESTIONS": str(self.stack.home / f"questions-{series}.txt"),
@@ -165,9 +172,12 @@ class Bench:
             for status, count in entry.items():
                 statuses[status] = statuses.get(status, 0) + count
         if rung.kind != "get":
-            self.offsets[series] += THREADS * max(data["sent"])
+            self.offsets[offset] = self.offsets.get(offset, 0) + THREADS * max(data["sent"])
         return Run(
-            requests=data["requests"],
+            # What a run achieved: answers that are not errors. A vote refused with a 5xx (a
+            # deadlock) or a 4xx is counted in `answered` and in the statuses, not in the rate.
+            requests=sum(n for status, n in statuses.items() if int(status) < 400),
+            answered=data["requests"],
             seconds=data["duration_us"] / 1e6,
             cpu_seconds=after - before,
             machine_seconds=machine_after - machine_before,
@@ -265,7 +275,9 @@ def ladder(seeded: dict) -> list[Rung]:
         ("tag", f"Tag page ({seeded['questions']:,} questions), page 1", every),
         ("question", "Question page (1,000 votes)", question),
     ]:
-        rungs.append(Rung(name, f"{label}, anonymous", "app", path=path))
+        # Anonymous tag and question pages come from nginx's cache (beebeta/edge.py).
+        where = "" if name == "home" else " (nginx's cache)"
+        rungs.append(Rung(name, f"{label}, anonymous{where}", "app", path=path))
         rungs.append(Rung(f"{name}-member", f"{label}, signed in", "app", path=path, member=True))
     for server, suffix in (("app", ""), ("cold", "-cold")):
         state = "warm" if server == "app" else "cold (no cache)"
@@ -288,9 +300,21 @@ def ladder(seeded: dict) -> list[Rung]:
         Rung("vote-spread", f"Vote POSTs over {len(seeded['spread'])} questions", "app",
              kind="vote-spread"),
         Rung("vote-hot", "Vote POSTs, everyone on one question", "app", kind="vote-hot"),
+        Rung("vote-page", "Vote, then the question page (signed in)", "app", kind="vote-page"),
         Rung("raw-insert", "Raw vote INSERTs through mysqlclient", "database",
              kind="raw-insert"),
     ]  # fmt: skip
+    for peer, name in (("dedupe", "Dedupe peer"), ("tutorial", "Tutorial peer")):
+        rungs += [
+            Rung(f"{peer}-question", f"{name}: question page (1,000 votes), signed in", peer,
+                 path=question, member=True),
+            Rung(f"{peer}-vote-spread", f"{name}: vote POSTs over {len(seeded['spread'])} "
+                 "questions", peer, kind="vote-spread"),
+            Rung(f"{peer}-vote-hot", f"{name}: vote POSTs, everyone on one question", peer,
+                 kind="vote-hot"),
+            Rung(f"{peer}-vote-page", f"{name}: vote, then the question page", peer,
+                 kind="vote-page"),
+        ]  # fmt: skip
     return rungs
 
 
@@ -314,7 +338,7 @@ def prepare(stack: BenchStack, seeded: dict, rungs: list[Rung]) -> None:
         connection.cursor().execute("CREATE TABLE bench_raw_vote LIKE polls_vote")
     finally:
         connection.close()
-    cookie = {"sessionid": seeded["voters"][-1][0]}
+    cookie = {SESSION_COOKIE: seeded["voters"][-1][0]}
     for rung in rungs:
         if rung.kind == "get":
             server = "app" if rung.server == "static" else rung.server
@@ -351,6 +375,9 @@ def half_load(bench: Bench, announce: Callable[[str], None]) -> None:
 
 _VOTERS = re.compile(rb'<p class="voters"><strong>([\d,]+)</strong>')
 _VOTES = re.compile(rb'<td class="num">([\d,]+)</td>')
+# A row of Beebeta's results (most voted first): the choice's text, then its votes.
+_ROW = re.compile(rb'<th scope="row">([^<]+?)(?: <span[^>]*>[^<]*</span>)*</th>.*?'
+                  rb'<td class="num">([\d,]+)</td>', re.S)  # fmt: skip
 
 
 def check_counts(bench: Bench) -> dict:
@@ -373,7 +400,8 @@ def check_counts(bench: Bench) -> dict:
         (ballots,) = cursor.fetchone()
         page = fetch(stack.url_of("app") + f"/q/{question['slug']}/")
         shown_voters = int(_VOTERS.search(page).group(1).replace(b",", b""))
-        shown = [int(v.replace(b",", b"")) for v in _VOTES.findall(page)]
+        found = {text.decode(): int(n.replace(b",", b"")) for text, n in _ROW.findall(page)}
+        shown = [found.get(text) for text in CHOICES]
         expected = [rows.get(choice, 0) for choice in question["choices"]]
         if shown != expected or shown_voters != ballots:
             mismatched_pages.append(
@@ -407,11 +435,9 @@ def check_counts(bench: Bench) -> dict:
     )
     (wrong_voters,) = cursor.fetchone()
     db.close()
-    vote_runs = [run for name in ("vote-spread", "vote-hot", "vote-half-load")
+    vote_runs = [run for name in ("vote-spread", "vote-hot", "vote-half-load", "vote-page")
                  for run in bench.runs.get(name, [])]  # fmt: skip
-    confirmed = sum(run.statuses.get("302", 0) for run in vote_runs)
-    sent = sum(run.sent for run in vote_runs)
-    refused = sum(n for run in vote_runs for s, n in run.statuses.items() if s != "302")
+    confirmed, sent, refused = _vote_statuses(vote_runs)
     return {
         "questions_checked": len(questions),
         "pages_not_matching_rows": mismatched_pages,
@@ -426,6 +452,65 @@ def check_counts(bench: Bench) -> dict:
         "doubled": max(vote_rows - sent, 0) + (vote_rows - ballot_rows),
         "choice_counters_not_matching_rows": wrong_tallies,
         "voter_counters_not_matching_rows": wrong_voters,
+    }
+
+
+def _vote_statuses(runs: list[Run]) -> tuple[int, int, int]:
+    """Votes confirmed (302), sent, and answered otherwise; a page after a vote is a 200."""
+    confirmed = sum(run.statuses.get("302", 0) for run in runs)
+    sent = sum(run.sent for run in runs)
+    refused = sum(n for run in runs for s, n in run.statuses.items() if s not in ("302", "200"))
+    return confirmed, sent, refused
+
+
+def check_peer(bench: Bench, peer: str) -> dict:
+    """The same check for a peer: each page's counts equal its counters, and the counters
+    account for every confirmed vote, no more than were sent (the tutorial peer keeps no rows:
+    its counters are all there is); the dedupe peer's counters equal its vote rows."""
+    seeded = bench.seeded
+    questions = [seeded["paged"]["hot"], *seeded["spread"]]
+    db = bench.stack.connect_database()
+    cursor = db.cursor()
+    mismatched_pages, counted = [], 0
+    for question in questions:
+        cursor.execute(
+            f"SELECT id, votes FROM peer_{peer}_choice WHERE question_id = %s ORDER BY id",  # noqa: S608
+            (question["id"],),
+        )
+        counters = [votes for _, votes in cursor.fetchall()]
+        counted += sum(counters)
+        page = fetch(bench.stack.url_of(peer) + f"/q/{question['slug']}/")
+        shown = [int(v.replace(b",", b"")) for v in _VOTES.findall(page)]
+        if shown != counters:
+            mismatched_pages.append({"slug": question["slug"], "shown": shown, "rows": counters})
+    ids = [question["id"] for question in questions]
+    marks = ", ".join(["%s"] * len(ids))
+    cursor.execute(f"SELECT COUNT(*) FROM peer_{peer}_vote WHERE question_id IN ({marks})", ids)  # noqa: S608
+    (vote_rows,) = cursor.fetchone()
+    cursor.execute(
+        f"""SELECT COUNT(*) FROM peer_{peer}_choice c LEFT JOIN
+             (SELECT choice_id, COUNT(*) n FROM peer_{peer}_vote GROUP BY choice_id) v
+             ON v.choice_id = c.id
+           WHERE c.votes <> COALESCE(v.n, 0) AND c.question_id IN ({marks})""",  # noqa: S608
+        ids,
+    )
+    (wrong,) = cursor.fetchone()
+    db.close()
+    runs = [run for kind in ("vote-spread", "vote-hot", "vote-page")
+            for run in bench.runs.get(f"{peer}-{kind}", [])]  # fmt: skip
+    confirmed, sent, refused = _vote_statuses(runs)
+    dedupe = peer == "dedupe"
+    return {
+        "questions_checked": len(questions),
+        "pages_not_matching_counters": mismatched_pages,
+        "votes_sent": sent,
+        "votes_confirmed": confirmed,
+        "votes_refused": refused,
+        "votes_counted": counted,
+        "vote_rows": vote_rows if dedupe else None,
+        "lost": max(confirmed - counted, 0),
+        "doubled": max(counted - sent, 0),
+        "counters_not_matching_rows": wrong if dedupe else None,
     }
 
 
@@ -500,12 +585,14 @@ def main(argv: list[str] | None = None) -> int:
         seed_seconds = time.monotonic() - seed_began
         announce(f"seeded in {seed_seconds:.0f} s")
         seeded = json.loads((stack.home / "seed.json").read_text())
+        stack.set_up_peers(stack.home / "seed.json")
         rungs = ladder(seeded)
         prepare(stack, seeded, rungs)
         bench = Bench(stack, scale, seeded, environment=environment(stack, scale, seed_seconds))
         bench.rounds(rungs, scale.rounds, announce)
         half_load(bench, announce)
         checked = check_counts(bench)
+        checked["peers"] = {peer: check_peer(bench, peer) for peer in PEERS}
         announce(f"correctness: {json.dumps(checked)}")
         results = {
             "quick": options.quick,

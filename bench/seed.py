@@ -110,11 +110,11 @@ def _listed_questions(count: int, now, every: int, few: int) -> None:
     sql = """
         INSERT INTO polls_question (title, slug, description, status, max_choices,
             results_visibility, created_at, published_at, voter_count, votes_24h, votes_7d,
-            search_text)
+            leading_votes, search_text)
         SELECT CONCAT('Listed question number ', seq, ': which would you pick?'),
             CONCAT('listed-', seq), '', 'published', 1, 'always',
             %s - INTERVAL seq MINUTE, %s - INTERVAL seq MINUTE,
-            MOD(seq * 7919, 5000), MOD(seq * 104729, 60), MOD(seq * 1299709, 400), ''
+            MOD(seq * 7919, 5000), MOD(seq * 104729, 60), MOD(seq * 1299709, 400), 0, ''
         FROM seq_1_to_{count}
     """
     _execute(sql.replace("{count}", str(int(count))), [now, now])

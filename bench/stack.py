@@ -4,6 +4,8 @@
         -> nginx-hello -> gunicorn-hello  (bench.settings_hello: + one minimal view)
         -> nginx-bare  -> gunicorn-bare   (bench.settings_bare: no middleware, no apps)
         -> nginx-cold  -> gunicorn-cold   (bench.settings_cold: the site with no cache)
+        -> nginx-tutorial -> gunicorn-tutorial  (bench.settings_tutorial: the tutorial's polls)
+        -> nginx-dedupe   -> gunicorn-dedupe    (bench.settings_dedupe: + one vote per person)
     every gunicorn -> MariaDB, memcached x 2
 
 Every nginx is deploy/nginx/beebeta.conf and every gunicorn deploy/gunicorn.conf.py, rendered
@@ -16,11 +18,14 @@ it would through the load balancer, and the per-address vote limit measures noth
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 
-from deploy.stack.processes import HOST, Proc
-from deploy.stack.topology import Stack
+from deploy.stack.processes import HOST, Proc, ServiceError
+from deploy.stack.topology import ROOT, Stack
 
 # The rungs served by Django, and the settings module each gunicorn runs.
 APP_SERVERS = {
@@ -28,7 +33,11 @@ APP_SERVERS = {
     "hello": "bench.settings_hello",
     "bare": "bench.settings_bare",
     "cold": "bench.settings_cold",
+    # The peers (bench/peer/): what a Django developer would write instead of Beebeta.
+    "tutorial": "bench.settings_tutorial",
+    "dedupe": "bench.settings_dedupe",
 }
+PEERS = ("tutorial", "dedupe")
 # wrk's address: the benchmark's load balancer, whose X-Forwarded-For nginx believes.
 CLIENT_NETWORK = "127.0.0.1"
 # The per-account vote limit, raised so that it never refuses a benchmark vote (each simulated
@@ -97,6 +106,21 @@ class BenchStack(Stack):
         for rung in APP_SERVERS:
             for kind in ("gunicorn", "nginx"):
                 self.start_process(f"{kind}-{rung}", announce=announce)
+
+    def set_up_peers(self, seed_file: Path) -> None:
+        """Each peer's tables, with Beebeta's benchmark questions (bench/peer/setup.py)."""
+        for peer in PEERS:
+            result = subprocess.run(  # noqa: S603 - the repository's own program
+                [sys.executable, "-m", "bench.peer.setup", str(seed_file)],
+                cwd=ROOT,
+                env={**self.django_env(), "DJANGO_SETTINGS_MODULE": APP_SERVERS[peer]},
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            if result.returncode != 0:
+                raise ServiceError(f"bench.peer.setup failed:\n{result.stdout}{result.stderr}")
 
     def _size_database(self) -> None:
         connection = self.connect_database()

@@ -77,6 +77,8 @@ install -D -m 0644 "$app/deploy/systemd/nginx.service.d/beebeta.conf" \
 systemctl daemon-reload
 install -m 0644 "$app/deploy/nginx/beebeta-proxy.conf" \
     "$app/deploy/nginx/beebeta-security-headers.conf" /etc/nginx/snippets/
+# Anonymous pages kept by nginx (deploy/nginx/beebeta.conf), written by its workers.
+install -d -m 0700 -o www-data -g www-data /var/cache/nginx/beebeta
 python3 "$app/deploy/render.py" "$app/deploy/nginx/beebeta.conf" \
     LISTEN=80 \
     LB_NETWORK="$LB_NETWORK" \
@@ -86,6 +88,7 @@ python3 "$app/deploy/render.py" "$app/deploy/nginx/beebeta.conf" \
     ERROR_PAGES="$app/templates" \
     SNIPPETS=/etc/nginx/snippets \
     ACCESS_LOG=/var/log/nginx/beebeta.log \
+    PAGE_CACHE=/var/cache/nginx/beebeta \
     >/etc/nginx/sites-available/beebeta
 ln -sf /etc/nginx/sites-available/beebeta /etc/nginx/sites-enabled/beebeta
 # Ubuntu's example site also claims default_server on port 80.

@@ -13,12 +13,23 @@ from typing import TYPE_CHECKING, TypedDict, cast
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, F, Model, Prefetch, Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    F,
+    Model,
+    Prefetch,
+    Q,
+    QuerySet,
+)
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -26,8 +37,9 @@ from django.utils.safestring import SafeString
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from accounts.services import may_ban
 from beebeta.request_types import AuthenticatedHttpRequest
-from polls import services
+from polls import images, services
 from polls.models import (
     Ballot,
     Choice,
@@ -176,18 +188,18 @@ class QuestionAdmin(admin.ModelAdmin):
     ) -> HttpResponse:
         question = self.get_object(request, object_id)
         if question is not None:
-            extra_context = {**(extra_context or {}), **moderation_context(question)}
+            extra_context = {**(extra_context or {}), **moderation_context(request, question)}
         return super().change_view(request, object_id, form_url, extra_context)
 
-    @admin.action(description="Publish selected questions")
+    @admin.action(description="Publish selected questions", permissions=("change",))
     def publish(self, request: HttpRequest, queryset: QuerySet[Question]) -> None:
         self._set_status(request, queryset, Question.Status.PUBLISHED)
 
-    @admin.action(description="Hide selected questions")
+    @admin.action(description="Hide selected questions", permissions=("change",))
     def hide(self, request: HttpRequest, queryset: QuerySet[Question]) -> None:
         self._set_status(request, queryset, Question.Status.HIDDEN)
 
-    @admin.action(description="Close selected questions")
+    @admin.action(description="Close selected questions", permissions=("change",))
     def close(self, request: HttpRequest, queryset: QuerySet[Question]) -> None:
         self._set_status(request, queryset, Question.Status.CLOSED)
 
@@ -221,12 +233,21 @@ def _reports_of(question: Question) -> QuerySet[Report]:
     )
 
 
-def moderation_context(question: Question) -> dict:
+def allowed_decisions(request: HttpRequest) -> dict[str, str]:
+    """The decisions ``request.user`` may take: none without the right to change the queue
+    (view-only staff), and banning only with the right to ban."""
+    user = request.user
+    if not user.has_perm("polls.change_moderationqueue"):
+        return {}
+    return {key: label for key, label in DECISIONS.items() if key != "ban" or may_ban(user)}
+
+
+def moderation_context(request: HttpRequest, question: Question) -> dict:
     """What the question's change page shows above its fields: its reports and the buttons."""
     return {
         "reports": list(_reports_of(question)),
         "decide_url": reverse("admin:polls_moderationqueue_decide", args=[question.pk]),
-        "decisions": DECISIONS,
+        "decisions": allowed_decisions(request),
         "author_is_staff": bool(question.author and question.author.is_staff),
     }
 
@@ -245,7 +266,7 @@ class ModerationQueueAdmin(admin.ModelAdmin):
     on the question's own change page.
     """
 
-    list_display = ("report_reasons", "content", "decide")
+    list_display = ("report_reasons", "content")
     list_display_links = None
     list_filter = ("status",)
     list_select_related = ("author", "image")
@@ -257,6 +278,14 @@ class ModerationQueueAdmin(admin.ModelAdmin):
         open_reports = (
             Report.objects.filter(resolved_at__isnull=True)
             .select_related("reporter")
+            # Whether each report counts toward hiding the question (services.weighty_reports).
+            .annotate(reporter_votes=Count("reporter__ballots", distinct=True))
+            .annotate(
+                counts=ExpressionWrapper(
+                    services.counted_reporter("reporter__", "reporter_votes"),
+                    output_field=BooleanField(),
+                )
+            )
             .order_by("created_at")
         )
         return (
@@ -291,6 +320,28 @@ class ModerationQueueAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Question | None = None) -> bool:
         return False
 
+    def has_ban_permission(self, request: HttpRequest) -> bool:
+        return self.has_change_permission(request) and may_ban(request.user)
+
+    def get_list_display(self, request: HttpRequest) -> tuple:
+        # Each row's buttons are the decisions this moderator may take; none, no column.
+        decisions = allowed_decisions(request)
+        if not decisions:
+            return self.list_display
+
+        @admin.display(description="decide")
+        def decide(question: Question) -> str:
+            return render_to_string(
+                "admin/polls/moderationqueue/_decide.html",
+                {
+                    "question": question,
+                    "decide_url": reverse("admin:polls_moderationqueue_decide", args=[question.pk]),
+                    "decisions": decisions,
+                },
+            )
+
+        return (*self.list_display, decide)
+
     @admin.display(description="open reports", ordering="report_count")
     def report_reasons(self, question: WithAnnotations[Question, _OpenReports]) -> SafeString | str:
         if not question.open_reports:
@@ -312,38 +363,28 @@ class ModerationQueueAdmin(admin.ModelAdmin):
             },
         )
 
-    @admin.display(description="decide")
-    def decide(self, question: Question) -> str:
-        return render_to_string(
-            "admin/polls/moderationqueue/_decide.html",
-            {
-                "question": question,
-                "decide_url": reverse("admin:polls_moderationqueue_decide", args=[question.pk]),
-                "decisions": DECISIONS,
-            },
-        )
-
-    @admin.action(description="Approve (publish and clear reports)")
+    @admin.action(description="Approve (publish and clear reports)", permissions=("change",))
     def approve(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Question]) -> None:
         self._apply(request, "approve", _questions(queryset))
 
-    @admin.action(description="Hide (and clear reports)")
+    @admin.action(description="Hide (and clear reports)", permissions=("change",))
     def hide_for_good(
         self, request: AuthenticatedHttpRequest, queryset: QuerySet[Question]
     ) -> None:
         self._apply(request, "hide", _questions(queryset))
 
-    @admin.action(description="Ban the author (and hide the question)")
+    @admin.action(description="Ban the author (and hide the question)", permissions=("ban",))
     def ban_author(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Question]) -> None:
         self._apply(request, "ban", _questions(queryset))
 
     @method_decorator(require_POST)
     def decide_view(self, request: AuthenticatedHttpRequest, object_id: str) -> HttpResponse:
         """One decision on one question, from its row in the queue or its change page."""
-        if not self.has_change_permission(request):
-            raise PermissionDenied
         decision = request.POST.get("decision", "")
-        if decision in DECISIONS:
+        allowed = allowed_decisions(request)
+        if not allowed or (decision in DECISIONS and decision not in allowed):
+            raise PermissionDenied
+        if decision in allowed:
             question = get_object_or_404(Question.objects.select_related("author"), pk=object_id)
             self._apply(request, decision, [question])
         else:
@@ -410,7 +451,7 @@ class ReportAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.action(description="Mark as resolved")
+    @admin.action(description="Mark as resolved", permissions=("change",))
     def resolve(self, request: HttpRequest, queryset: QuerySet[Report]) -> None:
         resolved = queryset.filter(resolved_at__isnull=True).update(
             resolved_at=timezone.now(), resolved_by=request.user
@@ -446,6 +487,34 @@ class ImageAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ("display", "display_size", "thumbnail_size", "uploaded_by", "created_at")
     list_select_related = ("uploaded_by",)
     search_fields = ("display", "alt_text", "uploaded_by__username")
+    # The model's field would link the original through the default storage, the CDN's, which
+    # never serves originals: the link below goes through original_view instead.
+    exclude = ("original",)
+    readonly_fields = ("original_link",)
+
+    def get_urls(self) -> list:
+        original = path(
+            "<path:object_id>/original/",
+            self.admin_site.admin_view(self.original_view),
+            name="polls_image_original",
+        )
+        return [original, *super().get_urls()]
+
+    @admin.display(description="original")
+    def original_link(self, image: Image) -> SafeString:
+        url = reverse("admin:polls_image_original", args=[image.pk])
+        return format_html('<a href="{}">{}</a>', url, image.original.name)
+
+    def original_view(self, request: HttpRequest, object_id: str) -> HttpResponseBase:
+        """The picture as uploaded, for staff who may view images: on S3 a redirect to a
+        signed URL that expires in five minutes, on disk the file itself."""
+        image = self.get_object(request, object_id)
+        if image is None or not self.has_view_permission(request, image):
+            raise Http404("No such picture.")
+        response = images.original_response(image)
+        add_never_cache_headers(response)
+        patch_cache_control(response, private=True)
+        return response
 
     @admin.display(description="display size")
     def display_size(self, image: Image) -> str:

@@ -35,8 +35,19 @@ def history(slug: str) -> str:
     return _grouped("h", slug)
 
 
+def insight(slug: str) -> str:
+    """An integrity.QuestionInsight: the question's integrity figures and co-voting."""
+    return _grouped("i", slug)
+
+
 def ballot(user_id: int, slug: str) -> str:
     return _grouped(f"b:{user_id}", slug)
+
+
+def activity(scope: str, zone: str) -> str:
+    """A public activity heatmap (polls.insights.figures.public_heatmap) of a question or a tag,
+    in one time zone."""
+    return f"act:{_digest(scope + '|' + zone)}"
 
 
 def voted(user_id: int) -> str:
@@ -44,12 +55,13 @@ def voted(user_id: int) -> str:
     return f"v:{user_id}"
 
 
+def user(user_id: object) -> str:
+    """A signed-in visitor's account, without its password (accounts/session_user.py)."""
+    return f"u:{user_id}"
+
+
 def tag(slug: str) -> str:
     return f"t:{_digest(slug)}"
-
-
-def ranking_refresh(question_id: int) -> str:
-    return f"rank:{question_id}"
 
 
 def list_page(*parts: str) -> str:
@@ -94,3 +106,14 @@ VIEW_FLUSH_LOCK = "views:flush-lock"
 
 def rate_limit(scope: str, key: str, window_number: int) -> str:
     return f"rl:{scope}:{key}:{window_number}"
+
+
+# --- Open data (polls.open_data) -------------------------------------------------------------
+
+# The newest complete dump's manifest, as the /data/ page links it ({} when there is none).
+LATEST_DUMP = "open-data:latest"
+
+
+def whole_response(host: str, path: str) -> str:
+    """A feed's or sitemap's body and content type (polls.whole_responses)."""
+    return f"resp:{_digest(host + '|' + path)}"

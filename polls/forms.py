@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
@@ -10,11 +11,13 @@ from typing import TYPE_CHECKING, Any, cast
 from django import forms
 from django.conf import settings
 from django.core import signing
+from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from beebeta import time_zones
-from polls import images, services
+from beebeta.views import wait_words
+from polls import images, ratelimit, services
 from polls.models import (
     MAX_CHOICES,
     QUESTION_TITLE_LENGTH,
@@ -99,6 +102,41 @@ def kept_image(token: str | None, user: User) -> Image | None:
     return Image.objects.filter(pk=image_id, uploaded_by=user).first()
 
 
+class RequestUploads:
+    """What the pictures of one request may still cost: each is counted against the account's
+    and the address's upload rate (UPLOADS_PER_*) before it is read, none is read once the
+    request's pictures have taken UPLOAD_REQUEST_SECONDS, and each one's pixels are taken from
+    the request's budget (MAX_REQUEST_PIXELS) before it is decoded. Refusals are sentences
+    beside the picture; the rest of the form is kept."""
+
+    def __init__(self, request: HttpRequest | None = None) -> None:
+        self.request = request
+        self.pixels = images.PixelBudget()
+        # Seconds until the rate lets pictures in again, once it refused one.
+        self.retry_after: int | None = None
+        self.started: float | None = None
+
+    def admit(self) -> None:
+        now = time.monotonic()
+        if self.started is None:
+            self.started = now
+        elif now - self.started >= settings.UPLOAD_REQUEST_SECONDS:
+            raise images.ImageRejected(
+                "This picture was not read: the pictures sent before it took all the time one "
+                "form may take. The others are kept: choose this one again and send the form."
+            )
+        if self.request is None:
+            return
+        if self.retry_after is None:
+            self.retry_after = ratelimit.upload_refusal(self.request)
+        if self.retry_after is not None:
+            raise images.ImageRejected(
+                "Too many pictures came from your account or your address in a short time, so "
+                f"this one was not read. Choose it again in {wait_words(self.retry_after)}; "
+                "everything else is kept."
+            )
+
+
 class ImageSlotForm(forms.Form):
     """An optional picture that survives re-renders of the form.
 
@@ -134,10 +172,12 @@ class ImageSlotForm(forms.Form):
         user: User,
         picture: Image | None = None,
         image_errors: Sequence[str] = (),
+        uploads: RequestUploads | None = None,
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
+        self.uploads = uploads or RequestUploads()
         self.picture = picture
         self.image_refusals = list(image_errors)
         self._settled = not self.is_bound
@@ -157,7 +197,8 @@ class ImageSlotForm(forms.Form):
         upload = self["image"].data
         if upload:
             try:
-                picture = images.store_image(upload, user=self.user)
+                self.uploads.admit()
+                picture = images.store_image(upload, user=self.user, pixels=self.uploads.pixels)
             except images.ImageRejected as exc:
                 self.image_refusals.append(str(exc))
         self.picture = picture
@@ -217,9 +258,15 @@ class BaseChoiceFormSet(forms.BaseFormSet):
     }
 
     def __init__(
-        self, *args, user: User, rows: Sequence[ChoiceRow] | None = None, **kwargs
+        self,
+        *args,
+        user: User,
+        rows: Sequence[ChoiceRow] | None = None,
+        uploads: RequestUploads | None = None,
+        **kwargs,
     ) -> None:
         self.user = user
+        self.uploads = uploads
         self.rows = list(rows or [])
         if rows is not None:
             kwargs["initial"] = [{"text": row.text, "alt_text": row.alt_text} for row in self.rows]
@@ -227,7 +274,7 @@ class BaseChoiceFormSet(forms.BaseFormSet):
 
     def get_form_kwargs(self, index: int | None) -> dict:
         # Every row is validated, blank or not: blank rows are skipped in clean().
-        kwargs: dict = {"user": self.user, "empty_permitted": False}
+        kwargs: dict = {"user": self.user, "empty_permitted": False, "uploads": self.uploads}
         if index is not None and index < len(self.rows):
             row = self.rows[index]
             kwargs |= {"picture": row.picture, "image_errors": row.image_errors}
@@ -385,9 +432,16 @@ class AskForm(ImageSlotForm):
         picture: Image | None = None,
         image_errors: Sequence[str] = (),
         rows: Sequence[ChoiceRow] | None = None,
+        uploads: RequestUploads | None = None,
     ) -> None:
         super().__init__(
-            data, files, user=user, initial=initial, picture=picture, image_errors=image_errors
+            data,
+            files,
+            user=user,
+            initial=initial,
+            picture=picture,
+            image_errors=image_errors,
+            uploads=uploads,
         )
         picture_field = self.fields["image"]
         picture_field.label = "Picture file"
@@ -406,7 +460,9 @@ class AskForm(ImageSlotForm):
         closes_at.help_text = f"Date and time in {zone_name}. Leave empty to keep it open."
         if data is None and rows is None:
             rows = [ChoiceRow() for _ in range(INITIAL_CHOICE_ROWS)]
-        self.choices = ChoiceFormSet(data, files, prefix="choices", user=user, rows=rows)
+        self.choices = ChoiceFormSet(
+            data, files, prefix="choices", user=user, rows=rows, uploads=self.uploads
+        )
 
     def clean_title(self) -> str:
         return " ".join(self.cleaned_data["title"].split())

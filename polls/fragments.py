@@ -32,7 +32,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from polls import cache_keys, groups, reads
+from accounts.user_groups import NEW_ACCOUNT_AGE
+from polls import cache_keys, groups, integrity, reads
 from polls.forms import VoteForm
 from polls.history import DayResult, QuestionHistory, end_of, utc_day
 from polls.models import Choice, Question, Tag
@@ -105,6 +106,7 @@ def question_parts(
     form: VoteForm | None = None,
     now: datetime | None = None,
     asked: AsOf | None = None,
+    without_new: bool = False,
 ) -> dict[str, Any]:
     """The question page's context: its head, its vote options and its results, rendered once
     per cached question, counts and history (their stamps), the visitor's choices, the time
@@ -112,6 +114,7 @@ def question_parts(
 
     ``form``: a vote form with errors, whose options are rendered for this visitor only.
     ``asked``: the results as they stood at the end of a day (``?as_of=``) instead of now.
+    ``without_new``: the released results without new accounts (``?without=new``) instead.
     """
     if page.counts is None:
         raise ValueError("The question page shows the counts: read it with its results.")
@@ -130,6 +133,8 @@ def question_parts(
         "results": None,
         "trend": None,
         "splits": None,
+        "integrity": None,
+        "without_new": None,
         "as_of": asked,
     }
     parts["head"] = _part(
@@ -146,7 +151,27 @@ def question_parts(
     if not question.results_visible_to(has_voted=bool(mine), now=now):
         return parts
     then = asked.result if asked is not None else None
+    insight = page.insight or integrity.QuestionInsight()
+    account_split = next((s for s in past.splits if s.split == groups.Split.ACCOUNT), None)
+    moved = integrity.without_new_accounts(account_split)
     if then is None:
+        parts["integrity"] = _part(
+            "polls/_integrity.html",
+            (page.stamp, insight.stamp, past.stamp, zone, without_new) if reuse else None,
+            lambda: _integrity(question, page.choices, insight, moved, without_new),
+        )
+    if then is None and without_new and moved is not None and moved.released_at is not None:
+        parts["without_new"] = moved
+        parts["results"] = _part(
+            "polls/_results.html",
+            (page.stamp, past.stamp, "without_new", closed, zone) if reuse else None,
+            lambda: {
+                **_results(question, page.choices, moved.votes, moved.voters, closed),
+                "without": moved,
+                "new_days": NEW_ACCOUNT_AGE.days,
+            },
+        )
+    elif then is None:
         parts["results"] = _part(
             "polls/_results.html",
             (page.stamp, counts.stamp, mine, closed, zone) if reuse else None,
@@ -182,6 +207,31 @@ def question_parts(
         },
     )
     return parts
+
+
+def _integrity(
+    question: Question,
+    choices: Sequence[Choice],
+    insight: integrity.QuestionInsight,
+    moved: integrity.Moved | None,
+    without_new: bool,
+) -> dict[str, Any]:
+    names = {choice.pk: choice.text for choice in choices}
+    return {
+        "question": question,
+        "integrity": insight.integrity,
+        "co_voting": insight.co_voting,
+        "moved": moved,
+        "moved_choice": names.get(moved.choice_id) if moved and moved.choice_id else None,
+        "without_new": without_new,
+        "minimum": groups.minimum(),
+        "young_days": integrity.YOUNG_ACCOUNT_AGE.days,
+        "new_days": NEW_ACCOUNT_AGE.days,
+        "burst_factor": integrity.BURST_FACTOR,
+        "burst_min": integrity.BURST_MIN_VOTES,
+        "new_accounts_min": integrity.NEW_ACCOUNTS_MIN,
+        "co_voting_minimum": settings.CO_VOTING_MIN_VOTERS,
+    }
 
 
 def closed_then(question: Question, day: date) -> bool:

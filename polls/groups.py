@@ -30,10 +30,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import BooleanField, Case, F, Value, When
+from django.db.models import F
 from django.utils import timezone
 
-from accounts.user_groups import NEW_ACCOUNT_AGE, joined_recently
+from accounts.user_groups import NEW_ACCOUNT_AGE, joined_recently_column
 from polls.models import GroupRelease, Question, Vote
 from polls.tallies import upsert_counters
 
@@ -69,13 +69,8 @@ def _ballots(question_id: int) -> list[_Ballot]:
     rows = (
         Vote.objects.filter(question_id=question_id)
         .annotate(
-            new_account=Case(
-                When(
-                    joined_recently(joined="ballot__user__date_joined", at=F("ballot__created_at")),
-                    then=Value(True),
-                ),
-                default=Value(False),
-                output_field=BooleanField(),
+            new_account=joined_recently_column(
+                joined="ballot__user__date_joined", at=F("ballot__created_at")
             )
         )
         .values_list(
@@ -107,9 +102,19 @@ def _figures(members: Sequence[_Ballot]) -> dict:
 
 def _changed(members: Sequence[_Ballot], voters_then: int, since: datetime) -> int:
     """At least how many people's ballots in the group were cast, changed or withdrawn since."""
-    touched = sum(ballot.updated_at > since for ballot in members)
-    joined = sum(ballot.created_at > since for ballot in members)
-    gone = max(0, voters_then + joined - len(members))
+    return people_changed(
+        touched=sum(ballot.updated_at > since for ballot in members),
+        joined=sum(ballot.created_at > since for ballot in members),
+        voters_then=voters_then,
+        voters_now=len(members),
+    )
+
+
+def people_changed(*, touched: int, joined: int, voters_then: int, voters_now: int) -> int:
+    """At least how many people voted, changed or withdrew since a release, counted from below:
+    the ballots cast or changed since (``touched``), or, if more, those gone since (the voters
+    then, plus those who ``joined`` since, minus the voters now)."""
+    gone = max(0, voters_then + joined - voters_now)
     return max(touched, gone)
 
 

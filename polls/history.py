@@ -316,6 +316,38 @@ def build_history(question_id: int, *, now: datetime | None = None) -> QuestionH
     )
 
 
+def build_histories(
+    ids: Sequence[int], *, now: datetime | None = None
+) -> dict[int, tuple[DayResult, ...]]:
+    """The completed days of many questions at once (without their group splits), as
+    ``build_history`` gives them for one: two queries whatever the number of questions and days.
+    A question with no days is left out."""
+    today = utc_day(now or timezone.now())
+    rows: dict[int, list[ResultDay]] = {}
+    for row in (
+        ResultDay.objects.filter(question_id__in=ids, day__lt=today)
+        .order_by("question_id", "day")
+        .only("question_id", "day", "voters", "votes", "counted_at", "reconstructed")
+    ):
+        rows.setdefault(row.question_id, []).append(row)
+    if not rows:
+        return {}
+    measured_from = {
+        question_id: next((row.day for row in days if not row.reconstructed), today)
+        for question_id, days in rows.items()
+    }
+    # The runs from the earliest day any of them was measured: a superset of each one's.
+    runs = dict(
+        SnapshotRun.objects.filter(day__gte=min(measured_from.values()), day__lt=today).values_list(
+            "day", "started_at"
+        )
+    )
+    return {
+        question_id: tuple(_completed_days(days, runs, measured_from[question_id], today))
+        for question_id, days in rows.items()
+    }
+
+
 def _completed_days(
     rows: list[ResultDay], runs: dict[date, datetime], measured_from: date, today: date
 ) -> Iterable[DayResult]:

@@ -37,6 +37,8 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, storages
 from django.db import transaction
+from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.utils import timezone
 from PIL import Image as PILImage
 from PIL import ImageCms, ImageOps
@@ -102,11 +104,35 @@ class Rendition:
     height: int
 
 
+class PixelBudget:
+    """The pixels the pictures of one request may still decode, from MAX_REQUEST_PIXELS.
+
+    Each picture's size is read from its header and taken from the budget before it is
+    decoded, so however many files a request carries, decoding them costs at most this much.
+    A picture refused later (damaged, say) keeps its share spent: the work was done.
+    """
+
+    def __init__(self, pixels: int | None = None) -> None:
+        self.left = settings.MAX_REQUEST_PIXELS if pixels is None else pixels
+
+    def spend(self, size: tuple[int, int]) -> None:
+        pixels = size[0] * size[1]
+        if pixels > self.left:
+            megapixels = f"{settings.MAX_REQUEST_PIXELS / 1_000_000:.1f}".removesuffix(".0")
+            raise ImageRejected(
+                f"This picture was not read: with the pictures sent along with it, it comes to "
+                f"more than {megapixels} megapixels, the most Beebeta reads at once. The others "
+                "are kept: choose this one again and send the form."
+            )
+        self.left -= pixels
+
+
 def store_image(
     upload: UploadedFile,
     *,
     user: User | AnonymousUser | None = None,
     alt_text: str = "",
+    pixels: PixelBudget | None = None,
 ) -> Image:
     """Check ``upload``, store it with its renditions and return the saved Image row.
 
@@ -115,13 +141,14 @@ def store_image(
     not answer; keys it may have written are then deleted, or, when S3 does not answer, left to
     `clear_orphan_images` by an image row nothing uses. Call it outside any transaction the
     caller may roll back: the files are written at once and would outlive a row that is rolled
-    back.
+    back. ``pixels``: the request's budget, shared by every picture it carries (a budget of
+    its own, MAX_REQUEST_PIXELS, when none is given).
     """
     data = _read_upload(upload)
     if _MARKUP.search(data):
         raise ImageRejected(MORE_THAN_IMAGE)
     with _pillow_limits():
-        image_format, display, thumbnail = _check_and_render(data)
+        image_format, display, thumbnail = _check_and_render(data, pixels or PixelBudget())
     uploader = user if user is not None and user.is_authenticated else None
     return _save(data, image_format, display, thumbnail, uploader, alt_text.strip())
 
@@ -178,10 +205,11 @@ def _pillow_limits() -> Iterator[None]:
         PILImage.MAX_IMAGE_PIXELS = previous
 
 
-def _check_and_render(data: bytes) -> tuple[str, Rendition, Rendition]:
+def _check_and_render(data: bytes, pixels: PixelBudget) -> tuple[str, Rendition, Rendition]:
     picture = _open(data)
     try:
         _check_header(picture)
+        pixels.spend(picture.size)
         _decode(picture)
         _check_ends_where_format_ends(picture.format or "", data)
         return picture.format or "", *_render(picture)
@@ -541,6 +569,28 @@ def _delete_quietly(files: list[tuple[Storage, str]]) -> None:
         except Exception:
             # The upload's own error matters more; the orphan sweep cannot find these, so log.
             logger.exception("could not delete %s after a failed upload", name)
+
+
+# --- Originals, for moderators -----------------------------------------------------------------
+
+
+def original_response(image: Image) -> HttpResponseBase:
+    """The original of ``image``, for staff (the admin checks who asks). On S3 a redirect to a
+    URL that S3 signs and lets expire (the storage's querystring_expire); on disk, where nothing
+    serves the files, the file itself."""
+    storage = storages["originals"]
+    name = image.original.name
+    if getattr(storage, "querystring_auth", False):
+        return HttpResponseRedirect(storage.url(name))
+    extension = name.rsplit(".", 1)[-1].lower()
+    types = {ext: content_type for ext, content_type in ACCEPTED_FORMATS.values()}
+    try:
+        opened = storage.open(name, "rb")
+    except FileNotFoundError as missing:
+        raise Http404("This picture's original is gone.") from missing
+    response = FileResponse(opened, content_type=types.get(extension, "application/octet-stream"))
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 # --- Deleting ---------------------------------------------------------------------------------

@@ -549,3 +549,78 @@ class GroupRelease(models.Model):
 
     def __str__(self) -> str:
         return f"question {self.question_id} {self.split}"
+
+
+# --- Whether to trust a result (polls.integrity), what else its voters chose (polls.covoting) ---
+
+
+class IntegrityCheck(models.Model):
+    """The integrity signals of one question as last released by ``manage.py refresh_insights``:
+    the share of voters whose account was young when they voted, the busiest five minutes
+    against the question's usual rate, and the flags those raise (polls.integrity)."""
+
+    question = models.OneToOneField(Question, on_delete=models.CASCADE, related_name="+")
+    # None until the first release; the released figures change only after k changes.
+    released_at = models.DateTimeField(null=True, blank=True)
+    # {"voters", "young", "young_shown", "peak": {"start", "votes", "typical"} | None}
+    figures = models.JSONField(default=dict)
+    # Voters when released, for counting withdrawals since (never shown).
+    voters_then = models.PositiveIntegerField(default=0)
+    new_accounts_flag = models.BooleanField(default=False)
+    burst_flag = models.BooleanField(default=False)
+    # The start of the latest window a flag points at (five minutes, or an hour of young
+    # accounts): staff insights list the questions flagged recently first.
+    flagged_at = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["flagged_at"], name="integrity_flagged")]
+
+    def __str__(self) -> str:
+        return f"integrity of question {self.question_id}"
+
+
+class CoVoting(models.Model):
+    """The strongest released association between a choice of ``question`` and a choice of
+    ``other`` among the people who voted on both (polls.covoting): "people who chose
+    ``choice`` here were ``lift`` times as likely as others to choose ``other_choice`` there"."""
+
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="+")
+    other = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="+")
+    choice = models.ForeignKey(Choice, on_delete=models.CASCADE, related_name="+")
+    other_choice = models.ForeignKey(Choice, on_delete=models.CASCADE, related_name="+")
+    # Rounded, as published: common voters, and the four cells the lift is computed from.
+    common = models.PositiveIntegerField()
+    figures = models.JSONField(default=dict)
+    lift = models.FloatField()
+    # Exact common voters when released, for counting withdrawals since (never shown).
+    common_then = models.PositiveIntegerField(default=0)
+    released_at = models.DateTimeField()
+    checked_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["question", "other"], name="co_voting_pair"),
+        ]
+
+    def __str__(self) -> str:
+        return f"question {self.question_id} with {self.other_id}"
+
+
+class QuestionGroupHourly(RollUp):
+    """Page views and first votes of one question by one group of users in one hour (UTC):
+    the public activity heatmaps of a question and of a tag."""
+
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="+")
+    hour = models.DateTimeField()
+    group = models.CharField(max_length=12, choices=UserGroup.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["question", "hour", "group"], name="question_group_hourly_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"question {self.question_id}, {self.group} at {self.hour:%Y-%m-%d %H}:00"

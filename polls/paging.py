@@ -65,7 +65,16 @@ def encode_cursor(order: Order, row: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
 
 
+# Beebeta's own cursors are under 100 characters. Anything longer is refused before decoding,
+# which bounds the work (a JSON array nested a thousand deep would raise RecursionError).
+MAX_CURSOR_LENGTH = 200
+# The largest value a BIGINT column holds: larger numbers are not ours either.
+MAX_COUNT = 2**63 - 1
+
+
 def decode_cursor(order: Order, token: str) -> list[datetime | int]:
+    if len(token) > MAX_CURSOR_LENGTH:
+        raise BadCursor(token[:MAX_CURSOR_LENGTH])
     try:
         padded = token + "=" * (-len(token) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
@@ -77,7 +86,7 @@ def decode_cursor(order: Order, token: str) -> list[datetime | int]:
     for name, value in zip(order.fields, values, strict=True):
         if name == "published_at":
             decoded.append(_cursor_moment(value, token))
-        elif isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        elif isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT:
             decoded.append(value)
         else:
             raise BadCursor(token)

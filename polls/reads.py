@@ -12,9 +12,11 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.memcached import PyMemcacheCache
 from django.db import transaction
 from django.db.models import Count, Prefetch, Q
 from django.db.models.functions import Lower
@@ -23,6 +25,7 @@ from django.utils import timezone
 from beebeta import replica
 from polls import cache_keys, tallies
 from polls.history import QuestionHistory, build_history, utc_day
+from polls.integrity import QuestionInsight, build_insight
 from polls.models import CARD_PREFETCH, PUBLIC_STATUSES, Ballot, Choice, Question, Tag, Vote
 from polls.paging import Order, Page, paginate
 from polls.tallies import Counts
@@ -39,6 +42,9 @@ TAG_SECONDS = 300
 # a local run's separate cache) shows a new group release this much later at most. A new day is
 # seen at once: a history built on an earlier day is built again.
 HISTORY_CACHE_SECONDS = 600
+# refresh_insights drops a question's insight when it releases new figures; a worker that missed
+# the drop (or a local run's separate cache) shows them this much later at most.
+INSIGHT_CACHE_SECONDS = 600
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,8 @@ class QuestionPage:
     mine: tuple[int, ...] = ()
     # The completed days and group splits; None when read without the results.
     history: QuestionHistory | None = None
+    # Its integrity figures and co-voting; None when read without the results.
+    insight: QuestionInsight | None = None
 
     @property
     def choices(self) -> list[Choice]:
@@ -77,6 +85,64 @@ def forget(keys: Sequence[str]) -> None:
     cache.delete_many(list(keys))
     if transaction.get_connection().in_atomic_block:
         transaction.on_commit(lambda: cache.delete_many(list(keys)))
+
+
+@dataclass(frozen=True)
+class Held:
+    """Cached values read with memcached's CAS tokens before a change commits (``hold``), so
+    that the change can update them afterwards (``update_held``) instead of dropping them."""
+
+    entries: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+
+    def value(self, key: str) -> Any:
+        found = self.entries.get(key)
+        return None if found is None else found[0]
+
+
+def hold(keys: Sequence[str]) -> Held:
+    """The cached values of ``keys`` with their CAS tokens, in one round trip (keys of one
+    question share a node). Nothing held outside memcached, or inside a transaction that
+    commits later: the change then drops the keys as ``forget`` does."""
+    client = _memcached()
+    if client is None or transaction.get_connection().in_atomic_block:
+        return Held()
+    names = {cache.make_and_validate_key(key): key for key in keys}
+    found = client.gets_many(list(names)) or {}
+    return Held({names[name]: entry for name, entry in found.items() if entry[0] is not None})
+
+
+def update_held(held: Held, values: dict[str, tuple[Any, int] | None]) -> None:
+    """After the change committed: write each new value (for its number of seconds) in place of
+    the one held, if that entry is still the one read before the commit (its CAS token), else
+    drop it.
+
+    Why this is safe: a reader whose rows include the change read them after the commit, so it
+    stored them after ``hold`` read the token, and the token no longer matches; so did any
+    other change that updated the entry meanwhile. Either way the entry is dropped and rebuilt
+    from MySQL, as ``forget`` would have it. A key that was not cached when held (or whose new
+    value is None) is deleted too: a reader may have stored it since, from rows read before the
+    commit.
+    """
+    client = _memcached()
+    stale = [key for key, new in values.items() if new is None or key not in held.entries]
+    if client is not None:
+        for key, new in values.items():
+            if key in stale or new is None:
+                continue
+            value, seconds = new
+            name = cache.make_and_validate_key(key)
+            if not client.cas(name, value, held.entries[key][1], expire=seconds):
+                stale.append(key)
+    if stale:
+        cache.delete_many(stale)
+
+
+def _memcached() -> Any:
+    """pymemcache's client behind the default cache, or None for another backend."""
+    backend = caches["default"]
+    if not isinstance(backend, PyMemcacheCache):
+        return None
+    return backend._cache  # type: ignore[attr-defined]
 
 
 def _load_question(slug: str, *, public: bool = True) -> CachedQuestion | None:
@@ -120,6 +186,7 @@ def question_page(
     if results:
         keys["counts"] = cache_keys.counts(slug)
         keys["history"] = cache_keys.history(slug)
+        keys["insight"] = cache_keys.insight(slug)
         if user_id is not None:
             keys["ballot"] = cache_keys.ballot(user_id, slug)
     found = cache.get_many(keys.values())
@@ -152,12 +219,17 @@ def question_page(
         # The history changes every five minutes at most: the replica's few seconds do not show.
         past = replica.read_lag_tolerant(build_history, question_id)
         cache.set(keys["history"], past, HISTORY_CACHE_SECONDS)
+    insight = found.get(keys["insight"])
+    if insight is None:
+        insight = build_insight(question_id)
+        cache.set(keys["insight"], insight, INSIGHT_CACHE_SECONDS)
     return QuestionPage(
         question=cached.question,
         stamp=cached.stamp,
         counts=counts,
         mine=mine,
         history=past,
+        insight=insight,
     )
 
 
@@ -177,6 +249,7 @@ def private_question_page(slug: str, user_id: int | None) -> QuestionPage | None
         counts=counts,
         mine=mine,
         history=build_history(question.pk),
+        insight=build_insight(question.pk),
     )
 
 

@@ -20,7 +20,7 @@ from django.db import connection
 from django.db.models import FloatField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
-from polls.models import Choice, Question, Tag
+from polls.models import PUBLIC_STATUSES, Choice, Question, Tag
 
 MAX_QUERY_LENGTH = 200
 MAX_WORDS = 8
@@ -36,6 +36,11 @@ _MYSQL_STOPWORDS = frozenset(
     "a about an are as at be by com de en for from how i in is it la of on or that the this "
     "to was what when where who will with und www".split()
 )
+# Words the FULLTEXT index cannot answer (short ones, stopwords) are matched with LIKE, which
+# reads every row it is given. Beside an indexed word that is the index's few matches; alone it
+# would be every public question, a full scan. Then only this many questions are searched, the
+# most voted, read in order from the (status, voter_count, id) index.
+LIKE_ONLY_SCAN = 2000
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SEARCH_COLUMN = f"{Question._meta.db_table}.search_text"
 
@@ -77,26 +82,50 @@ def search(query: str) -> SearchOutcome:
         outcome.notice = f"Only the first {MAX_WORDS} words were used."
         words = words[:MAX_WORDS]
     queryset = Question.objects.public().for_cards()
-    outcome.questions = list(_matching(queryset, words)[:MAX_RESULTS])
+    indexed = _indexed_words(words)
+    if not indexed:
+        candidates = _most_voted_ids(LIKE_ONLY_SCAN)
+        queryset = queryset.filter(pk__in=candidates)
+        if len(candidates) == LIKE_ONLY_SCAN:
+            bounded = (
+                f"Short and common words alone search the {LIKE_ONLY_SCAN:,} most voted "
+                "questions only: add a longer word to search them all."
+            )
+            outcome.notice = f"{outcome.notice} {bounded}".strip()
+    outcome.questions = list(_matching(queryset, words, indexed)[:MAX_RESULTS])
     outcome.searched = True
     return outcome
 
 
-def _matching(queryset: QuerySet, words: list[str]) -> QuerySet:
-    if connection.vendor == "mysql":
-        indexed = [w for w in words if len(w) >= _MYSQL_MIN_WORD and w not in _MYSQL_STOPWORDS]
-        others = [w for w in words if w not in indexed]
-        if indexed:
-            # Boolean mode: every word required (+), as a prefix (*) so that
-            # "vote" finds "voting". \w+ words carry no operator characters.
-            expression = " ".join(f"+{w}*" for w in indexed)
-            queryset = queryset.extra(  # noqa: S610  (parameterised; Django has no MATCH lookup)
-                where=[f"MATCH({_SEARCH_COLUMN}) AGAINST (%s IN BOOLEAN MODE)"],
-                params=[expression],
-            )
-        words = others
+def _indexed_words(words: list[str]) -> list[str]:
+    """The words the FULLTEXT index answers (none without MySQL)."""
+    if connection.vendor != "mysql":
+        return []
+    return [w for w in words if len(w) >= _MYSQL_MIN_WORD and w not in _MYSQL_STOPWORDS]
+
+
+def _most_voted_ids(limit: int) -> list[int]:
+    """The ``limit`` most voted public questions, each status read along its index in order
+    (one IN over both would sort all of them first)."""
+    ids: list[tuple[int, int]] = []
+    for status in PUBLIC_STATUSES:
+        rows = Question.objects.filter(status=status).order_by("-voter_count", "-id")
+        ids += rows.values_list("voter_count", "id")[:limit]
+    return [pk for _, pk in sorted(ids, reverse=True)[:limit]]
+
+
+def _matching(queryset: QuerySet, words: list[str], indexed: list[str]) -> QuerySet:
+    if indexed:
+        # Boolean mode: every word required (+), as a prefix (*) so that
+        # "vote" finds "voting". \w+ words carry no operator characters.
+        expression = " ".join(f"+{w}*" for w in indexed)
+        queryset = queryset.extra(  # noqa: S610  (parameterised; Django has no MATCH lookup)
+            where=[f"MATCH({_SEARCH_COLUMN}) AGAINST (%s IN BOOLEAN MODE)"],
+            params=[expression],
+        )
     for word in words:
-        queryset = queryset.filter(Q(search_text__icontains=word))
+        if word not in indexed:
+            queryset = queryset.filter(Q(search_text__icontains=word))
     return queryset.order_by("-voter_count", "-id")
 
 

@@ -11,16 +11,17 @@ run inside a caller's transaction or save questions (the signals).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.core.cache import cache
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -49,6 +50,8 @@ logger = logging.getLogger(__name__)
 _VOTE_ATTEMPTS = 4
 # MySQL error codes that mean "run the transaction again".
 _RETRYABLE_MYSQL_ERRORS = {1205, 1213}
+# "Cannot add a row: a foreign key constraint fails": the voter's account was deleted meanwhile.
+_MYSQL_NO_PARENT_ROW = 1452
 
 
 class VoteRejected(Exception):
@@ -71,6 +74,13 @@ def cast_vote(
     now = now or timezone.now()
     if not user.is_active:
         raise VoteRejected("Your account cannot vote.")
+    # The cached counts and ballot, read before anything commits: the vote updates them once it
+    # has (reads.update_held), so the page after it is read from memcached, not rebuilt.
+    counts_key, ballot_key = (
+        cache_keys.counts(question.slug),
+        cache_keys.ballot(user.pk, question.slug),
+    )
+    held = reads.hold([counts_key, ballot_key])
     for attempt in range(1, _VOTE_ATTEMPTS + 1):
         try:
             with transaction.atomic():
@@ -78,7 +88,9 @@ def cast_vote(
                     user=user, question=question, choice_ids=choice_ids, now=now
                 )
             break
-        except IntegrityError:
+        except IntegrityError as exc:
+            if exc.args and exc.args[0] == _MYSQL_NO_PARENT_ROW:
+                raise VoteRejected("This account has been deleted.") from exc
             # Another request of the same user inserted the ballot first;
             # the next attempt finds it and replaces its votes instead.
             if attempt == _VOTE_ATTEMPTS:
@@ -88,8 +100,29 @@ def cast_vote(
                 logger.info("vote transaction retried after MySQL error %s", exc.args[0])
                 continue
             raise
-    if outcome.changed:
+    if not outcome.changed:
+        return outcome
+    if not held.entries:
         _after_votes_changed(question=question, user_ids=[user.pk], first_vote=outcome.first)
+        return outcome
+    # Each entry moved by this vote, or deleted (None) where there was nothing to move. Moved
+    # counts expire COUNTS_CACHE_SECONDS after they were read from MySQL, not after this vote.
+    bound = settings.COUNTS_CACHE_SECONDS
+    values: dict[str, tuple[object, int] | None] = {
+        ballot_key: (outcome.choice_ids, bound),
+        counts_key: None,
+    }
+    counts = held.value(counts_key)
+    left = int(getattr(counts, "read_at", 0) + bound - time.time())
+    if isinstance(counts, tallies.Counts) and left > 0:
+        moved = counts.moved(
+            voters=int(outcome.first), choices=outcome.choice_ids, previous=outcome.previous_ids
+        )
+        values[counts_key] = (moved, left)
+    reads.update_held(held, values)
+    if outcome.first:
+        # Only a first vote adds a question to the voter's set.
+        reads.forget([cache_keys.voted(user.pk)])
     return outcome
 
 
@@ -218,7 +251,7 @@ def withdraw_votes(*, user: User) -> int:
             _remove_ballot(ballot)
             question_ids.append(ballot.question_id)
     for question in Question.objects.filter(pk__in=question_ids).only("pk", "slug"):
-        _after_votes_changed(question=question, user_ids=[user.pk], throttle=False)
+        _after_votes_changed(question=question, user_ids=[user.pk], refresh_rankings=True)
     reads.forget([cache_keys.voted(user.pk)])
     return len(question_ids)
 
@@ -227,7 +260,7 @@ def _after_votes_changed(
     *,
     question: Question,
     user_ids: Iterable[int],
-    throttle: bool = True,
+    refresh_rankings: bool = False,
     first_vote: bool = False,
 ) -> None:
     user_ids = list(user_ids)
@@ -237,12 +270,30 @@ def _after_votes_changed(
         # Only a first vote adds a question to the voter's set; a change leaves it as it is.
         keys += [cache_keys.voted(user_id) for user_id in user_ids]
     reads.forget(keys)
-    # Lists are ordered by copies of the counts; refresh them at most once
-    # per RANKING_REFRESH_SECONDS per question (the periodic sweep catches
-    # whatever a throttled refresh skipped).
-    window = settings.RANKING_REFRESH_SECONDS
-    if not throttle or window == 0 or cache.add(cache_keys.ranking_refresh(question.pk), 1, window):
-        rankings.refresh(question_ids=[question.pk])
+    # Lists are ordered by copies of the counts, which `refresh_rankings --follow` (a timer in
+    # production) refreshes every RANKING_REFRESH_SECONDS: never on the vote path, where it
+    # cost as much as the vote and its UPDATE of the question could deadlock with a concurrent
+    # vote after this one had committed (a 500 for a vote that counted).
+    if refresh_rankings:
+        _refresh_rankings(question.pk)
+
+
+def _refresh_rankings(question_id: int) -> None:
+    try:
+        rankings.refresh(question_ids=[question_id])
+    except OperationalError as exc:
+        # Once the votes have committed, a deadlock over the lists' order (an account being
+        # deleted holds the same rows) must not fail the request: the figures are copies, and
+        # refresh_rankings' sweep brings them up to date. Inside a transaction MySQL has rolled
+        # it all back, so the caller has to know.
+        in_transaction = transaction.get_connection().in_atomic_block
+        if in_transaction or not exc.args or exc.args[0] not in _RETRYABLE_MYSQL_ERRORS:
+            raise
+        logger.info(
+            "rankings of question %s left to the sweep after MySQL error %s",
+            question_id,
+            exc.args[0],
+        )
 
 
 @dataclass(frozen=True)
@@ -292,7 +343,7 @@ def tag_slug(name: str) -> str:
 
 def ask_question(
     *,
-    author,
+    author: User,
     title: str,
     description: str,
     choices: Sequence[tuple[str, Image | None]],
@@ -307,7 +358,9 @@ def ask_question(
     It waits for a moderator while its author has fewer than
     MODERATE_FIRST_QUESTIONS questions that a moderator let through (public
     ones): counting every earlier question instead would let a new account
-    publish at once by asking twice before anyone looked at the first.
+    publish at once by asking twice before anyone looked at the first. Raises
+    TooManyWaiting when it would wait and PENDING_QUESTIONS_PER_ACCOUNT of the
+    author's questions already do.
     """
     if not author.is_active:
         raise PermissionDenied("This account cannot ask questions.")
@@ -319,6 +372,8 @@ def ask_question(
         choices = [(text, p if p is not None and p.pk in present else None) for text, p in choices]
         approved = Question.objects.filter(author=author, status__in=PUBLIC_STATUSES).count()
         waits = approved < settings.MODERATE_FIRST_QUESTIONS
+        if waits:
+            _check_room_to_wait(author)
         question = Question(
             title=title,
             description=description,
@@ -341,6 +396,23 @@ def ask_question(
         _describe_pictures([(image, title), *((picture, text) for text, picture in choices)])
         refresh_search_text(question.pk)
     return question
+
+
+class TooManyWaiting(Exception):
+    """The author already has PENDING_QUESTIONS_PER_ACCOUNT questions waiting for review."""
+
+    def __init__(self, waiting: int) -> None:
+        super().__init__(f"{waiting} questions are waiting for review")
+        self.waiting = waiting
+
+
+def _check_room_to_wait(author: User) -> None:
+    # The author's row is locked first, so that questions sent at once take turns here and
+    # each counts those committed before it: a burst cannot pass the limit together.
+    list(get_user_model().objects.select_for_update().filter(pk=author.pk).values_list("pk"))
+    waiting = Question.objects.filter(author=author, status=Question.Status.PENDING).count()
+    if waiting >= settings.PENDING_QUESTIONS_PER_ACCOUNT:
+        raise TooManyWaiting(waiting)
 
 
 def _describe_pictures(pictures: Iterable[tuple[Image | None, str]]) -> None:
@@ -401,9 +473,9 @@ class ReportOutcome:
 
 
 def report_question(
-    *, question: Question, reporter, reason: str, details: str = ""
+    *, question: Question, reporter: User, reason: str, details: str = ""
 ) -> ReportOutcome:
-    """Record ``reporter``'s report; enough open reports hide the question."""
+    """Record ``reporter``'s report; enough weighty open reports hide the question."""
     if question.author_id is not None and question.author_id == reporter.pk:
         raise ReportRejected("You cannot report your own question.")
     if not reporter.is_active:
@@ -424,14 +496,40 @@ def report_question(
         Report.objects.create(
             question_id=question.pk, reporter=reporter, reason=reason, details=details
         )
-        open_reports = Report.objects.filter(
-            question_id=question.pk, resolved_at__isnull=True
-        ).count()
-    hidden = open_reports >= settings.REPORTS_TO_HIDE
+        weighty = weighty_reports(question_id=question.pk)
+    hidden = weighty >= settings.REPORTS_TO_HIDE
     if hidden:
         # After the commit, so no reader can cache the page again in between.
         set_status(questions=Question.objects.filter(pk=question.pk), status=Question.Status.HIDDEN)
     return ReportOutcome(created=True, hidden=hidden)
+
+
+def weighty_reports(*, question_id: int) -> int:
+    """The open reports on a question that count toward hiding it (REPORTS_TO_HIDE).
+
+    A report counts when its reporter is staff, or has had an account for REPORTER_MIN_DAYS and
+    voted on REPORTER_MIN_VOTES questions: a handful of accounts made for the purpose cannot
+    take a question down on their own, since age cannot be hurried, and votes show an account
+    that takes part. Every report, counted or not, puts the question in the moderation queue.
+    """
+    reporters = (
+        get_user_model()
+        .objects.filter(reports__question_id=question_id, reports__resolved_at__isnull=True)
+        .annotate(votes=Count("ballots", distinct=True))
+    )
+    return reporters.filter(counted_reporter()).count()
+
+
+def counted_reporter(account: str = "", votes: str = "votes") -> Q:
+    """The accounts whose reports count toward hiding (weighty_reports), as a condition:
+    ``account`` leads from the model queried to the account ("reporter__" from a report), and
+    ``votes`` names an annotation counting the account's ballots."""
+    cutoff = timezone.now() - timedelta(days=settings.REPORTER_MIN_DAYS)
+    established = {
+        f"{account}date_joined__lte": cutoff,
+        f"{votes}__gte": settings.REPORTER_MIN_VOTES,
+    }
+    return Q(**{f"{account}is_staff": True}) | Q(**established)
 
 
 def resolve_reports(*, questions: Iterable[Question], moderator: User) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import secrets
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -146,9 +147,23 @@ class Counts:
     # reads these counts from memcached sees the same stamp, and rendered results keyed by it
     # (polls/fragments.py) are exactly as fresh as the counts.
     stamp: str = field(default_factory=lambda: secrets.token_hex(8), compare=False)
+    # When these counts were read from MySQL (time.time()). A vote moves cached counts in place
+    # (polls.services) without reading MySQL again: the moved copy keeps this moment and expires
+    # COUNTS_CACHE_SECONDS after it, so no cached count outlives that bound.
+    read_at: float = field(default_factory=time.time, compare=False)
 
     def for_choice(self, choice_id: int) -> int:
         return self.by_choice.get(choice_id, 0)
+
+    def moved(self, *, voters: int, choices: Iterable[int], previous: Iterable[int]) -> Counts:
+        """These counts after one ballot changed from ``previous`` to ``choices`` (and
+        ``voters`` more people voted), with a new stamp."""
+        by_choice = dict(self.by_choice)
+        for choice_id in previous:
+            by_choice[choice_id] = by_choice.get(choice_id, 0) - 1
+        for choice_id in choices:
+            by_choice[choice_id] = by_choice.get(choice_id, 0) + 1
+        return Counts(voters=self.voters + voters, by_choice=by_choice, read_at=self.read_at)
 
 
 def _totals(rows: QuerySet, key: str, total: Aggregate) -> dict[Any, int]:

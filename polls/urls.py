@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from polls import views
+from polls import feeds, views
+from polls.whole_responses import cached_whole
 
 app_name = "polls"
 
@@ -10,10 +11,16 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("tags/", views.tag_list, name="tags"),
     path("tags/<str:slug>/", views.tag_detail, name="tag"),
+    path("tags/<str:slug>/activity/", views.tag_activity, name="tag_activity"),
     path("search/", views.search_view, name="search"),
     path("ask/", views.ask, name="ask"),
     path("ask/pending/", views.ask_pending, name="ask_pending"),
     path("q/<str:slug>/", views.question_detail, name="question"),
+    path("q/<str:slug>/activity/", views.question_activity, name="question_activity"),
+    # A question as open data; slugs never hold a dot, so these never shadow a question.
+    path("q/<str:slug>.json", views.question_json, name="question_json"),
+    path("q/<str:slug>.csv", views.question_csv, name="question_csv"),
+    path("data/", views.data_page, name="data"),
     path("q/<str:slug>/vote/", views.vote, name="vote"),
     # An anonymous visitor's pick, held until they log in, sign up or give an email address.
     path("q/<str:slug>/almost-there/", views.almost_there, name="almost_there"),
@@ -25,6 +32,10 @@ urlpatterns = [
     path("oembed/", views.oembed, name="oembed"),
     path("share-card.png", views.generic_share_card, name="share_card"),
     path("time-zone/", views.time_zone, name="time_zone"),
+    # Atom feeds, kept whole in memcached.
+    path("feeds/new/", cached_whole(feeds.NewQuestionsFeed()), name="feed_new"),
+    path("feeds/closed/", cached_whole(feeds.ClosedQuestionsFeed()), name="feed_closed"),
+    path("feeds/tags/<str:slug>/", cached_whole(feeds.TagFeed()), name="feed_tag"),
     # Staff insights: their own URLconf, with no namespace of its own, so the names stay
     # polls:insights, polls:insights_activity...
     path("insights/", include("polls.insights.urls")),

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from urllib.parse import urlencode, urlsplit
 
 from csp.decorators import csp_replace
@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.contrib.auth.views import redirect_to_login
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
 from django.http import (
@@ -32,11 +33,15 @@ from accounts import emails, throttles
 from accounts import services as account_services
 from accounts.forms import EmailVoteForm
 from beebeta import analytics, links, replica, time_zones
+from beebeta.edge import edge_cacheable
 from beebeta.request_types import AuthenticatedHttpRequest
-from beebeta.views import too_many_requests
+from beebeta.views import too_many_requests, too_many_requests_on, wait_words
 from polls import (
+    cache_keys,
     cards,
     fragments,
+    groups,
+    open_data,
     picks,
     ratelimit,
     reads,
@@ -45,7 +50,9 @@ from polls import (
     share_card,
     sharing,
 )
-from polls.forms import AskForm, ReportForm, VoteForm
+from polls.forms import AskForm, ReportForm, RequestUploads, VoteForm
+from polls.insights import figures
+from polls.insights.charts import HEAT_LEGEND, HeatmapChart
 from polls.insights.counting import count_view
 from polls.models import QUESTION_TITLE_LENGTH, Question, Tag
 from polls.paging import DEFAULT_ORDER, ORDERS
@@ -95,6 +102,7 @@ def tag_list(request: HttpRequest) -> HttpResponse:
     return render(request, "polls/tag_list.html", {"tags": reads.tag_cloud()})
 
 
+@edge_cacheable
 @require_GET
 @replica.lag_tolerant
 def tag_detail(request: HttpRequest, slug: str) -> HttpResponse:
@@ -119,6 +127,54 @@ def search_view(request: HttpRequest) -> HttpResponse:
     return render(request, "polls/search.html", context)
 
 
+# A public heatmap is kept this long: the roll-ups it reads move once a minute at most.
+ACTIVITY_CACHE_SECONDS = 300
+
+
+@require_GET
+def question_activity(request: HttpRequest, slug: str) -> HttpResponse:
+    question = _get_public_question(request, slug).question
+    return _render_activity(request, f"q:{question.pk}", question=question)
+
+
+@require_GET
+def tag_activity(request: HttpRequest, slug: str) -> HttpResponse:
+    tag = reads.tag(slug)
+    if tag is None:
+        raise Http404("No such tag.")
+    return _render_activity(request, f"t:{tag.pk}", tag=tag)
+
+
+def _render_activity(
+    request: HttpRequest, scope: str, *, question: Question | None = None, tag: Tag | None = None
+) -> HttpResponse:
+    """The weekday x hour activity of a question or a tag, by group, in the reader's time zone
+    (the ``tz`` cookie), cached per zone: one query when it is not."""
+    zone = timezone.get_current_timezone()
+    key = cache_keys.activity(scope, zone.key)
+    heatmap = cache.get(key)
+    if heatmap is None:
+        heatmap = figures.public_heatmap(
+            now=timezone.now(),
+            zone=zone,
+            minimum=groups.minimum(),
+            question_id=question.pk if question else None,
+            tag_id=tag.pk if tag else None,
+        )
+        cache.set(key, heatmap, ACTIVITY_CACHE_SECONDS)
+    context = {
+        "question": question,
+        "tag": tag,
+        "heatmap": heatmap,
+        "charts": [HeatmapChart.of(grid) for grid in heatmap.grids],
+        "heat_legend": HEAT_LEGEND,
+        "zone": heatmap.zone,
+        "hour_labels": [f"{hour:02d}" for hour in range(24)],
+        "minimum": groups.minimum(),
+    }
+    return render(request, "polls/activity.html", context)
+
+
 def _get_public_question(
     request: HttpRequest, slug: str, *, results: bool = False
 ) -> reads.QuestionPage:
@@ -131,6 +187,7 @@ def _get_public_question(
     return page
 
 
+@edge_cacheable
 @require_GET
 def question_detail(request: HttpRequest, slug: str) -> HttpResponse:
     try:
@@ -143,7 +200,12 @@ def question_detail(request: HttpRequest, slug: str) -> HttpResponse:
     asked, error = _as_of(request, page)
     extra = {"as_of_error": error, "share_card": share_card.card_for(page, request)}
     response = _render_question(
-        request, page, _refused_vote(request, page), extra=extra, asked=asked
+        request,
+        page,
+        _refused_vote(request, page),
+        extra=extra,
+        asked=asked,
+        without_new=request.GET.get("without") == "new",
     )
     if error:
         response.status_code = 400
@@ -184,8 +246,9 @@ def _render_question(
     *,
     extra: dict | None = None,
     asked: fragments.AsOf | None = None,
+    without_new: bool = False,
 ) -> HttpResponse:
-    context = fragments.question_parts(page, form=form, asked=asked)
+    context = fragments.question_parts(page, form=form, asked=asked, without_new=without_new)
     # Where no form is shown (the question has closed), why the vote was refused.
     context["vote_errors"] = form.errors.get("choice", []) if form and context["closed"] else []
     context.update(extra or {})
@@ -349,18 +412,46 @@ def ask(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = _active_user(request)
     if request.method == "GET":
         return _render_ask(request, AskForm(user=user, initial=_searched_title(request)))
-    form = AskForm(request.POST, request.FILES, user=user)
+    uploads = RequestUploads(request)
+    form = AskForm(request.POST, request.FILES, user=user, uploads=uploads)
     rearranged = _rearranged(request, form)
     if rearranged is not None:
-        return _render_ask(request, rearranged)
+        return _render_ask(request, rearranged, uploads=uploads)
     if not form.is_valid():
-        return _render_ask(request, form, status=400)
+        return _render_ask(request, form, status=400, uploads=uploads)
     title = form.cleaned_data["title"]
     similar = [] if request.POST.get("confirm") else search.similar_questions(title)
     if similar:
         return _render_ask(request, form, similar=similar)
-    question = services.ask_question(author=user, **form.question_fields())
+    slow_down = _question_refusal(request)
+    if slow_down is not None:
+        return _render_ask(request, form, slow_down=slow_down)
+    try:
+        question = services.ask_question(author=user, **form.question_fields())
+    except services.TooManyWaiting as exc:
+        # Only a moderator's decision frees a place: no time to retry after.
+        waiting = (
+            f"You have {exc.waiting} questions waiting for a moderator, the most one account "
+            "may have. Everything you typed is still here: send it again once they have been "
+            "looked at (your profile shows where they stand)."
+        )
+        return _render_ask(request, form, slow_down=(waiting, None))
     return _asked(request, question)
+
+
+def _question_refusal(request: HttpRequest) -> tuple[str, int] | None:
+    """Count a question about to be posted; when a limit refuses it, why and the seconds to
+    wait. Counted only now: a typo or a look at similar questions costs nothing, and forty
+    posts at once still count one by one (ratelimit.allow)."""
+    retry_after = ratelimit.question_refusal(request)
+    if retry_after is None:
+        return None
+    reason = (
+        "Too many questions came from your account or your address in a short time, so this "
+        "one was not posted. Everything you typed is still here: send it again in "
+        f"{wait_words(retry_after)}."
+    )
+    return reason, retry_after
 
 
 def _searched_title(request: HttpRequest) -> dict[str, str]:
@@ -404,10 +495,29 @@ def _row(value: str) -> int | None:
 
 
 def _render_ask(
-    request: HttpRequest, form: AskForm, *, similar: list[Question] | None = None, status: int = 200
+    request: HttpRequest,
+    form: AskForm,
+    *,
+    similar: list[Question] | None = None,
+    status: int = 200,
+    uploads: RequestUploads | None = None,
+    slow_down: tuple[str, int | None] | None = None,
 ) -> HttpResponse:
+    """The ask page; a 429 with the reason on top when a limit refused the question
+    (``slow_down``: the reason and the seconds to wait, if known) or one of its pictures."""
+    if slow_down is None and uploads is not None and uploads.retry_after is not None:
+        slow_down = (
+            "Too many pictures came from your account or your address in a short time, so "
+            "the ones marked below were not read. Everything else is kept: choose them again "
+            f"in {wait_words(uploads.retry_after)}.",
+            uploads.retry_after,
+        )
     context = {"form": form, "choices": form.choices, "similar": similar or []}
-    return render(request, "polls/ask.html", context, status=status)
+    context["slow_down"] = slow_down[0] if slow_down else ""
+    response = render(request, "polls/ask.html", context, status=status)
+    if slow_down:
+        return too_many_requests_on(response, retry_after=slow_down[1])
+    return response
 
 
 @login_required
@@ -430,7 +540,17 @@ def report(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
         return redirect(question)
     form = ReportForm(request.POST if request.method == "POST" else None)
     if form.is_bound and form.is_valid():
-        return _file_report(request, question, user, form)
+        retry_after = ratelimit.report_refusal(request)
+        if retry_after is None:
+            return _file_report(request, question, user, form)
+        slow_down = (
+            "Too many reports came from your account or your address in a short time, so "
+            "this one was not sent. What you wrote is still here: send it again in "
+            f"{wait_words(retry_after)}."
+        )
+        context = {"question": question, "form": form, "already": False, "slow_down": slow_down}
+        response = render(request, "polls/report.html", context)
+        return too_many_requests_on(response, retry_after=retry_after)
     already = question.reports.filter(reporter=user).exists()
     context = {"question": question, "form": form, "already": already}
     return render(request, "polls/report.html", context, status=400 if form.is_bound else 200)
@@ -587,3 +707,53 @@ def time_zone(request: HttpRequest) -> HttpResponse:
         current = chosen[:64]
     context = {"zones": time_zones.known_zones(), "current": current, "next": back, "error": error}
     return render(request, "polls/time_zone.html", context, status=400 if error else 200)
+
+
+# --- Open data ------------------------------------------------------------------------------
+
+
+def _open_record(slug: str) -> dict:
+    data = open_data.question_record(slug)
+    if data is None:
+        raise Http404("No such question.")
+    return data
+
+
+def _shared_data(response: HttpResponse) -> HttpResponse:
+    # Open data may be read by a page on any site; it carries no cookie and no one's data.
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@require_GET
+def question_json(request: HttpRequest, slug: str) -> HttpResponse:
+    data = _open_record(slug)
+    document = {
+        "licence": open_data.LICENCE,
+        "licence_url": open_data.LICENCE_URL,
+        "url": links.absolute(data["path"], request),
+        "question": data,
+    }
+    return _shared_data(JsonResponse(document, json_dumps_params={"ensure_ascii": False}))
+
+
+@require_GET
+def question_csv(request: HttpRequest, slug: str) -> HttpResponse:
+    data = _open_record(slug)
+    response = HttpResponse(open_data.question_csv(data), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'inline; filename="{data["slug"]}.csv"'
+    return _shared_data(response)
+
+
+@require_GET
+def data_page(request: HttpRequest) -> HttpResponse:
+    dump = open_data.latest_dump()
+    context = {
+        "dump": dump,
+        "dump_time": datetime.fromisoformat(dump["generated_at"]) if dump else None,
+        "licence": open_data.LICENCE,
+        "licence_url": open_data.LICENCE_URL,
+        "columns": open_data.CSV_COLUMNS,
+        "keep": open_data.KEEP_DUMPS,
+    }
+    return render(request, "polls/data.html", context)

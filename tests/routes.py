@@ -36,6 +36,23 @@ ROUTES = {
     "polls:tag": Route(PUBLIC, READ),
     "polls:search": Route(PUBLIC, READ),
     "polls:question": Route(PUBLIC, READ),
+    # Activity by weekday and hour, by group, of a question and of a tag.
+    "polls:question_activity": Route(PUBLIC, READ),
+    "polls:tag_activity": Route(PUBLIC, READ),
+    # A question as open data, and the page of the nightly dumps.
+    "polls:question_json": Route(PUBLIC, READ, html=False),
+    "polls:question_csv": Route(PUBLIC, READ, html=False),
+    "polls:data": Route(PUBLIC, READ),
+    "polls:feed_new": Route(PUBLIC, READ, html=False),
+    "polls:feed_closed": Route(PUBLIC, READ, html=False),
+    "polls:feed_tag": Route(PUBLIC, READ, html=False),
+    "about": Route(PUBLIC, READ),
+    "privacy": Route(PUBLIC, READ),
+    # For search engines and browsers.
+    "robots_txt": Route(PUBLIC, READ, html=False),
+    "favicon": Route(PUBLIC, READ, html=False),
+    "sitemap_index": Route(PUBLIC, READ, html=False),
+    "sitemap_section": Route(PUBLIC, READ, html=False),
     "polls:ask": Route(MEMBER, FORM),
     "polls:ask_pending": Route(MEMBER, READ),
     "polls:vote": Route(MEMBER, ACTION),
@@ -56,6 +73,7 @@ ROUTES = {
     "polls:insights_activity": Route(STAFF, READ),
     "polls:insights_signups": Route(STAFF, READ),
     "polls:insights_moderation": Route(STAFF, READ),
+    "polls:insights_integrity": Route(STAFF, READ),
     "accounts:login": Route(PUBLIC, FORM),
     "accounts:logout": Route(PUBLIC, ACTION),
     "accounts:password_change": Route(MEMBER, FORM),
@@ -119,17 +137,23 @@ def address(name: str, *, question_slug: str, tag_slug: str) -> str:
     """The address of a route, with the objects named where the route takes an argument."""
     kwargs = {
         "polls:tag": {"slug": tag_slug},
+        "polls:tag_activity": {"slug": tag_slug},
+        "polls:feed_tag": {"slug": tag_slug},
+        "sitemap_section": {"section": "questions"},
         "accounts:password_reset_confirm": {"uidb64": "MQ", "token": "set-password"},
         "accounts:email_link": {"token": LINK_TOKEN},
         "accounts:email_link_again": {"token": LINK_TOKEN},
     }.get(name)
     if name in (
         "polls:question",
+        "polls:question_json",
+        "polls:question_csv",
         "polls:vote",
         "polls:report",
         "polls:link_copied",
         "polls:almost_there",
         "polls:withdraw",
+        "polls:question_activity",
         "polls:embed",
     ):
         kwargs = {"slug": question_slug}

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import copy
 import os
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import boto3
 import pytest
@@ -26,6 +28,20 @@ from deploy.stack.services import renditions_only_policy
 ENDPOINT = os.environ.get("BEEBETA_TEST_S3_ENDPOINT", "")
 PUBLIC_CACHE = "public, max-age=31536000, immutable"
 PRIVATE_CACHE = "private, no-store"
+
+
+def anonymous_get(url: str) -> tuple[int, bytes]:
+    # No credentials and no signature: what a visitor's browser (or the CDN) would send.
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback http
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, b""
+
+
+def unsigned(url: str) -> str:
+    scheme, netloc, path, _, _ = urlsplit(url)
+    return urlunsplit((scheme, netloc, path, "", ""))
 
 
 @dataclass
@@ -66,7 +82,7 @@ def s3_storages(bucket: str) -> dict[str, dict[str, Any]]:
     media_options["object_parameters"] = {"CacheControl": PUBLIC_CACHE}
     backend = "storages.backends.s3.S3Storage"
     return {
-        "default": {"BACKEND": backend, "OPTIONS": media_options},
+        "default": {"BACKEND": "beebeta.media_storage.MediaStorage", "OPTIONS": media_options},
         "originals": {"BACKEND": backend, "OPTIONS": originals_options},
     }
 

@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from accounts.models import EmailLink
-from polls import services
+from polls import history, integrity, services
 from polls.models import Choice, Image, Question, Tag
 from tests.routes import ANONYMOUS, LINK_TOKEN, MEMBER, STAFF
 
@@ -101,9 +101,17 @@ def build_site(*, member_password: str, staff_user, pictures: list[Image] | None
             choice = list(voted.choices.all())[n % voted.choices.count()]
             services.cast_vote(user=voter, question=voted, choice_ids=[choice.pk])
     services.cast_vote(user=member, question=ramen, choice_ids=[ramen.choices.last().pk])
+    # Twenty more brand-new accounts on the long question at once: its integrity panel flags a
+    # burst and many new accounts, and staff insights list it.
+    for n in range(20):
+        pusher = User.objects.create_user(username=f"pusher{n}")
+        services.cast_vote(user=pusher, question=long, choice_ids=[long.choices.first().pk])
     # Closed once its votes are in.
     Question.objects.filter(pk=closed.pk).update(closes_at=now - timedelta(hours=1))
     services.report_question(question=ramen, reporter=voters[0], reason="spam", details="An ad.")
+    # What the timers release: the history's group splits and the integrity panels.
+    history.take_snapshot()
+    integrity.refresh()
     # A link as if emailed to the member, for the page it opens (tests/routes.py's LINK_TOKEN).
     EmailLink.objects.create(
         user=member,

@@ -5,8 +5,10 @@ from __future__ import annotations
 import copy
 
 import pytest
+from pymemcache.client.base import Client as PymemcacheClient
 
 from deploy.stack.processes import free_port
+from deploy.stack.services import start_memcached
 from tests.conftest import unreachable_database
 
 HEALTHY = {"status": "ok", "database": "ok", "cache": "ok"}
@@ -70,3 +72,38 @@ def test_plain_http_health_check_is_not_redirected_to_https(client, db, settings
     home = client.get("/")
     assert home.status_code == 301
     assert home["Location"] == "https://testserver/"
+
+
+def memcached_connections_opened(clients: list[PymemcacheClient]) -> int:
+    """Connections the memcached nodes have accepted since they started, all of them summed."""
+    return sum(int(client.stats()[b"total_connections"]) for client in clients)
+
+
+def test_checks_reuse_their_memcached_connections(client, db, settings, figure):
+    nodes = settings.CACHES["default"]["LOCATION"]
+    assert len(nodes) == 2, "the test services' two memcached nodes"
+    # One connection each for reading the figures, kept for the whole test.
+    stats = [PymemcacheClient(node) for node in nodes]
+    assert client.get("/healthz").json() == HEALTHY
+    before = memcached_connections_opened(stats)
+    for _ in range(50):
+        assert client.get("/healthz").json() == HEALTHY
+    opened = memcached_connections_opened(stats) - before
+    figure(f"50 health checks opened {opened} memcached connections")
+    assert opened == 0
+    for node in stats:
+        node.close()
+
+
+def test_a_node_back_from_the_dead_is_ok_at_the_next_check(client, db, settings, tmp_path):
+    # The probe keeps its client, yet tries a failed node again at every check.
+    port = free_port()
+    caches = copy.deepcopy(settings.CACHES)
+    caches["default"]["LOCATION"] = [f"127.0.0.1:{port}"]
+    settings.CACHES = caches
+    assert client.get("/healthz").json()["cache"] == "unreachable"
+    memcached = start_memcached(port, log_dir=tmp_path)
+    try:
+        assert client.get("/healthz").json() == HEALTHY
+    finally:
+        memcached.stop()

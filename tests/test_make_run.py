@@ -9,6 +9,7 @@ loopback, and the fixture ends make's own process group, nothing else.
 
 from __future__ import annotations
 
+import gzip
 import http.client
 import json
 import os
@@ -186,6 +187,24 @@ def test_make_run_serves_static_files_and_local_media(made_run):
     # Confined to MEDIA_ROOT: the database next to it is out of reach.
     assert made_run.request("GET", "/media/../db.sqlite3").status in (400, 404)
     assert made_run.request("GET", "/media/%2e%2e/db.sqlite3").status in (400, 404)
+
+
+def test_make_run_writes_the_open_data_dump_and_links_it(made_run):
+    # The background loop writes it as the server starts; /data/ reads it once it is complete.
+    folder = made_run.site.root / "var" / "media" / "open-data"
+    deadline = time.monotonic() + 60
+    while not list(folder.glob("*/manifest.json")):
+        assert time.monotonic() < deadline, "no open data dump:\n" + made_run.output
+        time.sleep(0.5)
+    page = made_run.request("GET", "/data/")
+    assert page.status == 200
+    links = re.findall(r'href="(/media/open-data/[^"]+\.gz)"', page.body)
+    assert len(links) == 2, page.body
+    for link in links:
+        dump = made_run.request("GET", link)
+        assert dump.status == 200
+        body = gzip.decompress(dump.body.encode("latin-1")).decode()
+        assert "which-restaurant-serves-the-best-ramen" in body
 
 
 PICTURE_SNIPPET = """

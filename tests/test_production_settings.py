@@ -66,6 +66,31 @@ def test_production_never_serves_files_from_django(tmp_path):
     assert manage(production_env(tmp_path), "check").returncode == 0
 
 
+def test_session_and_csrf_cookies_are_host_only_under_https(tmp_path):
+    # __Host-: browsers keep them only Secure, without a Domain, for the path /.
+    script = (
+        "from django.conf import settings as s; print(s.SESSION_COOKIE_NAME, s.CSRF_COOKIE_NAME,"
+        " s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_DOMAIN,"
+        " s.CSRF_COOKIE_DOMAIN, s.SESSION_COOKIE_PATH, s.CSRF_COOKIE_PATH)"
+    )
+    result = manage(production_env(tmp_path), "shell", "--no-imports", "-c", script)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "__Host-sessionid",
+        "__Host-csrftoken",
+        "True",
+        "True",
+        "None",
+        "None",
+        "/",
+        "/",
+    ]
+    # Plain HTTP (make run): a __Host- cookie would be refused there, so the usual names.
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DATA_DIR": str(tmp_path)}
+    result = manage(env, "shell", "--no-imports", "-c", script)
+    assert result.stdout.split()[:2] == ["sessionid", "csrftoken"]
+
+
 @pytest.mark.parametrize(
     ("value", "message"),
     [

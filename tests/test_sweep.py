@@ -40,7 +40,11 @@ PHOTOGRAPHED = {
     (MEMBER, "polls:question"): "question",
     (MEMBER, "polls:ask"): "ask",
     (STAFF, "polls:insights"): "insights",
+    (ANONYMOUS, "polls:question_activity"): "question-activity",
+    (STAFF, "polls:insights_integrity"): "insights-integrity",
     (ANONYMOUS, "polls:embed"): "embed",
+    (ANONYMOUS, "polls:data"): "data",
+    (ANONYMOUS, "privacy"): "privacy",
 }
 
 MEASURE = """

@@ -289,16 +289,17 @@ def s3_available() -> bool:
 
 
 def renditions_only_policy(bucket: str) -> str:
-    """The media bucket's policy, as JSON: anyone may read renditions (display/, thumbs/) and
-    share cards (cards/) and nobody the originals, as only CloudFront may read them in
-    production."""
+    """The media bucket's policy, as JSON: anyone may read renditions (display/, thumbs/), share
+    cards (cards/) and the open data dumps (open-data/) and nobody the originals, as only
+    CloudFront may read them in production."""
     statement = {
         "Sid": "CdnReadsRenditions",
         "Effect": "Allow",
         "Principal": "*",
         "Action": "s3:GetObject",
         "Resource": [
-            f"arn:aws:s3:::{bucket}/{prefix}/*" for prefix in ("display", "thumbs", "cards")
+            f"arn:aws:s3:::{bucket}/{prefix}/*"
+            for prefix in ("display", "thumbs", "cards", "open-data")
         ],
     }
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]})

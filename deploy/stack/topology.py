@@ -72,6 +72,10 @@ LB_ADDRESS = "127.0.0.2"
 BUCKET = "beebeta-media"
 # seed_demo's documented default for the demo and staff users (README.md).
 DEMO_PASSWORD = "beebeta-demo"  # noqa: S105
+# The session and CSRF cookies' names under HTTPS=true (beebeta/settings.py), for the clients
+# that send them by hand (tests/stack/storm.py, bench/).
+SESSION_COOKIE = "__Host-sessionid"
+CSRF_COOKIE = "__Host-csrftoken"
 WORKERS_PER_APP_SERVER = 2
 START_TIMEOUT = 60.0
 # Longer than a test server's: nginx and gunicorn first finish the requests in flight.
@@ -86,6 +90,8 @@ LAUNCHED = (
     "gunicorn-1",
     "gunicorn-2",
     "outbox",
+    "rankings",
+    "insights",
     *RELAYS,
 )
 STOP_ORDER = (*LAUNCHED, "s3", "memcached-1", "memcached-2", "replica", "mariadb")
@@ -249,8 +255,18 @@ class Stack:
     def process_names(cls, *, relays: bool) -> list[str]:
         """The processes of the stack, each of which gets a port of its own."""
         names = ["haproxy", "nginx-1", "nginx-2", "cdn", "gunicorn-1", "gunicorn-2"]
-        # The outbox's sender listens on nothing; its port stays unused.
-        names += ["mariadb", "replica", "memcached-1", "memcached-2", "s3", "outbox"]
+        # The outbox's sender and the rankings' and insights' loops listen on nothing; their ports
+        # stay unused.
+        names += [
+            "mariadb",
+            "replica",
+            "memcached-1",
+            "memcached-2",
+            "s3",
+            "outbox",
+            "rankings",
+            "insights",
+        ]
         return names + list(RELAYS) if relays else names
 
     def prepare_home(self) -> None:
@@ -297,8 +313,11 @@ class Stack:
             every: list[Future[Any]] = [*relays, *caches, static, *front, data, *media, balancer]
             for future in every:
                 future.result()
-        # What the send_outbox timer does in production, once the tables exist.
+        # What the send_outbox, refresh_rankings and refresh_insights timers do in production, once
+        # the tables exist.
         self.start_process("outbox", announce=announce)
+        self.start_process("rankings", announce=announce)
+        self.start_process("insights", announce=announce)
         self._wait_until_serving()
 
     def _make_certificate(self) -> None:
@@ -333,6 +352,7 @@ class Stack:
                 "ERROR_PAGES": str(self.error_pages),
                 "SNIPPETS": str(DEPLOY / "nginx"),
                 "ACCESS_LOG": str(folder / "access.log"),
+                "PAGE_CACHE": str(folder / "page-cache"),
             },
         )
         self._write_nginx(folder, site)
@@ -439,6 +459,15 @@ class Stack:
             # The emails go to the console backend (no EMAIL_HOST): into this process's log.
             argv = [sys.executable, "manage.py", "send_outbox", "--every", "2", "-v", "0"]
             return Proc(name, argv, log, port, extra_env={"REQUEST_LOG": "false"})
+        if name == "rankings":
+            # The lists' order follows the votes within RANKING_REFRESH_SECONDS: votes never
+            # refresh it themselves.
+            argv = [sys.executable, "manage.py", "refresh_rankings", "--follow", "-v", "0"]
+            return Proc(name, argv, log, port, extra_env={"REQUEST_LOG": "false"})
+        if name == "insights":
+            # Every minute here, where production's timer runs every five: a test waits less.
+            argv = [sys.executable, "manage.py", "refresh_insights", "--every", "60", "-v", "0"]
+            return Proc(name, argv, log, port, extra_env={"REQUEST_LOG": "false"})
         if name.startswith("nginx-") or name == "cdn":
             folder = self.home / name
             nginx = find_executable("nginx")
@@ -474,7 +503,7 @@ class Stack:
         return proc
 
     def _ready(self, proc: Proc) -> bool:
-        if proc.name == "outbox":
+        if proc.name in ("outbox", "rankings", "insights"):
             return True  # it serves nothing; wait_until_ready has seen it alive
         if not tcp_accepts(proc.port):
             return False

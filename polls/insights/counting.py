@@ -41,11 +41,11 @@ from typing import TYPE_CHECKING
 from django.core.cache import cache, caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.db import transaction
-from django.db.models import BooleanField, Case, Count, F, Sum, Value, When
+from django.db.models import Count, F, Sum
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
-from accounts.user_groups import UserGroup, joined_recently, user_group
+from accounts.user_groups import UserGroup, joined_recently_column, user_group
 from polls import tallies
 from polls.cache_keys import (
     VIEW_FLUSH_LOCK,
@@ -58,6 +58,7 @@ from polls.models import (
     Ballot,
     GroupActivityHourly,
     QuestionDaily,
+    QuestionGroupHourly,
     QuestionHourly,
     VoteActivity,
 )
@@ -270,12 +271,14 @@ def _write_views(views: dict[tuple[int, int, str], int]) -> None:
     per_question: Counter[tuple[datetime, int]] = Counter()
     per_day: Counter[tuple[date, int]] = Counter()
     per_group: Counter[tuple[datetime, str]] = Counter()
+    per_question_group: Counter[tuple[datetime, int, str]] = Counter()
     for (hour, question_id, group), value in views.items():
         start = _hour_start(hour)
         per_question[start, question_id] += value
         per_day[start.date(), question_id] += value
         per_group[start, group] += value
-    _write_rollups(per_question, per_day, per_group, add=("views",))
+        per_question_group[start, question_id, group] += value
+    _write_rollups(per_question, per_day, per_group, per_question_group, add=("views",))
 
 
 # The roll-up tables and the unique keys of their rows.
@@ -283,13 +286,15 @@ _ROLLUPS = (
     (QuestionHourly, ("hour", "question")),
     (QuestionDaily, ("day", "question")),
     (GroupActivityHourly, ("hour", "group")),
+    (QuestionGroupHourly, ("hour", "question", "group")),
 )
 
 
 def _write_rollups(
     *figures: dict[tuple, int], add: Sequence[str] = (), replace: Sequence[str] = ()
 ) -> None:
-    """Per question and hour, per question and day, per group and hour: {key: value} each,
+    """Per question and hour, per question and day, per group and hour, per question, group and
+    hour: {key: value} each,
     added to the column named in ``add`` or written over the one in ``replace``, in one
     transaction so that the three tables never disagree."""
     with transaction.atomic():
@@ -331,38 +336,46 @@ def copy_first_votes(*, now: datetime, hours: int = VOTE_RECOUNT_HOURS) -> None:
         if row["hour"] >= start:
             hourly[row["hour"], row["question_id"]] = row["votes"]
         daily[row["hour"].date(), row["question_id"]] += row["votes"]
-    per_group = _group_votes({question_id for _, question_id in hourly}, start, end)
-    _write_rollups(hourly, daily, per_group, replace=("votes",))
+    question_ids = {question_id for _, question_id in hourly}
+    per_question_group = _group_votes(question_ids, start, end)
+    # Every hour of the window gets a row per group, as for each question.
+    per_group: Counter[tuple[datetime, str]] = Counter()
+    hour = start
+    while hour < end:
+        for group in (UserGroup.NEW.value, UserGroup.ESTABLISHED.value):
+            per_group[hour, group] = 0
+        hour += timedelta(hours=1)
+    for (hour, _, group), votes in per_question_group.items():
+        per_group[hour, group] += votes
+    _write_rollups(hourly, daily, per_group, per_question_group, replace=("votes",))
 
 
 def _group_votes(
     question_ids: set[int], start: datetime, end: datetime
-) -> dict[tuple[datetime, str], int]:
-    """First votes per hour and group; every hour of the window gets a row, so a
-    withdrawn vote lowers the figure instead of leaving the old one."""
-    found: dict[tuple[datetime, str], int] = defaultdict(int)
+) -> dict[tuple[datetime, int, str], int]:
+    """First votes per hour, question and group; every hour of the window gets a row for each
+    question and group, so a withdrawn vote lowers the figure instead of leaving the old one."""
+    found: dict[tuple[datetime, int, str], int] = defaultdict(int)
     if question_ids:
-        new_then = When(
-            joined_recently(joined="user__date_joined", at=F("created_at")), then=Value(True)
-        )
         rows = (
             Ballot.objects.filter(
                 question_id__in=sorted(question_ids), created_at__gte=start, created_at__lt=end
             )
             .annotate(
                 at=TruncHour("created_at"),
-                new=Case(new_then, default=Value(False), output_field=BooleanField()),
+                new=joined_recently_column(joined="user__date_joined", at=F("created_at")),
             )
-            .values("at", "new")
+            .values("at", "question_id", "new")
             .annotate(ballots=Count("pk"))
             .order_by()
         )
         for row in rows:
             group = UserGroup.NEW.value if row["new"] else UserGroup.ESTABLISHED.value
-            found[row["at"], group] += row["ballots"]
+            found[row["at"], row["question_id"], group] += row["ballots"]
     hour, every_hour = start, {}
     while hour < end:
-        for group in (UserGroup.NEW.value, UserGroup.ESTABLISHED.value):
-            every_hour[hour, group] = found.get((hour, group), 0)
+        for question_id in question_ids:
+            for group in (UserGroup.NEW.value, UserGroup.ESTABLISHED.value):
+                every_hour[hour, question_id, group] = found.get((hour, question_id, group), 0)
         hour += timedelta(hours=1)
     return every_hour

@@ -13,6 +13,7 @@ MySQL needs no time-zone tables).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -29,6 +30,7 @@ from polls.models import (
     GroupActivityHourly,
     Question,
     QuestionDaily,
+    QuestionGroupHourly,
     QuestionHourly,
     Report,
 )
@@ -145,6 +147,8 @@ class Cell:
     hour: int
     views: int = 0
     votes: int = 0
+    # Some activity, but less than the public pages' minimum: not shown.
+    hidden: bool = False
 
     @property
     def activity(self) -> int:
@@ -211,6 +215,65 @@ class Heatmap:
 def activity_heatmap(*, now: datetime, zone: ZoneInfo, days: int = HEATMAP_DAYS) -> Heatmap:
     """Views and first votes per weekday and local hour in ``zone``, per group: one query."""
     start, end = window_start(now, days), hour_of(now) + HOUR
+    rows = GroupActivityHourly.objects.filter(hour__gte=start, hour__lt=end).values_list(
+        "hour", "group", "views", "votes"
+    )
+    return _heatmap(rows, zone=zone, start=start, end=end)
+
+
+def public_heatmap(
+    *,
+    now: datetime,
+    zone: ZoneInfo,
+    minimum: int,
+    question_id: int | None = None,
+    tag_id: int | None = None,
+    days: int = HEATMAP_DAYS,
+) -> Heatmap:
+    """The same for one question, or for the public questions of one tag, from the per-question
+    roll-ups: one query. A cell with some activity but less than ``minimum`` is hidden (shown
+    as fewer than ``minimum``, counted in no sum), so no cell narrows down to a few people.
+
+    A tag's cell adds up only its questions' cells that their own pages show: otherwise the
+    tag's figure minus one question's would give another question's hidden cell."""
+    start, end = window_start(now, days), hour_of(now) + HOUR
+    rows = QuestionGroupHourly.objects.filter(hour__gte=start, hour__lt=end)
+    if question_id is not None:
+        rows = rows.filter(question_id=question_id)
+    elif tag_id is not None:
+        rows = rows.filter(question__tags__id=tag_id, question__status__in=PUBLIC_STATUSES)
+    else:
+        raise ValueError("A public heatmap is of a question or of a tag.")
+    per_question: dict[int, list[tuple[datetime, str, int, int]]] = {}
+    for question, hour, group, views, votes in rows.values_list(
+        "question_id", "hour", "group", "views", "votes"
+    ):
+        per_question.setdefault(question, []).append((hour, group, views, votes))
+    shown = [
+        _heatmap(question_rows, zone=zone, start=start, end=end, minimum=minimum)
+        for question_rows in per_question.values()
+    ]
+    total = _heatmap([], zone=zone, start=start, end=end)
+    for heatmap in shown:
+        for grid, into in zip(heatmap.grids, total.grids, strict=True):
+            for cell, sum_cell in zip(grid.cells, into.cells, strict=True):
+                sum_cell.views += cell.views
+                sum_cell.votes += cell.votes
+                # Nothing shown, but some hidden activity: "fewer than k" rather than none.
+                sum_cell.hidden = (sum_cell.hidden or cell.hidden) and not sum_cell.activity
+    _hide_below(total.grids, minimum)
+    total.hours = _hours_of_day(total.grids)
+    return total
+
+
+def _heatmap(
+    rows: Iterable[tuple[datetime, str, int, int]],
+    *,
+    zone: ZoneInfo,
+    start: datetime,
+    end: datetime,
+    minimum: int = 0,
+) -> Heatmap:
     grids = {
         group.value: GroupGrid(
             group=group.value,
@@ -219,9 +282,6 @@ def activity_heatmap(*, now: datetime, zone: ZoneInfo, days: int = HEATMAP_DAYS)
         )
         for group in UserGroup
     }
-    rows = GroupActivityHourly.objects.filter(hour__gte=start, hour__lt=end).values_list(
-        "hour", "group", "views", "votes"
-    )
     for moment, group, views, votes in rows:
         if group not in grids:
             continue
@@ -231,9 +291,18 @@ def activity_heatmap(*, now: datetime, zone: ZoneInfo, days: int = HEATMAP_DAYS)
         cell = grids[group].rows[local.weekday()][local.hour]
         cell.views += views
         cell.votes += votes
+    _hide_below(list(grids.values()), minimum)
     heatmap = Heatmap(zone=zone.key, start=start, end=end, grids=list(grids.values()))
     heatmap.hours = _hours_of_day(heatmap.grids)
     return heatmap
+
+
+def _hide_below(grids: list[GroupGrid], minimum: int) -> None:
+    for grid in grids:
+        for cell in grid.cells:
+            if 0 < cell.activity < minimum:
+                cell.views = cell.votes = 0
+                cell.hidden = True
 
 
 def _hours_of_day(grids: list[GroupGrid]) -> list[HourOfDay]:

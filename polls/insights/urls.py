@@ -11,4 +11,5 @@ urlpatterns = [
     path("activity/", views.insights_activity, name="insights_activity"),
     path("signups/", views.insights_signups, name="insights_signups"),
     path("moderation/", views.insights_moderation, name="insights_moderation"),
+    path("integrity/", views.insights_integrity, name="insights_integrity"),
 ]

@@ -1,4 +1,4 @@
-"""Staff insights pages: popularity, activity, sign-ups and moderation load.
+"""Staff insights pages: popularity, activity, sign-ups, moderation load and integrity.
 
 The figures come from polls.insights.figures and the charts' geometry from
 polls.insights.charts; these views only check access and read the page's options.
@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET
 
 from beebeta import replica
 from beebeta.request_types import AuthenticatedHttpRequest
+from polls import covoting, integrity
 from polls.insights import counting, figures
 from polls.insights.charts import HEAT_LEGEND, FunnelChart, HeatmapChart, moderation_charts
 
@@ -121,6 +122,25 @@ def _signups(days: int) -> dict[str, Any]:
     }
 
 
+@require_GET
+@staff_only
+def insights_integrity(request: HttpRequest) -> HttpResponse:
+    """Questions flagged as pushed lately, and the strongest co-voting: two queries, both read
+    from what refresh_insights released."""
+    now = timezone.now()
+    flagged = [
+        (check, integrity.integrity_of(check)) for check in integrity.recently_flagged(now=now)
+    ]
+    context = {
+        "flagged": flagged,
+        "pairs": list(covoting.strongest_pairs()),
+        "recent_hours": int(integrity.RECENT.total_seconds() // 3600),
+        "co_voting_minimum": covoting.minimum(),
+        "section": "integrity",
+    }
+    return render(request, "insights/integrity.html", context)
+
+
 @functools.cache
 def _known_zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
@@ -134,4 +154,6 @@ def _zone(name: str) -> ZoneInfo:
 
 
 def _choice(value: str, allowed: Sequence[int], default: int) -> int:
-    return int(value) if value.isdigit() and int(value) in allowed else default
+    # Compared as text, never converted: "²" passes isdigit() and then fails int(), and
+    # thousands of digits would be converted before being refused (both were a 500).
+    return next((option for option in allowed if value == str(option)), default)

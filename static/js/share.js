@@ -35,8 +35,27 @@
   }
   var button = copyBox.querySelector("button");
   var status = copyBox.querySelector("[role=status]");
-  var token = copyBox.querySelector("input[name=csrfmiddlewaretoken]");
   copyBox.hidden = false;
+
+  // Django's CSRF check compares a header with the csrftoken cookie. The page carries no token
+  // (it is the same for every visitor), so the script sends the cookie's value, making the
+  // cookie first if this browser has none: a random secret of Django's alphabet and length.
+  function csrfToken() {
+    var found = document.cookie.match(/(?:^|;\s*)csrftoken=([A-Za-z0-9]{32})(?:;|$)/);
+    if (found) {
+      return found[1];
+    }
+    var letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    var bytes = new Uint8Array(32);
+    window.crypto.getRandomValues(bytes);
+    var secret = "";
+    for (var i = 0; i < bytes.length; i++) {
+      secret += letters.charAt(bytes[i] % letters.length);
+    }
+    document.cookie = "csrftoken=" + secret + "; path=/; SameSite=Lax" +
+      (window.location.protocol === "https:" ? "; Secure" : "");
+    return secret;
+  }
 
   button.addEventListener("click", function () {
     navigator.clipboard.writeText(address(copyBox.dataset.sharePath)).then(
@@ -47,7 +66,7 @@
           method: "POST",
           credentials: "same-origin",
           keepalive: true,
-          headers: { "X-CSRFToken": token ? token.value : "" },
+          headers: { "X-CSRFToken": csrfToken() },
         }).catch(function () {});
       },
       function () {

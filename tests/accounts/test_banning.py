@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
@@ -18,15 +18,11 @@ CHANGELIST = reverse("admin:auth_user_changelist")
 
 @pytest.fixture
 def moderator(db):
-    """Staff who may change users, but is no superuser."""
+    """Staff in the Moderators group (who may ban), but no superuser."""
     user = User.objects.create_user(
         username="mo", email="mo@example.com", password="correct horse", is_staff=True
     )
-    user.user_permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label="auth", codename__in=["view_user", "change_user"]
-        )
-    )
+    user.groups.add(Group.objects.get(name="Moderators"))
     return user
 
 

@@ -83,7 +83,7 @@ def test_cloudfront_may_read_renditions_and_static_files_only(template):
     (statement,) = allowed
     assert statement["Principal"] == {"Service": "cloudfront.amazonaws.com"}
     prefixes = [r["Fn::Sub"].split("}/", 1)[1] for r in statement["Resource"]]
-    assert prefixes == ["display/*", "thumbs/*", "cards/*", "static/*"]
+    assert prefixes == ["display/*", "thumbs/*", "cards/*", "static/*", "open-data/*"]
     assert "AWS:SourceArn" in statement["Condition"]["StringEquals"]
     origins = template["Resources"]["Cdn"]["Properties"]["DistributionConfig"]["Origins"]
     media = next(origin for origin in origins if origin["Id"] == "media")

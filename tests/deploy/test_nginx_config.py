@@ -28,6 +28,7 @@ def production_values(tmp_path: Path) -> dict[str, str]:
         "ERROR_PAGES": str(ROOT / "templates"),
         "SNIPPETS": str(NGINX),
         "ACCESS_LOG": str(tmp_path / "beebeta.log"),
+        "PAGE_CACHE": str(tmp_path / "page-cache"),
     }
 
 
@@ -114,9 +115,9 @@ def test_the_site_documents_every_placeholder_it_has():
 
 def test_every_rate_limited_location_answers_with_the_429_page():
     text = (NGINX / "beebeta.conf").read_text()
-    zones = set(re.findall(r"zone=(beebeta_\w+):", text))
+    zones = set(re.findall(r"^limit_req_zone .* zone=(beebeta_\w+):", text, re.M))
     used = set(re.findall(r"limit_req zone=(beebeta_\w+) ", text))
-    assert zones == used == {"beebeta_vote", "beebeta_login", "beebeta_signup"}
+    assert zones == used == {"beebeta_vote", "beebeta_login", "beebeta_signup", "beebeta_data"}
     assert "limit_req_status 429;" in text and "error_page 429 /429.html;" in text
     page = (ROOT / "templates" / "429.html").read_text()
     # Served as a file by nginx: no template language in it.

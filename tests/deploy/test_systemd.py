@@ -65,8 +65,10 @@ def test_the_timers_run_the_periodic_commands():
         "clear_held_votes",
         "clear_orphan_images",
         "clearsessions",
+        "dump_open_data",
         "flush_view_counts",
         "prune_login_records",
+        "refresh_insights",
         "refresh_rankings",
         "send_outbox",
         "snapshot_results",
@@ -77,15 +79,25 @@ def test_the_timers_run_the_periodic_commands():
 
 def test_minutely_and_daily_schedules():
     schedules = {name: unit(UNITS / name)["Timer"]["OnCalendar"] for name in timer_commands()}
-    assert schedules["beebeta-refresh-rankings.timer"] == "minutely"
+    # The lists' order follows the votes within RANKING_REFRESH_SECONDS (10 s).
+    assert schedules["beebeta-refresh-rankings.timer"] == "*:*:0/10"
     assert schedules["beebeta-flush-view-counts.timer"] == "minutely"
     # A day's history is its last snapshot: at most five minutes short of midnight.
     assert schedules["beebeta-snapshot-results.timer"] == "*:0/5"
-    for daily in ("beebeta-clearsessions.timer", "beebeta-clear-orphan-images.timer"):
+    # The integrity signals and co-voting, two minutes after each snapshot.
+    assert schedules["beebeta-refresh-insights.timer"] == "*:2/5"
+    daily_timers = (
+        "beebeta-clearsessions.timer",
+        "beebeta-clear-orphan-images.timer",
+        "beebeta-dump-open-data.timer",
+    )
+    for daily in daily_timers:
         assert schedules[daily].startswith("*-*-* ")
     # Emails wait at most about 10 seconds in the outbox.
     assert schedules["beebeta-send-outbox.timer"] == "*:*:0/10"
     assert schedules["beebeta-clear-held-votes.timer"] == "hourly"
+    # The /data/ page says when the dumps are written.
+    assert schedules["beebeta-dump-open-data.timer"] == "*-*-* 03:30:00 UTC"
 
 
 def test_nginx_comes_back_by_itself():

@@ -14,6 +14,7 @@ URLS = [
     reverse("polls:insights_signups"),
     reverse("polls:insights_signups") + "?days=90",
     reverse("polls:insights_moderation"),
+    reverse("polls:insights_integrity"),
 ]
 
 

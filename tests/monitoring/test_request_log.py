@@ -79,6 +79,13 @@ def test_a_malformed_id_is_replaced(client, log_lines, db, sent):
 def test_the_log_never_asks_the_database_who_the_user_is(client, log_lines, alice, question):
     client.force_login(alice)
     client.get(question.get_absolute_url())  # warm the cache: the page needs no SQL
+    # But not the account (accounts/session_user.py): the request must fail to learn who the
+    # user is, and the log must not try again.
+    from django.core.cache import cache
+
+    from polls import cache_keys
+
+    cache.delete(cache_keys.user(alice.pk))
     client.raise_request_exception = False
     with unreachable_database():
         response = client.get(reverse("polls:home"))

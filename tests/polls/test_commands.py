@@ -65,6 +65,24 @@ def test_seed_demo_twice_creates_the_same_demo_once(db):
     assert {"published", "pending", "hidden"} <= statuses
 
 
+def test_the_demo_shows_a_flagged_push_and_co_voting(client, db):
+    from polls.models import CoVoting, IntegrityCheck
+
+    run("seed_demo")
+    pushed = Question.objects.get(title="Should the city build a new football stadium?")
+    check = IntegrityCheck.objects.get(question=pushed)
+    assert check.burst_flag and check.new_accounts_flag
+    page = client.get(pushed.get_absolute_url()).content.decode()
+    assert "A burst of votes, and many new accounts" in page
+    scooters = Question.objects.get(title="Should electric scooters be allowed on pavements?")
+    pair = CoVoting.objects.get(question=scooters, other__title__startswith="Should remote work")
+    assert pair.lift >= 1.5 and pair.common >= 50
+    page = client.get(scooters.get_absolute_url()).content.decode()
+    assert "What its voters chose elsewhere" in page
+    calm = Question.objects.filter(title__startswith="Which restaurant serves").get()
+    assert not IntegrityCheck.objects.get(question=calm).burst_flag
+
+
 def test_recount_votes_repairs_counters_and_the_cached_counts(client, alice, bob, question):
     first, second, third = question.choices.values_list("pk", flat=True)
     services.cast_vote(user=alice, question=question, choice_ids=[first])

@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 
+from accounts import services as accounts_services
 from polls import services
 from polls.models import Ballot, Vote
 from polls.tallies import read_counts
@@ -107,3 +108,48 @@ def test_first_votes_racing_from_one_user_are_not_doubled(make_question):
     assert Ballot.objects.filter(question=question).count() == 20
     assert Vote.objects.filter(question=question).count() == 20
     assert_counts_equal_rows(question)
+
+
+def test_deleting_accounts_while_they_vote_wins_every_time(make_question, figure):
+    # An account deleted while one of its requests votes: the deletion must succeed (never a
+    # foreign-key error half-way, the account logged out but still there), and the vote either
+    # lands before it (and is withdrawn with the account) or is refused after it.
+    User = get_user_model()
+    questions = [make_question(f"Question {i}?", ("A", "B")) for i in range(3)]
+    choices = [list(q.choices.values_list("pk", flat=True)) for q in questions]
+    users = User.objects.bulk_create(User(username=f"leaver{i}") for i in range(24))
+    ids = [user.pk for user in users]
+    for user in users[::2]:
+        services.cast_vote(user=user, question=questions[0], choice_ids=[choices[0][0]])
+    refused = Counter()
+
+    def vote(user_id: int, i: int, pick: int) -> None:
+        # Each request loads its own copy of the account, as the session middleware does.
+        user = User.objects.filter(pk=user_id).first()
+        if user is None:
+            return
+        try:
+            services.cast_vote(user=user, question=questions[i], choice_ids=[choices[i][pick]])
+        except services.VoteRejected:
+            refused[user_id] += 1
+
+    def delete(user_id: int) -> None:
+        accounts_services.delete_account(user=User.objects.get(pk=user_id))
+
+    rng = random.Random(5)
+    jobs = []
+    for user_id in ids:
+        mine = [lambda u=user_id, i=i: vote(u, i, rng.randint(0, 1)) for i in range(3)]
+        mine.insert(rng.randint(0, 3), lambda u=user_id: delete(u))
+        jobs += mine
+    # One account's jobs are spread over the threads, so they run at the same moment.
+    errors = run_in_threads(jobs, workers=4)
+    figure(
+        f"{len(ids)} accounts deleted while {3 * len(ids)} of their votes ran: "
+        f"{len(errors)} errors, {sum(refused.values())} votes refused after a deletion"
+    )
+    assert errors == []
+    assert not User.objects.filter(pk__in=ids).exists()
+    assert not Ballot.objects.filter(user_id__in=ids).exists()
+    for question in questions:
+        assert_counts_equal_rows(question)

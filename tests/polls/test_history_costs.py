@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from django.utils import timezone
@@ -12,14 +12,10 @@ from polls.models import GroupRelease, ResultDay, SnapshotRun
 from tests.polls.test_page_costs import COLD_QUERIES, HISTORY_QUERIES, memcached_round_trips
 
 
-def with_history(make_question, alice, days: int):
-    question = make_question(f"{days} days?", ("Yes", "No", "Maybe"))
+def snapshot_days(question, first: date, days: int) -> None:
+    """``days`` days of snapshots from ``first``: one more voter for the first choice each day,
+    and a run on every day."""
     yes = question.choices.first()
-    today = timezone.now().date()
-    first = today - timedelta(days=days)
-    question.published_at = datetime.combine(first, time(1), tzinfo=UTC)
-    question.save(update_fields=["published_at"])
-    services.cast_vote(user=alice, question=question, choice_ids=[yes.pk])
     ResultDay.objects.bulk_create(
         ResultDay(
             question=question,
@@ -39,6 +35,17 @@ def with_history(make_question, alice, days: int):
         for n in range(days)
         if not SnapshotRun.objects.filter(day=first + timedelta(days=n)).exists()
     )
+
+
+def with_history(make_question, alice, days: int):
+    question = make_question(f"{days} days?", ("Yes", "No", "Maybe"))
+    yes = question.choices.first()
+    today = timezone.now().date()
+    first = today - timedelta(days=days)
+    question.published_at = datetime.combine(first, time(1), tzinfo=UTC)
+    question.save(update_fields=["published_at"])
+    services.cast_vote(user=alice, question=question, choice_ids=[yes.pk])
+    snapshot_days(question, first, days)
     GroupRelease.objects.create(
         question=question, split="account", checked_at=timezone.now(), below_minimum=["new"]
     )

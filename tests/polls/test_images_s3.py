@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import re
-import urllib.error
-import urllib.request
 from datetime import timedelta
 from io import StringIO
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import pytest
 from django.core.files.storage import storages
@@ -19,7 +17,7 @@ from storages.backends.s3 import S3Storage
 from polls.images import ImageRejected, store_image
 from polls.models import Image
 from tests.polls import upload_corpus as corpus
-from tests.s3 import ENDPOINT, PRIVATE_CACHE, PUBLIC_CACHE, Bucket
+from tests.s3 import ENDPOINT, PRIVATE_CACHE, PUBLIC_CACHE, Bucket, anonymous_get, unsigned
 
 pytestmark = pytest.mark.django_db
 
@@ -31,20 +29,6 @@ def bucket(s3_bucket: Bucket) -> Bucket:
 
 def upload(name: str, content: bytes) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, content, content_type="application/octet-stream")
-
-
-def anonymous_get(url: str) -> tuple[int, bytes]:
-    # No credentials and no signature: what a visitor's browser (or the CDN) would send.
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback http
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, b""
-
-
-def unsigned(url: str) -> str:
-    scheme, netloc, path, _, _ = urlsplit(url)
-    return urlunsplit((scheme, netloc, path, "", ""))
 
 
 def test_store_image_puts_three_objects_under_their_keys(bucket):

@@ -35,6 +35,8 @@ def member(username: str):
 def board(make_question, alice, bob, settings):
     """One question in each state the queue cares about."""
     settings.REPORTS_TO_HIDE = 2
+    # Every report counts toward hiding here; tests/polls/test_report_weighting.py weighs them.
+    settings.REPORTER_MIN_DAYS = settings.REPORTER_MIN_VOTES = 0
     carol, dave = member("carol"), member("dave")
     questions = {
         "quiet": make_question("A quiet question nobody minds?", author=alice),

@@ -20,6 +20,13 @@ def carol(db):
 
 
 @pytest.fixture
+def every_report_counts(settings) -> None:
+    """Reports of brand-new accounts count toward hiding (tests/polls/test_report_weighting.py
+    weighs them by the reporter's age and votes)."""
+    settings.REPORTER_MIN_DAYS = settings.REPORTER_MIN_VOTES = 0
+
+
+@pytest.fixture
 def reported(make_question, alice) -> Question:
     """A question of Alice's, for the others to report."""
     return make_question("Buy cheap watches here, best prices?", ("Yes", "Of course"), author=alice)
@@ -87,7 +94,9 @@ def test_missing_reason_is_shown_beside_it_and_details_kept(client, bob, reporte
     assert not Report.objects.exists()
 
 
-def test_enough_reports_hide_the_question(client, settings, alice, bob, carol, staff, reported):
+def test_enough_reports_hide_the_question(
+    client, settings, alice, bob, carol, staff, reported, every_report_counts
+):
     settings.REPORTS_TO_HIDE = 2
     visitor = client
     assert visitor.get(reported.get_absolute_url()).status_code == 200  # cached now
@@ -101,7 +110,9 @@ def test_enough_reports_hide_the_question(client, settings, alice, bob, carol, s
     assert visitor.get("/search/", {"q": "watches"}).content.decode().count("row-title") == 0
 
 
-def test_the_report_that_hides_it_sends_the_reporter_home(client, settings, bob, reported):
+def test_the_report_that_hides_it_sends_the_reporter_home(
+    client, settings, bob, reported, every_report_counts
+):
     settings.REPORTS_TO_HIDE = 1
     client.force_login(bob)
     response = client.post(report_url(reported), {"reason": "spam"})
@@ -111,7 +122,9 @@ def test_the_report_that_hides_it_sends_the_reporter_home(client, settings, bob,
     assert client.get(report_url(reported)).status_code == 404
 
 
-def test_resolved_reports_no_longer_count(settings, bob, carol, staff, make_question, reported):
+def test_resolved_reports_no_longer_count(
+    settings, bob, carol, staff, make_question, reported, every_report_counts
+):
     settings.REPORTS_TO_HIDE = 2
     services.report_question(question=reported, reporter=bob, reason="spam")
     services.report_question(question=reported, reporter=carol, reason="spam")

@@ -9,8 +9,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from polls import services
+from polls import search, services
 from polls.models import Choice, Question
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -182,3 +184,37 @@ def test_tags_are_searched_by_their_names(client, ask):
     assert found(client, "houses") == ["Where is the best espresso in town?"]
     question.tags.remove(cafe)
     assert found(client, "houses") == []
+
+
+@pytest.fixture
+def go_questions(ask) -> list[Question]:
+    """Five questions with the short word "go", from the most voted to the least."""
+    made = []
+    for votes in (50, 40, 30, 20, 10):
+        question = ask(f"Learn go in {votes} days?", ("Go", "Rust"))
+        Question.objects.filter(pk=question.pk).update(voter_count=votes)
+        made.append(question)
+    return made
+
+
+def test_short_and_common_words_alone_search_only_the_most_voted(client, go_questions, monkeypatch):
+    # Words the FULLTEXT index cannot answer are matched with LIKE, row by row: alone, they
+    # read a bounded number of questions (the most voted), never the whole table.
+    monkeypatch.setattr(search, "LIKE_ONLY_SCAN", 3)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/search/", {"q": "go in"})
+    # Read before the next request, which empties Django's query log.
+    sql = [query["sql"] for query in queries]
+    assert found(client, "go in") == [question.title for question in go_questions[:3]]
+    assert "search the 3 most voted questions only" in response.content.decode()
+    likes = [text for text in sql if "LIKE" in text]
+    assert likes and all(re.search(r"`id` IN \(\d+, \d+, \d+\)", text) for text in likes)
+    ranked = [text for text in sql if "LIKE" not in text and "`voter_count` AS" in text]
+    assert ranked and all(text.endswith("LIMIT 3") for text in ranked)
+
+
+def test_with_a_longer_word_the_index_searches_every_question(client, go_questions, monkeypatch):
+    monkeypatch.setattr(search, "LIKE_ONLY_SCAN", 3)
+    response = client.get("/search/", {"q": "learn go"})
+    assert found(client, "learn go") == [q.title for q in go_questions]
+    assert "most voted questions only" not in response.content.decode()

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
 from polls.models import Ballot
+from tests.polls.at_once import statuses_at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,30 +31,21 @@ def limited(settings):
 
 def send_votes(user, question, count: int) -> Counter:
     choices = list(question.choices.values_list("pk", flat=True))
-    statuses: Counter = Counter()
-    lock = threading.Lock()
-    start = threading.Barrier(count)
 
-    def one(number: int) -> None:
+    def logged_in(_: int) -> Client:
         client = Client()
         client.force_login(user)
-        start.wait()
+        return client
+
+    def vote(client: Client, number: int):
         # Every request claims to come from somewhere else, through the trusted proxy.
-        response = client.post(
+        return client.post(
             reverse("polls:vote", args=[question.slug]),
             {"choice": choices[number % len(choices)]},
             HTTP_X_FORWARDED_FOR=f"198.51.100.{number % 250}",
         )
-        with lock:
-            statuses[response.status_code] += 1
-        connection.close()
 
-    threads = [threading.Thread(target=one, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return statuses
+    return statuses_at_once(count, logged_in, vote)
 
 
 def test_of_a_hundred_parallel_votes_exactly_the_allowed_number_is_accepted(

@@ -4,6 +4,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db import OperationalError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -263,3 +264,23 @@ def test_deleting_an_account_withdraws_its_votes(alice, bob, question):
     assert (counts.voters, counts.for_choice(first), counts.for_choice(second)) == (1, 0, 1)
     question.refresh_from_db()
     assert question.voter_count == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_deadlock_over_the_rankings_after_a_vote_never_fails_it(
+    make_question, alice, monkeypatch
+):
+    # The vote has committed; the lists' copy of its figures is left to refresh_rankings' sweep.
+    question = make_question("Tea or coffee?", ("Tea", "Coffee"))
+    tea = question.choices.get(text="Tea")
+
+    def deadlock(**kwargs):
+        raise OperationalError(1213, "Deadlock found when trying to get lock")
+
+    monkeypatch.setattr(services.rankings, "refresh", deadlock)
+    services.cast_vote(user=alice, question=question, choice_ids=[tea.pk])
+    assert read_counts(question.pk).for_choice(tea.pk) == 1
+    # Inside a transaction MySQL has rolled everything back: that must reach the caller.
+    with pytest.raises(OperationalError), transaction.atomic():
+        services.withdraw_votes(user=alice)
+    assert Vote.objects.filter(question=question).count() == 1

@@ -1,5 +1,6 @@
-"""Cookies: Secure over HTTPS, SameSite=Lax, the session cookie HttpOnly, a new session key at
-login. That a ban or a password reset leaves no live session is tested where those features are:
+"""Cookies: Secure and host-only (the __Host- prefix) over HTTPS, SameSite=Lax, the session
+cookie HttpOnly, a new session key at login. That a ban or a password reset leaves no live
+session is tested where those features are:
 tests/accounts/test_banning.py::test_ban_action_ends_sessions_at_once and
 tests/accounts/test_passwords.py (test_reset_by_the_emailed_link_ends_every_session,
 test_keeps_this_session_and_ends_the_others)."""
@@ -13,7 +14,7 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
 
-from deploy.stack.topology import DEMO_PASSWORD
+from deploy.stack.topology import CSRF_COOKIE, DEMO_PASSWORD, SESSION_COOKIE
 from tests.accounts.helpers import log_in
 from tests.stack.clients import request, through_balancer
 
@@ -31,9 +32,9 @@ def test_the_stack_sets_secure_samesite_cookies_and_an_httponly_session(stack):
     connection = through_balancer(stack)
     try:
         page = request(connection, "GET", "/accounts/login/")
-        csrf_line = set_cookies(page)["csrftoken"]
+        csrf_line = set_cookies(page)[CSRF_COOKIE]
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.body.decode())
-        csrf = SimpleCookie(csrf_line)["csrftoken"].value
+        csrf = SimpleCookie(csrf_line)[CSRF_COOKIE].value
         body = f"csrfmiddlewaretoken={token.group(1)}&username=demo&password={DEMO_PASSWORD}"
         answer = request(
             connection,
@@ -42,7 +43,7 @@ def test_the_stack_sets_secure_samesite_cookies_and_an_httponly_session(stack):
             body=body.encode(),
             headers={
                 "Content-Type": "application/x-www-form-urlencoded",
-                "Cookie": f"csrftoken={csrf}",
+                "Cookie": f"{CSRF_COOKIE}={csrf}",
                 "Referer": stack.url + "accounts/login/",
                 "Origin": stack.origin,
             },
@@ -50,7 +51,7 @@ def test_the_stack_sets_secure_samesite_cookies_and_an_httponly_session(stack):
     finally:
         connection.close()
     assert answer.status == 302, answer.body[:500]
-    session_line = set_cookies(answer)["sessionid"]
+    session_line = set_cookies(answer)[SESSION_COOKIE]
     assert {"secure", "httponly", "samesite"} <= attributes(session_line), session_line
     assert "samesite=lax" in session_line.lower()
     assert {"secure", "samesite"} <= attributes(csrf_line), csrf_line
@@ -58,6 +59,10 @@ def test_the_stack_sets_secure_samesite_cookies_and_an_httponly_session(stack):
     # The CSRF cookie is read by nothing but Django (the share beacon reads the form's token).
     for line in (*set_cookies(page).values(), *set_cookies(answer).values()):
         assert "secure" in attributes(line), line
+    # __Host-: for this host alone (no Domain) and every path, or browsers drop them.
+    for line in (session_line, csrf_line):
+        assert "domain" not in attributes(line), line
+        assert "path=/;" in line.replace(" ", "").lower() + ";", line
 
 
 def test_logging_in_gives_a_new_session_key(alice):

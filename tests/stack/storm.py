@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 
 import MySQLdb
 
-from deploy.stack.topology import Stack
+from deploy.stack.topology import CSRF_COOKIE, SESSION_COOKIE, Stack
 from tests.stack.clients import request, through_balancer
 
 # The copies wait this long for each other at the barrier; HAProxy gives a silent connection
@@ -57,7 +57,7 @@ class Voter:
     form_token: str = ""
 
     def cookie_header(self) -> str:
-        cookies = {"sessionid": self.session, "csrftoken": self.csrf_cookie}
+        cookies = {SESSION_COOKIE: self.session, CSRF_COOKIE: self.csrf_cookie}
         return "; ".join(f"{name}={value}" for name, value in cookies.items() if value)
 
 
@@ -122,7 +122,7 @@ def read_csrf(stack: Stack, voter: Voter, question: StormQuestion) -> None:
         connection.close()
     assert page.status == 200, f"{question.path} as user {voter.user_id}: {page.status}"
     for header in page.header_values("Set-Cookie"):
-        if morsel := SimpleCookie(header).get("csrftoken"):
+        if morsel := SimpleCookie(header).get(CSRF_COOKIE):
             voter.csrf_cookie = morsel.value
     token = _CSRF_FIELD.search(page.body)
     assert voter.csrf_cookie and token, f"no CSRF pair on {question.path}"

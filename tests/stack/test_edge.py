@@ -120,6 +120,28 @@ def test_a_flood_of_posts_from_one_client_gets_the_429_page(stack, path, burst, 
     connection.close()
 
 
+def test_a_program_reading_open_data_in_a_loop_gets_the_429_page(stack):
+    connection = to_nginx(stack, 1, as_balancer=True)
+    headers = {"X-Forwarded-For": "198.51.100.14", "X-Forwarded-Proto": "https"}
+    paths = ["/q/no-such-question.json", "/q/no-such-question.csv", "/feeds/new/"]
+    started = time.monotonic()
+    statuses = [
+        request(connection, "GET", paths[n % len(paths)], headers=headers).status for n in range(60)
+    ]
+    elapsed = time.monotonic() - started
+    # The burst of 30 reaches Django (a 404 for a question that is not there), then one a
+    # second at most (60 a minute) while the rest get the 429 page.
+    assert 429 not in statuses[:31], statuses
+    passed = sum(status != 429 for status in statuses)
+    assert passed <= 31 + int(elapsed) + 1, (passed, elapsed, statuses)
+    assert statuses[-1] == 429, statuses
+    # A page people read is never limited, and another client still reads the data.
+    assert request(connection, "GET", "/", headers=headers).status == 200
+    other = {**headers, "X-Forwarded-For": "198.51.100.99"}
+    assert request(connection, "GET", paths[0], headers=other).status == 404
+    connection.close()
+
+
 def test_only_the_balancer_may_say_who_the_client_is(stack):
     spoofed = "203.0.113.5"
     # Through HAProxy, a client's own X-Forwarded-For stays to the left of the address HAProxy
@@ -211,6 +233,35 @@ def test_the_cdn_serves_renditions_and_never_originals(stack):
     assert request(bucket, "GET", f"/{BUCKET}/originals/edge-test.jpg").status == 403
     assert request(bucket, "GET", f"/{BUCKET}/display/edge-test.jpg").status == 200
     bucket.close()
+
+
+def test_the_open_data_dump_is_linked_from_data_and_served_by_the_cdn(stack):
+    stack.run_python("manage.py", "dump_open_data", "-v", "0")
+    # /data/ re-reads the newest dump every 10 minutes: ask the app server that has not read it.
+    links = set()
+    for n in (1, 2):
+        connection = to_nginx(stack, n, as_balancer=True)
+        page = request(connection, "GET", "/data/", headers={"X-Forwarded-Proto": "https"})
+        connection.close()
+        links |= set(re.findall(r'href="(https://[^"]+/open-data/[^"]+\.gz)"', page.body.decode()))
+    assert {link.rsplit("/", 1)[1] for link in links} >= {
+        "beebeta-questions.json.gz",
+        "beebeta-questions.csv.gz",
+    }
+    cdn = to_cdn(stack)
+    for link in links:
+        path = "/" + link.split("/", 3)[3]
+        got = request(cdn, "GET", path)
+        assert got.status == 200, (path, got.status)
+        assert got.headers["Content-Type"] == "application/gzip"
+        assert got.header_values("Cache-Control") == [YEAR]
+        body = gzip.decompress(got.body).decode()
+        if link.endswith(".json.gz"):
+            assert json.loads(body)["licence"] == "CC BY 4.0"
+            assert json.loads(body)["questions"]
+        else:
+            assert body.startswith("question,title,status,")
+    cdn.close()
 
 
 def test_the_health_check_answers_whatever_the_host(stack):

@@ -25,8 +25,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from beebeta.env import env_secret
-from polls import history, rankings, services
-from polls.models import Choice, Question, Tag
+from polls import covoting, history, integrity, rankings, services
+from polls.models import Choice, Question, Tag, Vote
 
 # The accounts people log in with, and whether each is staff (a superuser).
 LOGIN_USERS = {"demo": False, "staff": True}
@@ -56,6 +56,13 @@ class DemoQuestion:
     crowd: bool = False
     # The crowd's preferences move from one set of weights to another over the votes.
     drift: bool = False
+    # The title of an earlier crowd question: a voter who chose its choice at some position is
+    # LEAN times as drawn to this question's choice at that position (co-voting to find).
+    leans_on: str = ""
+    # This many accounts made minutes before they vote, all within ten minutes,
+    # ``storm_hours_ago`` hours ago, for this question's first choice (a push to flag).
+    storm: int = 0
+    storm_hours_ago: float = 3.0
 
 
 TAGS = (
@@ -97,6 +104,8 @@ QUESTIONS = load_questions()
 # Votes are spread over the last ten days; older questions simply got their
 # earlier votes before the demo begins.
 VOTE_WINDOW = timedelta(days=10)
+LEAN = 4.0
+STORM_MINUTES = 10
 
 
 class Command(BaseCommand):
@@ -124,6 +133,8 @@ class Command(BaseCommand):
                     cast_crowd_votes(spec, question=question, crowd=crowd, now=now, rng=rng)
                 else:
                     cast_votes(spec, question=question, voters=voters, now=now, rng=rng)
+                if spec.storm:
+                    cast_storm(spec, question=question, now=now)
                 if spec.status == Status.HIDDEN:
                     services.set_status(questions=[question], status=spec.status)
             created += 1
@@ -135,6 +146,10 @@ class Command(BaseCommand):
         # The history: the demo's votes carry their moments, so the days before today are
         # reconstructed from them (and marked so on the pages); today's are counted.
         history.take_snapshot()
+        # What the refresh_insights timer does: the integrity panels (the storm's flags) and the
+        # co-voting of the crowd's questions, released at once.
+        integrity.refresh()
+        covoting.refresh()
         if options["verbosity"] >= 1:
             self.stdout.write(
                 f"seed_demo: {len(titles)} questions ({created} new), {len(tags)} tags, "
@@ -174,19 +189,25 @@ def seed_crowd(now: datetime) -> list[User]:
     missing = set(CROWD_NAMES) - set(
         User.objects.filter(username__in=CROWD_NAMES).values_list("username", flat=True)
     )
-    unusable = make_password(None)
-    User.objects.bulk_create(
-        User(
-            username=name,
-            email=f"{name}@beebeta.example",
-            password=unusable,
+    create_accounts(
+        {
             # Every third joined during the last six weeks: a new account when it votes.
-            date_joined=now - timedelta(days=400 if number % 3 else 3 + number % 40),
-        )
-        for number, name in enumerate(CROWD_NAMES)
-        if name in missing
+            name: now - timedelta(days=400 if number % 3 else 3 + number % 40)
+            for number, name in enumerate(CROWD_NAMES)
+            if name in missing
+        }
     )
     return list(User.objects.filter(username__in=CROWD_NAMES).order_by("username"))
+
+
+def create_accounts(joined: dict[str, datetime]) -> None:
+    """Accounts nobody logs in as (an unusable password), by name with when each joined, in
+    one statement."""
+    unusable = make_password(None)
+    User.objects.bulk_create(
+        User(username=name, email=f"{name}@beebeta.example", password=unusable, date_joined=at)
+        for name, at in joined.items()
+    )
 
 
 def demo_password() -> str:
@@ -270,6 +291,7 @@ def cast_crowd_votes(
     start = max(_published_at(question), now - timedelta(days=spec.vote_days or 10))
     waiting = list(crowd)
     rng.shuffle(waiting)
+    leaning = _positions_chosen(spec.leans_on) if spec.leans_on else {}
     for n in range(spec.voters):
         moment = start + (now - start) * (n + rng.random()) / spec.voters
         voter = next((user for user in waiting if user.date_joined <= moment), None)
@@ -278,8 +300,32 @@ def cast_crowd_votes(
         waiting.remove(voter)
         progress = n / max(spec.voters - 1, 1)
         weights = [a + (b - a) * progress for a, b in zip(before, after, strict=True)]
+        for position in leaning.get(voter.pk, ()):
+            if position < len(weights):
+                weights[position] *= LEAN
         picked = pick_choices(choice_ids, weights, limit=spec.max_choices, rng=rng)
         services.cast_vote(user=voter, question=question, choice_ids=picked, now=moment)
+
+
+def _positions_chosen(title: str) -> dict[int, list[int]]:
+    """The positions of the choices each voter (by user id) chose on the question ``title``."""
+    chosen: dict[int, list[int]] = {}
+    for user_id, position in Vote.objects.filter(question__title=title).values_list(
+        "ballot__user_id", "choice__position"
+    ):
+        chosen.setdefault(user_id, []).append(position)
+    return chosen
+
+
+def cast_storm(spec: DemoQuestion, *, question: Question, now: datetime) -> None:
+    """``spec.storm`` brand-new accounts voting for the first choice within ten minutes."""
+    start = now - timedelta(hours=spec.storm_hours_ago)
+    first = question.choices.order_by("position").values_list("pk", flat=True)[0]
+    names = [f"push-{question.pk}-{n:03d}" for n in range(spec.storm)]
+    create_accounts({name: start - timedelta(minutes=5) for name in names})
+    for n, user in enumerate(User.objects.filter(username__in=names).order_by("username")):
+        moment = start + timedelta(minutes=STORM_MINUTES) * n / spec.storm
+        services.cast_vote(user=user, question=question, choice_ids=[first], now=moment)
 
 
 def _published_at(question: Question) -> datetime:
