@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.urls import include, path
 
+from beebeta.replica import lag_tolerant
 from polls import feeds, views
 from polls.whole_responses import cached_whole
 
@@ -33,9 +34,11 @@ urlpatterns = [
     path("share-card.png", views.generic_share_card, name="share_card"),
     path("time-zone/", views.time_zone, name="time_zone"),
     # Atom feeds, kept whole in memcached.
-    path("feeds/new/", cached_whole(feeds.NewQuestionsFeed()), name="feed_new"),
-    path("feeds/closed/", cached_whole(feeds.ClosedQuestionsFeed()), name="feed_closed"),
-    path("feeds/tags/<str:slug>/", cached_whole(feeds.TagFeed()), name="feed_tag"),
+    path("feeds/new/", cached_whole(lag_tolerant(feeds.NewQuestionsFeed())), name="feed_new"),
+    path(
+        "feeds/closed/", cached_whole(lag_tolerant(feeds.ClosedQuestionsFeed())), name="feed_closed"
+    ),
+    path("feeds/tags/<str:slug>/", cached_whole(lag_tolerant(feeds.TagFeed())), name="feed_tag"),
     # Staff insights: their own URLconf, with no namespace of its own, so the names stay
     # polls:insights, polls:insights_activity...
     path("insights/", include("polls.insights.urls")),

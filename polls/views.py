@@ -132,12 +132,14 @@ ACTIVITY_CACHE_SECONDS = 300
 
 
 @require_GET
+@replica.lag_tolerant
 def question_activity(request: HttpRequest, slug: str) -> HttpResponse:
     question = _get_public_question(request, slug).question
     return _render_activity(request, f"q:{question.pk}", question=question)
 
 
 @require_GET
+@replica.lag_tolerant
 def tag_activity(request: HttpRequest, slug: str) -> HttpResponse:
     tag = reads.tag(slug)
     if tag is None:
@@ -726,6 +728,7 @@ def _shared_data(response: HttpResponse) -> HttpResponse:
 
 
 @require_GET
+@replica.lag_tolerant
 def question_json(request: HttpRequest, slug: str) -> HttpResponse:
     data = _open_record(slug)
     document = {
@@ -738,6 +741,7 @@ def question_json(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
+@replica.lag_tolerant
 def question_csv(request: HttpRequest, slug: str) -> HttpResponse:
     data = _open_record(slug)
     response = HttpResponse(open_data.question_csv(data), content_type="text/csv; charset=utf-8")
@@ -746,6 +750,7 @@ def question_csv(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
+@replica.lag_tolerant
 def data_page(request: HttpRequest) -> HttpResponse:
     dump = open_data.latest_dump()
     context = {

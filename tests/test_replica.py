@@ -135,13 +135,17 @@ def vote(client: Client, question, choice_index: int = 0):
     return choice
 
 
-def test_lists_tags_and_search_read_from_the_replica(with_replica, logs, client, question):
+def test_lists_tags_search_open_data_and_feeds_read_from_the_replica(
+    with_replica, logs, client, question
+):
     fresh(logs)
     primary, replica_log = logs
-    for address in ("/", "/tags/", "/tags/food/", "/search/?q=ramen"):
+    pages = ("/", "/tags/", "/tags/food/", "/search/?q=ramen", "/feeds/new/", "/data/")
+    for address in (*pages, f"/q/{question.slug}.json", f"/q/{question.slug}.csv"):
         response = client.get(address)
         assert response.status_code == 200, address
-        assert question.title in response.content.decode() or address == "/tags/", address
+        shows_it = question.title in response.content.decode()
+        assert shows_it or address in ("/tags/", "/data/"), address
     assert replica_log.selects_from("polls_question")
     assert replica_log.selects_from("polls_tag")
     assert primary.selects_from("polls_question") == []
