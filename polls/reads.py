@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import cache, caches
@@ -23,8 +24,9 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from beebeta import replica
-from polls import cache_keys, tallies
+from polls import cache_keys, groups, tallies
 from polls.history import QuestionHistory, build_history, utc_day
+from polls.insights import figures
 from polls.integrity import QuestionInsight, build_insight
 from polls.models import CARD_PREFETCH, PUBLIC_STATUSES, Ballot, Choice, Question, Tag, Vote
 from polls.paging import Order, Page, paginate
@@ -301,6 +303,30 @@ def tag_cloud() -> list[Tag]:
         )
         cache.set(cache_keys.TAG_CLOUD, tags, TAG_CLOUD_SECONDS)
     return tags
+
+
+# A public heatmap is kept this long: the roll-ups it reads move once a minute at most.
+ACTIVITY_CACHE_SECONDS = 300
+
+
+def public_heatmap(
+    zone: ZoneInfo, *, question: Question | None = None, tag: Tag | None = None
+) -> figures.Heatmap:
+    """The public weekday x hour activity of a question or a tag in ``zone``, cached per zone:
+    one query when it is not."""
+    scope = f"q:{question.pk}" if question else f"t:{tag.pk}" if tag else "site"
+    key = cache_keys.activity(scope, zone.key)
+    heatmap = cache.get(key)
+    if heatmap is None:
+        heatmap = figures.public_heatmap(
+            now=timezone.now(),
+            zone=zone,
+            minimum=groups.minimum(),
+            question_id=question.pk if question else None,
+            tag_id=tag.pk if tag else None,
+        )
+        cache.set(key, heatmap, ACTIVITY_CACHE_SECONDS)
+    return heatmap
 
 
 def tag(slug: str) -> Tag | None:

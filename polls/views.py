@@ -9,7 +9,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.contrib.auth.views import redirect_to_login
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
 from django.http import (
@@ -37,7 +36,6 @@ from beebeta.edge import edge_cacheable
 from beebeta.request_types import AuthenticatedHttpRequest
 from beebeta.views import too_many_requests, too_many_requests_on, wait_words
 from polls import (
-    cache_keys,
     cards,
     fragments,
     groups,
@@ -51,7 +49,6 @@ from polls import (
     sharing,
 )
 from polls.forms import AskForm, ReportForm, RequestUploads, VoteForm
-from polls.insights import figures
 from polls.insights.charts import HEAT_LEGEND, HeatmapChart
 from polls.insights.counting import count_view
 from polls.models import QUESTION_TITLE_LENGTH, Question, Tag
@@ -106,10 +103,7 @@ def tag_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 @replica.lag_tolerant
 def tag_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    tag = reads.tag(slug)
-    if tag is None:
-        raise Http404("No such tag.")
-    return _render_list(request, "polls/tag_detail.html", tag=tag)
+    return _render_list(request, "polls/tag_detail.html", tag=_get_tag(slug))
 
 
 @require_GET
@@ -127,43 +121,25 @@ def search_view(request: HttpRequest) -> HttpResponse:
     return render(request, "polls/search.html", context)
 
 
-# A public heatmap is kept this long: the roll-ups it reads move once a minute at most.
-ACTIVITY_CACHE_SECONDS = 300
-
-
 @require_GET
 @replica.lag_tolerant
 def question_activity(request: HttpRequest, slug: str) -> HttpResponse:
     question = _get_public_question(request, slug).question
-    return _render_activity(request, f"q:{question.pk}", question=question)
+    return _render_activity(request, question=question)
 
 
 @require_GET
 @replica.lag_tolerant
 def tag_activity(request: HttpRequest, slug: str) -> HttpResponse:
-    tag = reads.tag(slug)
-    if tag is None:
-        raise Http404("No such tag.")
-    return _render_activity(request, f"t:{tag.pk}", tag=tag)
+    return _render_activity(request, tag=_get_tag(slug))
 
 
 def _render_activity(
-    request: HttpRequest, scope: str, *, question: Question | None = None, tag: Tag | None = None
+    request: HttpRequest, *, question: Question | None = None, tag: Tag | None = None
 ) -> HttpResponse:
     """The weekday x hour activity of a question or a tag, by group, in the reader's time zone
-    (the ``tz`` cookie), cached per zone: one query when it is not."""
-    zone = timezone.get_current_timezone()
-    key = cache_keys.activity(scope, zone.key)
-    heatmap = cache.get(key)
-    if heatmap is None:
-        heatmap = figures.public_heatmap(
-            now=timezone.now(),
-            zone=zone,
-            minimum=groups.minimum(),
-            question_id=question.pk if question else None,
-            tag_id=tag.pk if tag else None,
-        )
-        cache.set(key, heatmap, ACTIVITY_CACHE_SECONDS)
+    (the ``tz`` cookie)."""
+    heatmap = reads.public_heatmap(timezone.get_current_timezone(), question=question, tag=tag)
     context = {
         "question": question,
         "tag": tag,
@@ -175,6 +151,14 @@ def _render_activity(
         "minimum": groups.minimum(),
     }
     return render(request, "polls/activity.html", context)
+
+
+def _get_tag(slug: str) -> Tag:
+    """The tag at ``slug``, or 404."""
+    tag = reads.tag(slug)
+    if tag is None:
+        raise Http404("No such tag.")
+    return tag
 
 
 def _get_public_question(
