@@ -20,7 +20,7 @@ import pytest
 
 from deploy.stack.processes import HOST
 from deploy.stack.topology import BUCKET, Stack
-from tests.stack.clients import request, through_balancer, to_nginx
+from tests.stack.clients import Visitor, request, through_balancer, to_nginx
 
 SECURITY_HEADERS = {
     "Strict-Transport-Security": "max-age=31536000; includeSubDomains; preload",
@@ -281,3 +281,25 @@ def to_cdn(stack: Stack) -> http.client.HTTPConnection:
 
 def to_s3(stack: Stack) -> http.client.HTTPConnection:
     return http.client.HTTPConnection(HOST, stack.ports["s3"], timeout=10)
+
+
+def test_a_signed_in_visitor_never_gets_the_anonymous_page_from_nginxs_cache(stack, members):
+    """nginx keeps anonymous question pages; a member asking for the same address right after
+    must get their own page (their name, a CSRF token, private), whatever the session cookie
+    is called (`__Host-sessionid` under HTTPS)."""
+    question = members.questions[0]
+    (username,) = members.take(1)
+    member = Visitor(stack)
+    member.log_in(username)
+    assert any(name.endswith("sessionid") for name in member.cookies)
+    for _ in range(3):
+        # Once through each nginx (the balancer takes turns), so both hold the anonymous page.
+        for _ in range(2):
+            anonymous = get(stack, question.path)
+            assert anonymous.status == 200
+            assert b"csrfmiddlewaretoken" not in anonymous.body
+        page = member.get(question.path)
+        assert page.status == 200
+        assert b"csrfmiddlewaretoken" in page.body, "a member was served the anonymous page"
+        assert username.encode() in page.body
+        assert "private" in page.headers.get("Cache-Control", "")
