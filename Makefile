@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV = .venv
 BIN = $(VENV)/bin
 ARGS ?=
+# pytest's worker processes under `make test` (pytest-xdist); ARGS="-n 0" runs in one process.
+TEST_WORKERS ?= 2
 # The port `make run` and `make dev` serve on (loopback only).
 PORT ?= 8000
 
@@ -135,7 +137,7 @@ dev: $(DEV_STAMP) demo-data
 test: OS_PROFILE = test
 test: $(TEST_STAMP)
 	PYTHON="$(PYTHON)" bash deploy/os-packages.sh test
-	$(BIN)/python tests/services.py -- $(BIN)/python -m pytest $(ARGS)
+	$(BIN)/python tests/services.py -- $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(ARGS)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

@@ -49,6 +49,36 @@ def figure(request) -> Callable[[str], None]:
     return report
 
 
+# --- Parallel runs (pytest-xdist) --------------------------------------------------------
+# `make test` runs the suite in two worker processes against the same servers: each worker has
+# its own test database (pytest-django's suffix) and every test its own cache prefix (below).
+# Tests that share something heavier run in one worker, one after another: every test of the
+# end-to-end stack (one stack per worker and session, so only one is ever started), the replica,
+# which one of its tests kills, and `make run`.
+_SERIAL_GROUPS = {"stack": "stack", "test_replica.py": "replica", "test_make_run.py": "make-run"}
+
+
+def pytest_collection_modifyitems(config, items) -> None:  # noqa: ARG001
+    for item in items:
+        uses_stack = "stack" in getattr(item, "fixturenames", ())
+        group = _SERIAL_GROUPS.get("stack" if uses_stack else item.path.parent.name)
+        group = group or _SERIAL_GROUPS.get(item.path.name)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:  # noqa: ARG001
+    # A worker hands its figures to the controller, which prints and keeps them all.
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["figures"] = json.dumps(_FIGURES)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:  # noqa: ARG001
+    _FIGURES.extend(json.loads(getattr(node, "workeroutput", {}).get("figures", "[]")))
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001
     if not _FIGURES:
         return
