@@ -617,7 +617,17 @@ def main(argv: list[str] | None = None) -> int:
         announce(f"wrote {written}")
     finally:
         stack.down()
+    refused = refused_rungs(bench)
+    if refused:
+        # A rung that nothing answered measured nothing: its ratios would compare with zero.
+        announce(f"no answer below 400 in any run of: {', '.join(refused)}")
+        return 1
     return 0
+
+
+def refused_rungs(bench: Bench) -> list[str]:
+    """The rungs of which no run got a single answer that was not an error."""
+    return [name for name, runs in bench.runs.items() if not any(run.requests for run in runs)]
 
 
 if __name__ == "__main__":

@@ -17,6 +17,11 @@ DEBUG = False
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Beebeta's cookie names under HTTPS (beebeta/settings.py), so the same session and CSRF cookies
+# sign a visitor in to either app; with Django's default names the peers' CSRF check refuses
+# every vote the benchmark sends.
+SESSION_COOKIE_NAME = "__Host-sessionid"
+CSRF_COOKIE_NAME = "__Host-csrftoken"
 
 INSTALLED_APPS = [
     "django.contrib.auth",
