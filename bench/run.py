@@ -28,6 +28,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -343,6 +344,12 @@ def prepare(stack: BenchStack, seeded: dict, rungs: list[Rung]) -> None:
         if rung.kind == "get":
             server = "app" if rung.server == "static" else rung.server
             fetch(stack.url_of(server) + rung.path, cookie if rung.member else None)
+    # A vote comes from a page the voter was just shown: each voter loads a question page once,
+    # as a browser does before it can post the form, so a vote finds the session and the account
+    # where that page left them (memcached) rather than being the session's first request.
+    shown = stack.url_of("app") + f"/q/{hot['slug']}/"
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda voter: fetch(shown, {SESSION_COOKIE: voter[0]}), seeded["voters"]))
 
 
 def fetch(url: str, cookies: dict[str, str] | None = None) -> bytes:

@@ -20,24 +20,27 @@ from polls import cards, results, sharing
 register = template.Library()
 
 
-@lru_cache(maxsize=256)
-def _link(name: str, urlconf: str, prefix: str) -> str | None:
+# A few addresses per question (its vote, activity, data...) for the questions being read.
+@lru_cache(maxsize=4096)
+def _link(name: str, urlconf: str, prefix: str, args: tuple[object, ...] = ()) -> str | None:
     try:
-        return reverse(name, urlconf=urlconf)
+        return reverse(name, urlconf=urlconf, args=args)
     except NoReverseMatch:
         return None
 
 
 @register.simple_tag
-def link(name: str, optional: bool = False) -> str:
-    """{% link 'polls:home' %}: the address of a view that takes no arguments, as {% url %}
-    gives it. With ``optional=True`` a view that does not exist (an app switched off) gives ""
-    instead of an error.
+def link(name: str, *args: object, optional: bool = False) -> str:
+    """{% link 'polls:home' %}, {% link 'polls:vote' question.slug %}: a view's address, as
+    {% url %} gives it. With ``optional=True`` a view that does not exist (an app switched off)
+    gives "" instead of an error.
 
-    Reversed once per URL configuration and script prefix, not on every page: every page's
-    header links to a dozen views, and reversing them was a sixth of a question page's time.
+    Reversed once per URL configuration, script prefix and arguments, not on every page: every
+    page's header links to a dozen views and a question page to eight of its own, and reversing
+    them was a sixth of a question page's time.
     """
-    address = _link(name, str(get_urlconf() or settings.ROOT_URLCONF), get_script_prefix())
+    urlconf = str(get_urlconf() or settings.ROOT_URLCONF)
+    address = _link(name, urlconf, get_script_prefix(), tuple(str(arg) for arg in args))
     if address is None:
         if optional:
             return ""
@@ -128,3 +131,24 @@ def embed_snippet(context: template.Context, question) -> str:
     as text, for the question page's "Embed" box."""
     url = absolute(reverse("polls:embed", args=[question.slug]), context.get("request"))
     return escape(sharing.embed_snippet(url, question.title))
+
+
+class CaptureNode(template.Node):
+    def __init__(self, nodelist: template.NodeList, name: str) -> None:
+        self.nodelist, self.name = nodelist, name
+
+    def render(self, context: template.Context) -> str:
+        context[self.name] = mark_safe(self.nodelist.render(context))  # noqa: S308  (rendered)
+        return ""
+
+
+@register.tag
+def capture(parser: template.base.Parser, token: template.base.Token) -> CaptureNode:
+    """{% capture nav %}...{% endcapture %}: render the part once into ``nav``, to place it
+    twice (the header's links, inline and in the phone menu) for the cost of one."""
+    bits = token.split_contents()
+    if len(bits) != 2:
+        raise template.TemplateSyntaxError("{% capture %} takes one name: {% capture nav %}")
+    nodelist = parser.parse(("endcapture",))
+    parser.delete_first_token()
+    return CaptureNode(nodelist, bits[1])
