@@ -18,6 +18,7 @@ it would through the load balancer, and the per-address vote limit measures noth
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -69,8 +70,11 @@ class BenchStack(Stack):
         # Pages are addressed to each nginx directly; this is the origin wrk's votes name.
         env["CSRF_TRUSTED_ORIGINS"] = self.origin
         env["VOTE_RATE_LIMIT"] = VOTE_RATE_LIMIT
-        # deploy/gunicorn.conf.py decides the worker count, as in production.
+        # deploy/gunicorn.conf.py decides the worker count, as in production, unless
+        # BENCH_GUNICORN_WORKERS asks for another (to calibrate that default).
         del env["GUNICORN_WORKERS"]
+        if os.environ.get("BENCH_GUNICORN_WORKERS"):
+            env["GUNICORN_WORKERS"] = os.environ["BENCH_GUNICORN_WORKERS"]
         return env
 
     @property

@@ -46,7 +46,7 @@ def test_gunicorn_accepts_the_config_and_loads_the_application(tmp_path):
 def test_production_settings(tmp_path):
     values = settings(tmp_path)
     assert values["bind"] == "['127.0.0.1:8000']"
-    assert values["workers"] == str(len(os.sched_getaffinity(0)) * 2 + 1)
+    assert values["workers"] == str(len(os.sched_getaffinity(0)) + 1)
     assert values["worker_class"] == "sync"
     assert values["timeout"] == "30" and values["graceful_timeout"] == "30"
     # gunicorn 27's control socket would collide between servers and in locked-down units.
