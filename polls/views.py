@@ -40,6 +40,7 @@ from polls import (
     fragments,
     groups,
     open_data,
+    page_frames,
     picks,
     ratelimit,
     reads,
@@ -238,7 +239,11 @@ def _render_question(
     # Where no form is shown (the question has closed), why the vote was refused.
     context["vote_errors"] = form.errors.get("choice", []) if form and context["closed"] else []
     context.update(extra or {})
-    return render(request, "polls/question_detail.html", context)
+    # The plain page of a public question comes from its frame (polls/page_frames.py).
+    context["frame_key"] = page.stamp if form is None else None
+    if page_frames.framed(request, context):
+        return HttpResponse(page_frames.render(request, context))
+    return render(request, page_frames.TEMPLATE, context)
 
 
 # A refused vote is shown on the question's own page: the POST stores what was ticked and why it

@@ -1,0 +1,125 @@
+"""The question page around its parts, rendered once per kind of reader and reused.
+
+polls.fragments renders a question's parts (its head, its options, its results...) once per
+stamp, but the page around them (the layout, the header, the share panel, the forms) was still
+rendered for every request, and was most of a warm page's time. That frame depends on the
+question (its stamp), on which parts there are, and on a few things about the reader: signed in
+or not, staff or not, the question's author or not, the time zone, and the share card. It is
+rendered once for each such combination, with a slot where each part, the CSRF token, the
+member's name and the messages go, kept in the worker-local "fragments" cache like the parts,
+and filled in for each request in one pass.
+
+A slot is a word made from SECRET_KEY, so nothing a person writes on the site can be taken for
+one. Only the plain page is framed: a query string (?as_of=, ?without=, anything), a refused
+vote's form or a question only staff can see is rendered in full, as before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from functools import lru_cache
+from typing import Any
+
+from django.conf import settings
+from django.contrib.messages import get_messages
+from django.core.cache import caches
+from django.http import HttpRequest
+from django.middleware.csrf import get_token
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from polls import cache_keys, fragments
+
+TEMPLATE = "polls/question_detail.html"
+# The question's rendered parts (polls.fragments.question_parts), each placed by a slot.
+PARTS = ("head", "options", "results", "trend", "splits", "integrity")
+# What else differs per request: the CSRF token, the member's name and the messages.
+PER_REQUEST = ("csrf", "member", "messages")
+
+
+@lru_cache(maxsize=4)
+def _slots(secret: str) -> dict[str, str]:
+    return {
+        name: "bbslot"
+        + name
+        + hmac.new(secret.encode(), f"page-frame:{name}".encode(), hashlib.sha256).hexdigest()[:24]
+        for name in (*PARTS, *PER_REQUEST)
+    }
+
+
+def slots() -> dict[str, str]:
+    return _slots(settings.SECRET_KEY)
+
+
+def framed(request: HttpRequest, context: dict[str, Any]) -> bool:
+    """Whether this question page can come from a frame: a public question's plain page."""
+    return (
+        context.get("question") is not None
+        and context.get("frame_key") is not None
+        and not request.GET
+        and context.get("as_of") is None
+        and not context.get("without_new")
+        and not context.get("as_of_error")
+        and not context.get("vote_errors")
+        and "admin_url" not in context
+    )
+
+
+def render(request: HttpRequest, context: dict[str, Any]) -> str:
+    """The question page: its frame for this kind of reader, with this request's parts, token,
+    name and messages in their slots."""
+    slot = slots()
+    parts = {name: context.get(name) for name in PARTS}
+    user = request.user
+    question = context["question"]
+    card = context.get("share_card")
+    key = cache_keys.fragment(
+        TEMPLATE,
+        context["frame_key"],
+        context.get("closed"),
+        context.get("has_voted"),
+        tuple(name for name, part in parts.items() if part is None),
+        timezone.get_current_timezone_name(),
+        user.is_authenticated,
+        user.is_staff,
+        user.is_authenticated and user.pk == question.author_id,
+        (card.url, card.alt) if card is not None else None,
+        request.scheme,
+        request.get_host(),
+        request.path,
+    )
+    frames = caches[fragments.ALIAS]
+    frame = frames.get(key)
+    if frame is None:
+        placed = {name: mark_safe(slot[name]) for name, part in parts.items() if part is not None}  # noqa: S308
+        frame = render_to_string(
+            TEMPLATE,
+            {
+                **context,
+                **placed,
+                "csrf_token": slot["csrf"],
+                "member_slot": slot["member"],
+                "messages_slot": mark_safe(slot["messages"]),  # noqa: S308  (a word)
+            },
+            request,
+        )
+        frames.set(key, frame, fragments.FRAGMENT_SECONDS)
+    values = {slot[name]: str(part) for name, part in parts.items() if part is not None}
+    if slot["csrf"] in frame:
+        values[slot["csrf"]] = get_token(request)
+    values[slot["member"]] = escape(user.get_username()) if user.is_authenticated else ""
+    values[slot["messages"]] = _messages(request)
+    # One pass: what goes into a slot is never searched for slots itself.
+    pattern = re.compile("|".join(re.escape(word) for word in values))
+    return pattern.sub(lambda found: values[found.group(0)], frame)
+
+
+def _messages(request: HttpRequest) -> SafeString:
+    waiting = get_messages(request)
+    if not waiting:
+        return mark_safe("")  # noqa: S308
+    return mark_safe(render_to_string("_messages.html", {"messages": waiting}))  # noqa: S308

@@ -1,0 +1,106 @@
+"""A question page from its frame (polls/page_frames.py) is the page rendered in full, for
+every kind of reader, with each reader's own name, token and messages; and the frame is
+rendered once for all readers of one kind."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.test.signals import template_rendered
+
+from polls import page_frames, services
+
+TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def _same_tokens(html: str) -> str:
+    return TOKEN.sub('name="csrfmiddlewaretoken" value="-"', html)
+
+
+@pytest.fixture
+def question(make_question, alice):
+    return make_question("Which tea is best?", ("Green", "Black", "Oolong"), author=alice)
+
+
+@pytest.fixture
+def renders() -> Iterator[list[str]]:
+    """The names of the templates rendered while the test runs."""
+    seen: list[str] = []
+
+    def record(sender, template, context, **kwargs) -> None:  # noqa: ARG001
+        seen.append(template.name)
+
+    template_rendered.connect(record)
+    yield seen
+    template_rendered.disconnect(record)
+
+
+def _framed_and_full(client: Client, url: str, monkeypatch) -> tuple[str, str]:
+    framed = client.get(url)
+    with monkeypatch.context() as patch:
+        patch.setattr(page_frames, "framed", lambda request, context: False)
+        full = client.get(url)
+    assert framed.status_code == full.status_code == 200
+    return framed.content.decode(), full.content.decode()
+
+
+def test_the_framed_page_is_the_page_rendered_in_full_for_every_kind_of_reader(
+    question, alice, bob, monkeypatch
+):
+    """One question, read in turn by every kind of reader, each time from the frames the
+    readers before left: a frame that served the wrong kind of reader would differ."""
+    carol = get_user_model().objects.create_user(username="carol")
+    services.cast_vote(user=carol, question=question, choice_ids=[question.choices.first().pk])
+    staff = get_user_model().objects.create_user(username="moderator", is_staff=True)
+    readers = {"anonymous": None, "member": bob, "voter": carol, "staff": staff, "author": alice}
+    url = question.get_absolute_url()
+    for _ in range(2):
+        for kind, user in readers.items():
+            client = Client()
+            if user is not None:
+                client.force_login(user)
+            framed, full = _framed_and_full(client, url, monkeypatch)
+            assert _same_tokens(framed) == _same_tokens(full), kind
+            assert "bbslot" not in framed
+            assert bool(TOKEN.search(framed)) == (user is not None), kind
+
+
+def test_each_reader_gets_their_own_name_token_and_messages_from_one_frame(question, bob, renders):
+    carol = get_user_model().objects.create_user(username="carol")
+    url = question.get_absolute_url()
+    pages = {}
+    for user in (bob, carol):
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(user)
+        pages[user.username] = (client, client.get(url).content.decode())
+    # The page itself was rendered once, for the first of the two.
+    assert renders.count(page_frames.TEMPLATE) == 1
+    for name, other in (("bob", "carol"), ("carol", "bob")):
+        client, html = pages[name]
+        assert f">{name}</" in html and f">{other}</" not in html
+        # The token on the page is this reader's: the vote it sends is counted.
+        token = TOKEN.search(html).group(1)
+        choice = question.choices.first().pk
+        answer = client.post(f"{url}vote/", {"choice": choice, "csrfmiddlewaretoken": token})
+        assert answer.status_code == 302
+        # The page after the vote carries its message once.
+        after = client.get(url).content.decode()
+        assert after.count('class="message message-success"') == 1
+        assert 'class="message' not in client.get(url).content.decode()
+
+
+def test_pages_that_differ_by_their_query_or_a_refused_vote_are_rendered_in_full(
+    question, bob, client, renders
+):
+    client.force_login(bob)
+    url = question.get_absolute_url()
+    client.get(url)
+    client.get(url)
+    assert renders.count(page_frames.TEMPLATE) == 1
+    client.get(f"{url}?as_of=2020-01-01")
+    client.get(f"{url}?without=new")
+    assert renders.count(page_frames.TEMPLATE) == 3
