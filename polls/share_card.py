@@ -158,11 +158,24 @@ _paused_until = 0.0
 def card_for(page: reads.QuestionPage, request: HttpRequest | None) -> Card:
     """The card a public question page links: its own, stored once per digest, or the generic
     card when its text cannot be drawn or the storage fails."""
+    known = caches["fragments"]
+    # Which card goes with these counts, worked out once per cached question and counts (their
+    # stamps) in each worker: the card's key comes from the results, which cost more to compute
+    # than the rest of a warm page.
+    closed = page.question.is_closed()
+    chosen = None
+    if page.stamp is not None and page.counts is not None:
+        chosen = cache_keys.fragment("share-card-for", page.stamp, page.counts.stamp, closed)
+        found = known.get(chosen)
+        if found is not None:
+            url, alt = found
+            return Card(url=absolute(url, request), alt=alt) if url else generic_card(request)
     content = content_of(page)
     if not drawable(content):
+        if chosen is not None:
+            known.set(chosen, ("", ""), KNOWN_SECONDS)
         return generic_card(request)
     key = content.key()
-    known = caches["fragments"]
     remembered = cache_keys.fragment("share-card", key)
     url = known.get(remembered)
     if url is None:
@@ -170,6 +183,8 @@ def card_for(page: reads.QuestionPage, request: HttpRequest | None) -> Card:
         if url is None:
             return generic_card(request)
         known.set(remembered, url, KNOWN_SECONDS)
+    if chosen is not None:
+        known.set(chosen, (url, content.alt()), KNOWN_SECONDS)
     return Card(url=absolute(url, request), alt=content.alt())
 
 
