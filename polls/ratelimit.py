@@ -4,9 +4,9 @@ Votes, questions asked, reports filed, pictures uploaded (here) and account emai
 (accounts/throttles.py) are all counted by ``allow``. nginx already limits POSTs per client
 address; these limits follow the account too, so neither many addresses nor a forged forwarding
 header gives one person more attempts. Client addresses come from beebeta.client_ip, which
-believes X-Forwarded-For only through TRUSTED_PROXIES. The counter of a fixed window is raised
-with ``incr`` and created with ``add`` when it is not there yet, both atomic in memcached, so of
-many simultaneous requests exactly the allowed number get through. With the cache down the limit
+believes X-Forwarded-For only through TRUSTED_PROXIES. The counter of a fixed
+window is created with ``add`` and raised with ``incr``, both atomic in memcached, so of many
+simultaneous requests exactly the allowed number get through. With the cache down the limit
 is not enforced: it may cost protection, never a vote.
 """
 
@@ -28,19 +28,15 @@ def allow(*, scope: str, key: str, limit: int, window: int, now: float | None = 
     """Count one attempt of ``key``; True while it has made at most ``limit`` in this window."""
     bucket = int((time.time() if now is None else now) // window)
     counter = cache_keys.rate_limit(scope, key, bucket)
-    # Raised first: someone acting again within a window (most of what is counted) costs one
-    # round trip, and only the first attempt of a window two.
+    if cache.add(counter, 1, window + 5):
+        return True
     try:
         count = cache.incr(counter)
     except ValueError:
-        # No counter yet in this window, or the cache cannot be reached (let it through).
-        if cache.add(counter, 1, window + 5):
-            return True
-        try:
-            # Another request started the window meanwhile: this attempt counts on it.
-            count = cache.incr(counter)
-        except ValueError:
-            return True
+        # The counter expired between add and incr (start it again: this is its first
+        # attempt), or the cache cannot be reached (let the vote through).
+        cache.add(counter, 1, window + 5)
+        return True
     return count <= limit
 
 
