@@ -6,6 +6,7 @@ from django.contrib.sitemaps import views as sitemap_views
 from django.urls import URLPattern, URLResolver, include, path
 
 from beebeta import site_pages
+from polls import sitemaps
 from polls.sitemaps import SITEMAPS
 from polls.whole_responses import cached_whole
 
@@ -22,7 +23,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     # An index of sitemaps, each page of one kept whole in memcached.
     path(
         "sitemap.xml",
-        cached_whole(sitemap_views.index),
+        cached_whole(sitemaps.index),
         {"sitemaps": SITEMAPS, "sitemap_url_name": "sitemap_section"},
         name="sitemap_index",
     ),

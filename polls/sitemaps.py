@@ -8,10 +8,14 @@ that have one are listed.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.sitemaps import Sitemap as DjangoSitemap
+from django.contrib.sitemaps import views as sitemap_views
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from polls.models import PUBLIC_STATUSES, Question, Tag
@@ -70,3 +74,16 @@ class PageSitemap(Sitemap):
 
 
 SITEMAPS = {"pages": PageSitemap, "tags": TagSitemap, "questions": QuestionSitemap}
+
+
+def index(request: HttpRequest, **kwargs) -> TemplateResponse:
+    """Django's sitemap index, with each sitemap's address on PUBLIC_ORIGIN when it is set (its
+    own view names them on the host the request came to)."""
+    response = sitemap_views.index(request, **kwargs)
+    if settings.PUBLIC_ORIGIN and response.context_data is not None:
+        here = f"{request.scheme}://{request.get_host()}"
+        response.context_data["sitemaps"] = [
+            replace(item, location=settings.PUBLIC_ORIGIN + item.location.removeprefix(here))
+            for item in response.context_data["sitemaps"]
+        ]
+    return response

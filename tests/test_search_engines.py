@@ -107,6 +107,10 @@ def test_addresses_are_on_the_public_origin_when_it_is_set(client, make_question
     question = make_question()
     urls = urls_of(client, "http://testserver/sitemap-questions.xml")
     assert urls == [f"https://beebeta.example{question.get_absolute_url()}"]
+    locations = index_locations(client)
+    assert locations and all(
+        location.startswith("https://beebeta.example/sitemap-") for location in locations
+    ), locations
     robots = client.get("/robots.txt").content.decode()
     assert "Sitemap: https://beebeta.example/sitemap.xml" in robots
     data = client.get(f"/q/{question.slug}.json").json()
