@@ -12,6 +12,9 @@ and filled in for each request in one pass.
 A slot is a word made from SECRET_KEY, so nothing a person writes on the site can be taken for
 one. Only the plain page is framed: a query string (?as_of=, ?without=, anything), a refused
 vote's form or a question only staff can see is rendered in full, as before.
+
+The list pages (the home page and a tag's) are framed the same way around their rows, on their
+first page in each order; a later page (a cursor) is rendered in full.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Container
 from functools import lru_cache
 from typing import Any
 
@@ -37,8 +41,13 @@ from polls import cache_keys, fragments
 TEMPLATE = "polls/question_detail.html"
 # The question's rendered parts (polls.fragments.question_parts), each placed by a slot.
 PARTS = ("head", "options", "results", "trend", "splits", "integrity")
+# A list page's rows (polls.fragments.question_rows, with the reader's "you voted").
+LIST_PARTS = ("rows",)
 # What else differs per request: the CSRF token, the member's name and the messages.
 PER_REQUEST = ("csrf", "member", "messages")
+# The only query a framed list page may have: its order (a cursor's later pages are rendered in
+# full, so arbitrary cursors cannot fill the worker's cache with frames).
+LIST_QUERY = frozenset({"order"})
 
 
 @lru_cache(maxsize=4)
@@ -47,7 +56,7 @@ def _slots(secret: str) -> dict[str, str]:
         name: "bbslot"
         + name
         + hmac.new(secret.encode(), f"page-frame:{name}".encode(), hashlib.sha256).hexdigest()[:24]
-        for name in (*PARTS, *PER_REQUEST)
+        for name in (*PARTS, *LIST_PARTS, *PER_REQUEST)
     }
 
 
@@ -72,32 +81,66 @@ def framed(request: HttpRequest, context: dict[str, Any]) -> bool:
 def render(request: HttpRequest, context: dict[str, Any]) -> str:
     """The question page: its frame for this kind of reader, with this request's parts, token,
     name and messages in their slots."""
-    slot = slots()
-    parts = {name: context.get(name) for name in PARTS}
     user = request.user
     question = context["question"]
     card = context.get("share_card")
-    key = cache_keys.fragment(
-        TEMPLATE,
+    varies = (
         context["frame_key"],
         context.get("closed"),
         context.get("has_voted"),
-        tuple(name for name, part in parts.items() if part is None),
+        user.is_authenticated and user.pk == question.author_id,
+        (card.url, card.alt) if card is not None else None,
+    )
+    return _filled(request, TEMPLATE, context, parts=PARTS, varies=varies)
+
+
+def list_framed(request: HttpRequest, orders: Container[str]) -> bool:
+    """Whether a list page can come from a frame: its first page, in one of the ``orders``."""
+    return set(request.GET) <= LIST_QUERY and request.GET.get("order", "") in orders
+
+
+def render_list(request: HttpRequest, template: str, context: dict[str, Any]) -> str:
+    """A list page (the home page, a tag's): its frame, with the rows in their slot."""
+    tag = context.get("tag")
+    varies = (
+        (tag.pk, tag.slug, tag.name) if tag is not None else None,
+        context.get("current_order"),
+        context.get("canonical_path"),
+        context.get("noindex"),
+    )
+    return _filled(request, template, context, parts=LIST_PARTS, varies=varies)
+
+
+def _filled(
+    request: HttpRequest,
+    template: str,
+    context: dict[str, Any],
+    *,
+    parts: tuple[str, ...],
+    varies: tuple[object, ...],
+) -> str:
+    """``template``'s frame for this kind of reader (``varies``, and who reads it, where and in
+    which time zone), with this request's ``parts``, token, name and messages in its slots."""
+    slot = slots()
+    present = {name: context.get(name) for name in parts}
+    user = request.user
+    key = cache_keys.fragment(
+        template,
+        *varies,
+        tuple(name for name, part in present.items() if part is None),
         timezone.get_current_timezone_name(),
         user.is_authenticated,
         user.is_staff,
-        user.is_authenticated and user.pk == question.author_id,
-        (card.url, card.alt) if card is not None else None,
         request.scheme,
         request.get_host(),
-        request.path,
+        request.get_full_path(),
     )
     frames = caches[fragments.ALIAS]
     frame = frames.get(key)
     if frame is None:
-        placed = {name: mark_safe(slot[name]) for name, part in parts.items() if part is not None}  # noqa: S308
+        placed = {name: mark_safe(slot[name]) for name, part in present.items() if part is not None}  # noqa: S308
         frame = render_to_string(
-            TEMPLATE,
+            template,
             {
                 **context,
                 **placed,
@@ -108,7 +151,7 @@ def render(request: HttpRequest, context: dict[str, Any]) -> str:
             request,
         )
         frames.set(key, frame, fragments.FRAGMENT_SECONDS)
-    values = {slot[name]: str(part) for name, part in parts.items() if part is not None}
+    values = {slot[name]: str(part) for name, part in present.items() if part is not None}
     if slot["csrf"] in frame:
         values[slot["csrf"]] = get_token(request)
     values[slot["member"]] = escape(user.get_username()) if user.is_authenticated else ""

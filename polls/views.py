@@ -78,6 +78,9 @@ def _render_list(request: HttpRequest, template: str, *, tag: Tag | None = None)
         canonical_path += "?" + urlencode({"order": order.key})
     context["canonical_path"] = canonical_path
     context["noindex"] = bool(after or before)
+    # The first page in each order comes from its frame (polls/page_frames.py).
+    if page_frames.list_framed(request, {"", *ORDERS}):
+        return HttpResponse(page_frames.render_list(request, template, context))
     return render(request, template, context)
 
 

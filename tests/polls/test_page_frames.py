@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import caches
 from django.test import Client
 from django.test.signals import template_rendered
 
@@ -39,10 +40,15 @@ def renders() -> Iterator[list[str]]:
     template_rendered.disconnect(record)
 
 
-def _framed_and_full(client: Client, url: str, monkeypatch) -> tuple[str, str]:
+def _framed_and_full(
+    client: Client, url: str, monkeypatch, *, list_page: bool = False
+) -> tuple[str, str]:
     framed = client.get(url)
     with monkeypatch.context() as patch:
-        patch.setattr(page_frames, "framed", lambda request, context: False)
+        if list_page:
+            patch.setattr(page_frames, "list_framed", lambda request, orders: False)
+        else:
+            patch.setattr(page_frames, "framed", lambda request, context: False)
         full = client.get(url)
     assert framed.status_code == full.status_code == 200
     return framed.content.decode(), full.content.decode()
@@ -104,3 +110,43 @@ def test_pages_that_differ_by_their_query_or_a_refused_vote_are_rendered_in_full
     client.get(f"{url}?as_of=2020-01-01")
     client.get(f"{url}?without=new")
     assert renders.count(page_frames.TEMPLATE) == 3
+
+
+def test_list_pages_from_their_frames_are_the_pages_rendered_in_full(
+    make_question, alice, bob, monkeypatch
+):
+    """The home page and a tag's, in each order, read in turn by every kind of reader: the
+    rows, "you voted", the header and the order tabs as the full render has them."""
+    tea = make_question("Tea or coffee?", ("Tea", "Coffee"), tags=("Drinks",), author=alice)
+    make_question("Juice or water?", ("Juice", "Water"), tags=("Drinks",))
+    services.cast_vote(user=bob, question=tea, choice_ids=[tea.choices.first().pk])
+    staff = get_user_model().objects.create_user(username="moderator", is_staff=True)
+    pages = ["/", "/?order=most-voted", "/tags/drinks/", "/tags/drinks/?order=newest"]
+    for _ in range(2):
+        for user in (None, bob, alice, staff):
+            client = Client()
+            if user is not None:
+                client.force_login(user)
+            for url in pages:
+                framed, full = _framed_and_full(client, url, monkeypatch, list_page=True)
+                assert _same_tokens(framed) == _same_tokens(full), (url, user)
+                assert "bbslot" not in framed
+    # Bob's marks are his: "you voted" on the question he voted on, for him alone.
+    client = Client()
+    client.force_login(bob)
+    assert "badge-voted" in client.get("/").content.decode()
+    assert "badge-voted" not in Client().get("/").content.decode()
+
+
+def test_a_later_page_or_another_query_is_rendered_in_full(make_question, client, renders):
+    # A list's frame holds nothing of its questions (the rows have a slot): one may be kept
+    # from an earlier test in this worker.
+    caches["fragments"].clear()
+    for n in range(3):
+        make_question(f"Question {n}?", ("Yes", "No"))
+    client.get("/")
+    client.get("/")
+    assert renders.count("polls/home.html") == 1
+    client.get("/?order=no-such-order")
+    client.get("/?utm_source=feed")
+    assert renders.count("polls/home.html") == 3
