@@ -96,6 +96,13 @@ def _fast_hashing_and_own_cache(settings) -> None:
     # The database rolls back after each test but memcached does not: give
     # every test its own key prefix so no test sees another's entries, even
     # with tests running in parallel against the same nodes.
+    empty_cache(settings)
+
+
+def empty_cache(settings) -> None:
+    """The cache as this test sees it, emptied: a new key prefix. Never ``cache.clear()`` on the
+    suite's memcached: that flushes the nodes under the tests of the other worker too (a rate
+    limit's counter gone in the middle of its test, say)."""
     caches = copy.deepcopy(settings.CACHES)
     caches["default"]["KEY_PREFIX"] = f"t{uuid.uuid4().hex[:12]}"
     settings.CACHES = caches

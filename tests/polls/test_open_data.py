@@ -13,7 +13,7 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from botocore.config import Config
 from django.contrib.auth import get_user_model
-from django.core.cache import cache, caches
+from django.core.cache import caches
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.db import connection
@@ -25,6 +25,7 @@ from polls import open_data, services
 from polls.models import Ballot, Question, ResultDay, Vote
 from polls.results import Share
 from polls.templatetags.beebeta import interval, percent
+from tests.conftest import empty_cache
 from tests.polls.test_history_costs import snapshot_days
 from tests.polls.test_page_costs import COLD_QUERIES, HISTORY_QUERIES, INSIGHT_QUERIES
 
@@ -268,8 +269,8 @@ def keys_of(value) -> set[str]:
     return set()
 
 
-def costs(client: Client, question: Question) -> tuple[int, int]:
-    cache.clear()
+def costs(client: Client, question: Question, settings) -> tuple[int, int]:
+    empty_cache(settings)
     caches["fragments"].clear()
     with CaptureQueriesContext(connection) as cold:
         assert client.get(f"/q/{question.slug}.json").status_code == 200
@@ -279,17 +280,19 @@ def costs(client: Client, question: Question) -> tuple[int, int]:
     return len(cold), len(warm)
 
 
-def test_query_count_is_constant_whatever_the_questions_votes_and_days(client, make_question):
+def test_query_count_is_constant_whatever_the_questions_votes_and_days(
+    client, make_question, settings
+):
     small = make_question("Small?", ("Yes", "No"))
     vote_spread(small, voters(1, prefix="s"), [[0]])
     with_days(small, 1)
-    measured_small = costs(client, small)
+    measured_small = costs(client, small, settings)
     for n in range(20):
         make_question(f"Another question {n}?", ("A", "B"))
     large = make_question("Large?", ("Yes", "No", "Maybe", "Later"))
     vote_spread(large, voters(40, prefix="l"), [[i % 4] for i in range(40)])
     with_days(large, 120)
-    measured_large = costs(client, large)
+    measured_large = costs(client, large, settings)
     assert measured_small == measured_large, (measured_small, measured_large)
     cold, warm = measured_large
     # Cold: what a cold question page reads (the question, its counts, history and insight), in
@@ -348,14 +351,16 @@ def test_the_dump_equals_each_questions_own_data(client, polled, make_question, 
         assert entry["url"] in html
 
 
-def test_dumps_on_s3_are_gzip_files_under_new_keys_and_old_ones_go(s3_bucket, polled, client):
+def test_dumps_on_s3_are_gzip_files_under_new_keys_and_old_ones_go(
+    s3_bucket, polled, client, settings
+):
     stamps = [timezone.now() - timedelta(days=n) for n in range(open_data.KEEP_DUMPS + 2)]
     for moment in reversed(stamps):
         open_data.write_dump(now=moment)
     folders = {key.split("/")[1] for key in s3_bucket.keys() if key.startswith("open-data/")}
     assert len(folders) == open_data.KEEP_DUMPS
     assert min(folders) == f"{stamps[open_data.KEEP_DUMPS - 1].astimezone(UTC):%Y%m%dT%H%M%SZ}"
-    cache.clear()
+    empty_cache(settings)
     manifest = open_data.latest_dump()
     assert manifest["generated_at"].startswith(stamps[0].astimezone(UTC).strftime("%Y-%m-%dT"))
     for name in (open_data.JSON_NAME, open_data.CSV_NAME):
