@@ -131,6 +131,7 @@ def _filled(
         timezone.get_current_timezone_name(),
         user.is_authenticated,
         user.is_staff,
+        settings.PUBLIC_ORIGIN,
         request.scheme,
         request.get_host(),
         request.get_full_path(),

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import caches as django_caches
 from django.utils import timezone
 
 from polls.models import Choice, Question, Tag
@@ -97,6 +98,10 @@ def _fast_hashing_and_own_cache(settings) -> None:
     # every test its own key prefix so no test sees another's entries, even
     # with tests running in parallel against the same nodes.
     empty_cache(settings)
+    # Rendered parts and frames live in each process (polls/fragments.py, page_frames.py) and
+    # follow settings that never change in production: a test that changes one (PUBLIC_ORIGIN,
+    # say) must not find what an earlier test rendered.
+    django_caches["fragments"].clear()
 
 
 def empty_cache(settings) -> None:
