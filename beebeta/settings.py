@@ -172,6 +172,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 MEMCACHED_LOCATIONS = env_list("MEMCACHED_LOCATIONS", [])
 # Rendered parts of the question page, in each worker's own memory: keyed by stamps of the data
 # memcached holds, so they never need invalidating and cost no round trip (polls/fragments.py).
+# It also holds the pages' frames (polls/page_frames.py), tens of kilobytes each: at most about
+# 3,000 entries of at most that size, some 100 MB a worker at the very worst.
 FRAGMENTS_CACHE = {
     "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
     "LOCATION": "fragments",
