@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import fcntl
 import json
 import os
 import uuid
@@ -22,15 +23,6 @@ from django.utils import timezone
 
 from polls.models import Choice, Question, Tag
 from tests.s3 import s3_bucket  # noqa: F401  (a fixture for every test module)
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    if not os.environ.get("BEEBETA_TEST_SERVICES"):
-        raise pytest.UsageError(
-            "The tests need their MariaDB and memcached: run `make test`, or "
-            "`.venv/bin/python tests/services.py -- .venv/bin/python -m pytest ...`."
-        )
-
 
 # --- Figures ----------------------------------------------------------------------------
 # The reliability tests measure something worth reading (requests sent, failures, seconds to
@@ -57,6 +49,19 @@ def figure(request) -> Callable[[str], None]:
 # end-to-end stack (one stack per worker and session, so only one is ever started), the replica,
 # which one of its tests kills, and `make run`.
 _SERIAL_GROUPS = {"stack": "stack", "test_replica.py": "replica", "test_make_run.py": "make-run"}
+# And some run alone, the other worker waiting between its tests: the stack's, which time what
+# a loaded two-core machine would slow down, and the replica's, which read the servers' query
+# logs and need the replica not to lag behind the other worker's writes.
+_ALONE_GROUPS = {"stack", "replica"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "alone: the test runs while no other test does")
+    if not os.environ.get("BEEBETA_TEST_SERVICES"):
+        raise pytest.UsageError(
+            "The tests need their MariaDB and memcached: run `make test`, or "
+            "`.venv/bin/python tests/services.py -- .venv/bin/python -m pytest ...`."
+        )
 
 
 def pytest_collection_modifyitems(config, items) -> None:  # noqa: ARG001
@@ -66,6 +71,26 @@ def pytest_collection_modifyitems(config, items) -> None:  # noqa: ARG001
         group = group or _SERIAL_GROUPS.get(item.path.name)
         if group:
             item.add_marker(pytest.mark.xdist_group(group))
+        if group in _ALONE_GROUPS:
+            item.add_marker(pytest.mark.alone)
+
+
+@pytest.fixture(autouse=True)
+def _alone_or_together(request) -> Iterator[None]:
+    """A lock on a file the workers share: every test holds it shared, a test marked ``alone``
+    holds it exclusively, so it starts once the other worker's test is over and no other test
+    starts until it is."""
+    folder = os.environ.get("BEEBETA_TEST_TMPDIR")
+    if not folder:
+        yield
+        return
+    alone = request.node.get_closest_marker("alone") is not None
+    with open(Path(folder) / "tests-alone.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:  # noqa: ARG001
