@@ -198,6 +198,9 @@ def _write_ballot_in_mysql(
     chosen = tuple(dict.fromkeys(choice_ids))  # drop repeats, keep the voter's order
     if not chosen:
         raise VoteRejected("Pick a choice before voting.")
+    if len(chosen) > MAX_CHOICES:
+        # More than any question takes, and more than the procedure's list of picks holds.
+        _refuse_too_many(question.max_choices)
     connection = transaction.get_connection()
     ops = connection.ops
     params = [

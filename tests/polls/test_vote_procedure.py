@@ -13,7 +13,15 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from polls import services
-from polls.models import Ballot, ChoiceTally, Question, QuestionTally, Vote, VoteActivity
+from polls.models import (
+    MAX_CHOICES,
+    Ballot,
+    ChoiceTally,
+    Question,
+    QuestionTally,
+    Vote,
+    VoteActivity,
+)
 
 
 def _votes(make_question, label: str) -> list[object]:
@@ -121,3 +129,20 @@ def test_the_procedure_and_the_orm_cast_the_same_votes(make_question, monkeypatc
         "This question is not open for voting.",
         "This question is closed; it no longer takes votes.",
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_more_picks_than_any_question_takes_are_refused_both_ways(make_question, monkeypatch):
+    many = make_question(
+        "Which of these?", tuple(f"Pick {n}" for n in range(MAX_CHOICES + 2)), max_choices=3
+    )
+    picks = list(many.choices.values_list("pk", flat=True))
+    voter = get_user_model().objects.create_user(username="greedy")
+    refusals = []
+    for procedure in (True, False):
+        monkeypatch.setattr(services, "_in_one_round_trip", lambda connection, on=procedure: on)
+        with pytest.raises(services.VoteRejected) as refused:
+            services.cast_vote(user=voter, question=many, choice_ids=picks)
+        refusals.append(str(refused.value))
+    assert refusals == ["You can pick at most 3 choices."] * 2
+    assert not Ballot.objects.filter(user=voter).exists()
