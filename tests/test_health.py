@@ -86,6 +86,9 @@ def memcached_connections_opened(clients: list[PymemcacheClient]) -> int:
     return sum(int(client.stats()[b"total_connections"]) for client in clients)
 
 
+# memcached's count of connections ever opened is the servers' own: no other test may open any
+# meanwhile.
+@pytest.mark.alone
 def test_checks_reuse_their_memcached_connections(client, db, settings, figure):
     nodes = settings.CACHES["default"]["LOCATION"]
     assert len(nodes) == 2, "the test services' two memcached nodes"
