@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import random
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -49,7 +50,9 @@ logger = logging.getLogger(__name__)
 
 # A first vote that loses the race to insert the ballot, or a deadlock
 # between two transactions, is retried; more than this is a real error.
-_VOTE_ATTEMPTS = 4
+_VOTE_ATTEMPTS = 6
+# The longest pause before the n-th retry after a deadlock is n times this.
+_VOTE_BACKOFF_SECONDS = 0.02
 # MySQL error codes that mean "run the transaction again".
 _RETRYABLE_MYSQL_ERRORS = {1205, 1213}
 # "Cannot add a row: a foreign key constraint fails": the voter's account was deleted meanwhile.
@@ -110,6 +113,9 @@ def cast_vote(
         except OperationalError as exc:
             if exc.args and exc.args[0] in _RETRYABLE_MYSQL_ERRORS and attempt < _VOTE_ATTEMPTS:
                 logger.info("vote transaction retried after MySQL error %s", exc.args[0])
+                # A moment's pause, different for each request: two transactions that
+                # deadlocked (a vote and its account's deletion, say) do not meet again in step.
+                time.sleep(_VOTE_BACKOFF_SECONDS * attempt * random.random())  # noqa: S311
                 continue
             raise
     if not outcome.changed:
