@@ -65,17 +65,10 @@ def slots() -> dict[str, str]:
 
 
 def framed(request: HttpRequest, context: dict[str, Any]) -> bool:
-    """Whether this question page can come from a frame: a public question's plain page."""
-    return (
-        context.get("question") is not None
-        and context.get("frame_key") is not None
-        and not request.GET
-        and context.get("as_of") is None
-        and not context.get("without_new")
-        and not context.get("as_of_error")
-        and not context.get("vote_errors")
-        and "admin_url" not in context
-    )
+    """Whether this question page can come from a frame: a public question's plain page. A
+    page with no query has no ?as_of= or ?without=; ``frame_key`` is None for a refused vote's
+    form and for a question only staff can see."""
+    return context.get("frame_key") is not None and not request.GET
 
 
 def render(request: HttpRequest, context: dict[str, Any]) -> str:
@@ -101,13 +94,9 @@ def list_framed(request: HttpRequest, orders: Container[str]) -> bool:
 
 def render_list(request: HttpRequest, template: str, context: dict[str, Any]) -> str:
     """A list page (the home page, a tag's): its frame, with the rows in their slot."""
+    # Its order, canonical address and indexing follow from its address, which keys every frame.
     tag = context.get("tag")
-    varies = (
-        (tag.pk, tag.slug, tag.name) if tag is not None else None,
-        context.get("current_order"),
-        context.get("canonical_path"),
-        context.get("noindex"),
-    )
+    varies = ((tag.pk, tag.slug, tag.name) if tag is not None else None,)
     return _filled(request, template, context, parts=LIST_PARTS, varies=varies)
 
 
@@ -137,8 +126,10 @@ def _filled(
         request.get_full_path(),
     )
     frames = caches[fragments.ALIAS]
-    frame = frames.get(key)
-    if frame is None:
+    found = frames.get(key)
+    if found is not None:
+        frame, has_form = found
+    else:
         placed = {name: mark_safe(slot[name]) for name, part in present.items() if part is not None}  # noqa: S308
         frame = render_to_string(
             template,
@@ -151,9 +142,12 @@ def _filled(
             },
             request,
         )
-        frames.set(key, frame, fragments.FRAGMENT_SECONDS)
+        # Whether it holds a form's token, found once: only then does a request get a token
+        # (and an anonymous page stays free of the CSRF cookie).
+        has_form = slot["csrf"] in frame
+        frames.set(key, (frame, has_form), fragments.FRAGMENT_SECONDS)
     values = {slot[name]: str(part) for name, part in present.items() if part is not None}
-    if slot["csrf"] in frame:
+    if has_form:
         values[slot["csrf"]] = get_token(request)
     values[slot["member"]] = escape(user.get_username()) if user.is_authenticated else ""
     values[slot["messages"]] = _messages(request)

@@ -162,9 +162,9 @@ def card_for(page: reads.QuestionPage, request: HttpRequest | None) -> Card:
     # Which card goes with these counts, worked out once per cached question and counts (their
     # stamps) in each worker: the card's key comes from the results, which cost more to compute
     # than the rest of a warm page.
-    closed = page.question.is_closed()
     chosen = None
     if page.stamp is not None and page.counts is not None:
+        closed = page.question.is_closed()
         chosen = cache_keys.fragment("share-card-for", page.stamp, page.counts.stamp, closed)
         found = known.get(chosen)
         if found is not None:
@@ -183,9 +183,10 @@ def card_for(page: reads.QuestionPage, request: HttpRequest | None) -> Card:
         if url is None:
             return generic_card(request)
         known.set(remembered, url, KNOWN_SECONDS)
+    alt = content.alt()
     if chosen is not None:
-        known.set(chosen, (url, content.alt()), KNOWN_SECONDS)
-    return Card(url=absolute(url, request), alt=content.alt())
+        known.set(chosen, (url, alt), KNOWN_SECONDS)
+    return Card(url=absolute(url, request), alt=alt)
 
 
 def _stored(content: CardContent, key: str) -> str | None:
