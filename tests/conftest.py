@@ -22,6 +22,7 @@ from django.core.cache import caches as django_caches
 from django.utils import timezone
 
 from polls.models import Choice, Question, Tag
+from tests.cache_connections import close_memcached_connections
 from tests.s3 import s3_bucket  # noqa: F401  (a fixture for every test module)
 
 # --- Figures ----------------------------------------------------------------------------
@@ -117,16 +118,20 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # no
 
 
 @pytest.fixture(autouse=True)
-def _fast_hashing_and_own_cache(settings) -> None:
+def _fast_hashing_and_own_cache(settings) -> Iterator[None]:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # The database rolls back after each test but memcached does not: give
     # every test its own key prefix so no test sees another's entries, even
-    # with tests running in parallel against the same nodes.
+    # with tests running in parallel against the same nodes. Each change of CACHES makes
+    # Django drop its cache objects: their connections are closed first.
+    close_memcached_connections()
     empty_cache(settings)
     # Rendered parts and frames live in each process (polls/fragments.py, page_frames.py) and
     # follow settings that never change in production: a test that changes one (PUBLIC_ORIGIN,
     # say) must not find what an earlier test rendered.
     django_caches["fragments"].clear()
+    yield
+    close_memcached_connections()
 
 
 def empty_cache(settings) -> None:

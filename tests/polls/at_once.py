@@ -6,11 +6,11 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 
-from django.core.cache import caches
-from django.core.cache.backends.memcached import BaseMemcachedCache
 from django.db import connection
 from django.http import HttpResponse
 from django.test import Client
+
+from tests.cache_connections import close_memcached_connections
 
 
 def statuses_at_once(
@@ -29,12 +29,9 @@ def statuses_at_once(
         with lock:
             statuses[response.status_code] += 1
         connection.close()
-        # beebeta.cache keeps memcached connections for the thread's life (its close() does
-        # nothing); a hundred threads a test would otherwise leave their sockets open until
-        # garbage collection, against memcached's limit on connections.
-        for cache in caches.all(initialized_only=True):
-            if isinstance(cache, BaseMemcachedCache):
-                BaseMemcachedCache.close(cache)
+        # A hundred threads a test would otherwise leave their sockets open until garbage
+        # collection, against memcached's limit on connections.
+        close_memcached_connections()
 
     threads = [threading.Thread(target=one, args=(n,)) for n in range(count)]
     for thread in threads:
