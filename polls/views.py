@@ -59,10 +59,15 @@ from polls.paging import DEFAULT_ORDER, ORDERS
 def _render_list(request: HttpRequest, template: str, *, tag: Tag | None = None) -> HttpResponse:
     order = ORDERS.get(request.GET.get("order", ""), ORDERS[DEFAULT_ORDER])
     after, before = request.GET.get("after", ""), request.GET.get("before", "")
+    # One canonical address per list and order: its first page. Later pages (a cursor) are
+    # followed by search engines but not indexed.
+    canonical_path = request.path
+    if order.key != DEFAULT_ORDER:
+        canonical_path += "?" + urlencode({"order": order.key})
     rows = fragments.question_rows(tag=tag, order=order, after=after, before=before)
     if rows is None:
-        # A cursor we did not make (edited or truncated link): start over.
-        return redirect(request.path)
+        # A cursor we did not make (edited or truncated link): start over, in the same order.
+        return redirect(canonical_path)
     # The rows are shared by everyone; a member's "you voted" is filled in here.
     rows = cards.mark_voted(rows, _voted(request))
     context: dict[str, object] = {
@@ -71,11 +76,6 @@ def _render_list(request: HttpRequest, template: str, *, tag: Tag | None = None)
         "rows": rows,
         "tag": tag,
     }
-    # One canonical address per list and order: its first page. Later pages (a cursor) are
-    # followed by search engines but not indexed.
-    canonical_path = request.path
-    if order.key != DEFAULT_ORDER:
-        canonical_path += "?" + urlencode({"order": order.key})
     context["canonical_path"] = canonical_path
     context["noindex"] = bool(after or before)
     # The first page in each order comes from its frame (polls/page_frames.py).

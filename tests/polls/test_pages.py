@@ -168,7 +168,25 @@ def test_published_and_closed_questions_interleave_in_one_order_across_pages(cli
 def test_edited_cursor_starts_over_at_the_first_page(client, question, param, token):
     response = client.get(f"/?order=newest&{param}={token}")
     assert response.status_code == 302
-    assert response["Location"] == "/"
+    assert response["Location"] == "/?order=newest"
+
+
+@pytest.mark.parametrize(
+    ("address", "first_page"),
+    [
+        ("/?after=garbage", "/"),
+        ("/?order=most-voted&before=garbage", "/?order=most-voted"),
+        ("/tags/food/?order=newest&after=garbage", "/tags/food/?order=newest"),
+        ("/tags/food/?order=nonsense&after=garbage", "/tags/food/"),
+    ],
+)
+def test_the_first_page_of_an_edited_cursor_keeps_its_list_and_order(
+    client, make_question, address, first_page
+):
+    make_question(tags=("Food",))
+    response = client.get(address)
+    assert response.status_code == 302
+    assert response["Location"] == first_page
 
 
 def test_tag_page_paginates(client, db):
