@@ -9,6 +9,7 @@ they are about, so a message exists exactly when its account, held vote or link 
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import time
 from collections.abc import Sequence
@@ -28,6 +29,8 @@ from accounts.models import AccountEmail, Ban, EmailLink, HeldVote, LoginSession
 if TYPE_CHECKING:
     from polls.models import Question
     from polls.picks import Pick
+
+logger = logging.getLogger(__name__)
 
 
 def track_session(*, user: User, session_key: str) -> None:
@@ -136,6 +139,7 @@ def delete_account(*, user: User) -> None:
             break
         except OperationalError as exc:
             if exc.args and exc.args[0] in _RETRYABLE_MYSQL_ERRORS and attempt < _DELETE_ATTEMPTS:
+                logger.info("account deletion retried after MySQL error %s", exc.args[0])
                 time.sleep(_DELETE_BACKOFF_SECONDS * attempt * secrets.randbelow(1000) / 1000)
                 continue
             raise

@@ -334,8 +334,13 @@ def withdraw_votes(*, user: User) -> int:
             _remove_ballot(ballot)
             question_ids.append(ballot.question_id)
     for question in Question.objects.filter(pk__in=question_ids).only("pk", "slug"):
-        _after_votes_changed(question=question, user_ids=[user.pk], refresh_rankings=True)
+        _after_votes_changed(question=question, user_ids=[user.pk])
     reads.forget([cache_keys.voted(user.pk)])
+    # The lists' copies of these questions' figures, once the deletion has committed. Inside
+    # it, their UPDATE of the question rows waited on votes that held those rows (a ballot's
+    # foreign key) while the deletion held the counters the votes wanted: a deadlock that cost
+    # the whole deletion, again and again under load.
+    transaction.on_commit(lambda: _refresh_rankings(question_ids))
     return len(question_ids)
 
 
@@ -343,7 +348,6 @@ def _after_votes_changed(
     *,
     question: Question,
     user_ids: Iterable[int],
-    refresh_rankings: bool = False,
     first_vote: bool = False,
 ) -> None:
     user_ids = list(user_ids)
@@ -352,29 +356,26 @@ def _after_votes_changed(
     if first_vote:
         # Only a first vote adds a question to the voter's set; a change leaves it as it is.
         keys += [cache_keys.voted(user_id) for user_id in user_ids]
-    reads.forget(keys)
     # Lists are ordered by copies of the counts, which `refresh_rankings --follow` (a timer in
     # production) refreshes every RANKING_REFRESH_SECONDS: never on the vote path, where it
     # cost as much as the vote and its UPDATE of the question could deadlock with a concurrent
     # vote after this one had committed (a 500 for a vote that counted).
-    if refresh_rankings:
-        _refresh_rankings(question.pk)
+    reads.forget(keys)
 
 
-def _refresh_rankings(question_id: int) -> None:
+def _refresh_rankings(question_ids: list[int]) -> None:
+    """The lists' copies of these questions' figures, brought up to date after a commit."""
     try:
-        rankings.refresh(question_ids=[question_id])
+        rankings.refresh(question_ids=question_ids)
     except OperationalError as exc:
-        # Once the votes have committed, a deadlock over the lists' order (an account being
-        # deleted holds the same rows) must not fail the request: the figures are copies, and
-        # refresh_rankings' sweep brings them up to date. Inside a transaction MySQL has rolled
-        # it all back, so the caller has to know.
-        in_transaction = transaction.get_connection().in_atomic_block
-        if in_transaction or not exc.args or exc.args[0] not in _RETRYABLE_MYSQL_ERRORS:
+        # The votes have committed: a deadlock over the lists' order (a vote holds the same
+        # rows) must not fail the request, since the figures are copies and refresh_rankings'
+        # sweep brings them up to date.
+        if not exc.args or exc.args[0] not in _RETRYABLE_MYSQL_ERRORS:
             raise
         logger.info(
-            "rankings of question %s left to the sweep after MySQL error %s",
-            question_id,
+            "rankings of questions %s left to the sweep after MySQL error %s",
+            question_ids,
             exc.args[0],
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+import traceback
 from collections import Counter
 
 import pytest
@@ -148,7 +149,7 @@ def test_deleting_accounts_while_they_vote_wins_every_time(make_question, figure
         f"{len(ids)} accounts deleted while {3 * len(ids)} of their votes ran: "
         f"{len(errors)} errors, {sum(refused.values())} votes refused after a deletion"
     )
-    assert errors == []
+    assert errors == [], "".join(traceback.format_exception(errors[0]))
     assert not User.objects.filter(pk__in=ids).exists()
     assert not Ballot.objects.filter(user_id__in=ids).exists()
     for question in questions:
