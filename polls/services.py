@@ -340,7 +340,8 @@ def withdraw_votes(*, user: User) -> int:
     # it, their UPDATE of the question rows waited on votes that held those rows (a ballot's
     # foreign key) while the deletion held the counters the votes wanted: a deadlock that cost
     # the whole deletion, again and again under load.
-    transaction.on_commit(lambda: _refresh_rankings(question_ids))
+    if question_ids:
+        transaction.on_commit(lambda: _refresh_rankings(question_ids))
     return len(question_ids)
 
 
